@@ -1,0 +1,1 @@
+"""boards: see the README."""

@@ -1,0 +1,146 @@
+"""The ``licfpga`` command. Each subcommand is a small function; the work lives in the packages."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def cmd_models(args) -> int:
+    from licfpga.model.registry import list_models
+
+    models = list_models()
+    if args.json:
+        print(json.dumps([{k: v for k, v in m.as_json().items() if k not in ("path", "training")} for m in models], indent=2))
+        return 0
+    print(f"{'name':24} {'role':8} {'N':>4} {'M':>4} {'q':>2} {'lambda':>8} {'KD':>3} {'int':>3} {'params':>9} {'MAC/px':>8}")
+    for m in models:
+        print(f"{m.name:24} {m.role:8} {m.N:4d} {m.M:4d} {m.quality:2d} {m.lmbda:8.4f} {'yes' if m.distilled else 'no':>3} "
+              f"{'yes' if m.integer else 'no':>3} {m.params:9,d} {m.macs_per_pixel:8,.0f}")
+    return 0
+
+
+def cmd_pack(args) -> int:
+    from licfpga.model.data import build_pack
+
+    summary = build_pack(Path(args.images), Path(args.out), tile=args.tile, max_mib=args.max_mib, seed=args.seed)
+    print(f"{args.out}: {summary['tiles']} tiles of {args.tile}px from {summary['images']} images, "
+          f"{summary['bytes'] / 2**20:.1f} MiB")
+    return 0
+
+
+def _train_config(args, teacher: str | None):
+    from licfpga.model.train import TrainConfig
+
+    return TrainConfig(data=args.data, out=args.out, N=args.N, M=args.M, lmbda=args.lmbda, steps=args.steps,
+                       batch=args.batch, crop=args.crop, lr=args.lr, lr_drops=tuple(args.lr_drops), seed=args.seed,
+                       device=args.device, bf16=args.bf16, init=args.init, teacher=teacher,
+                       kd_start=getattr(args, "kd_start", 0.5), kd_latent=getattr(args, "kd_latent", 1.0),
+                       kd_image=getattr(args, "kd_image", 1.0), time_limit_min=args.time_limit,
+                       checkpoint_every=args.checkpoint_every)
+
+
+def cmd_train(args) -> int:
+    from licfpga.model.train import train
+
+    print(train(_train_config(args, None)))
+    return 0
+
+
+def cmd_distill(args) -> int:
+    from licfpga.model.train import train
+
+    print(train(_train_config(args, args.teacher)))
+    return 0
+
+
+def cmd_export(args) -> int:
+    import torch
+
+    from licfpga.model.hyperprior import ScaleHyperprior, load_state_dict_strict
+    from licfpga.model.registry import WEIGHTS_DIR, model_name, save_weights
+
+    state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    cfg = state["config"]
+    model = ScaleHyperprior(cfg["N"], cfg["M"])
+    load_state_dict_strict(model, state["model"])
+    role = "student" if cfg.get("teacher") or args.role == "student" else "teacher"
+    distilled = bool(cfg.get("teacher"))
+    name = args.name or model_name(role, cfg["N"], args.quality, distilled)
+    out = Path(args.out_dir or WEIGHTS_DIR) / f"{name}.pt"
+    last = state["history"][-1] if state["history"] else {}
+    training = {"steps": state["step"], "seconds": round(last.get("seconds", 0.0)), "lmbda": cfg["lmbda"],
+                "batch": cfg["batch"], "crop": cfg["crop"], "device": cfg["device"], "init": cfg.get("init"),
+                "teacher": cfg.get("teacher"), "data": Path(cfg["data"]).name, "history": state["history"]}
+    save_weights(model, out, name=name, role=role, quality=args.quality, lmbda=cfg["lmbda"], distilled=distilled,
+                 training=training)
+    print(out)
+    return 0
+
+
+def _add_training_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="folder of photos or a patch pack (.npz)")
+    p.add_argument("--out", required=True, help="checkpoint; resumed when it exists")
+    p.add_argument("--N", type=int, default=128)
+    p.add_argument("--M", type=int, default=192)
+    p.add_argument("--lmbda", type=float, default=0.0067)
+    p.add_argument("--steps", type=int, default=10000)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--crop", type=int, default=256)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--lr-drops", type=float, nargs="*", default=[0.75], help="fractions of --steps where lr falls 3x")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast of the transforms (GPU)")
+    p.add_argument("--init", help="start from these weights (registry name or .pt)")
+    p.add_argument("--time-limit", type=float, help="minutes; checkpoint and stop when reached")
+    p.add_argument("--checkpoint-every", type=int, default=200)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="licfpga", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("models", help="list the shipped models")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("pack", help="cut a folder of photos into one compact patch pack")
+    p.add_argument("images")
+    p.add_argument("out")
+    p.add_argument("--tile", type=int, default=256)
+    p.add_argument("--max-mib", type=float, default=40.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_pack)
+
+    p = sub.add_parser("train", help="RD-train a model (the teacher)")
+    _add_training_arguments(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("distill", help="train a student: RD first, then with distillation terms")
+    _add_training_arguments(p)
+    p.add_argument("--teacher", required=True, help="teacher weights (registry name or .pt)")
+    p.add_argument("--kd-start", type=float, default=0.5, help="fraction of --steps before distillation terms join")
+    p.add_argument("--kd-latent", type=float, default=1.0)
+    p.add_argument("--kd-image", type=float, default=1.0)
+    p.set_defaults(N=64, func=cmd_distill)
+
+    p = sub.add_parser("export", help="turn a training checkpoint into shipped fp16 weights")
+    p.add_argument("checkpoint")
+    p.add_argument("--quality", type=int, required=True, help="rate index, 1 = lowest rate")
+    p.add_argument("--role", choices=["teacher", "student"], default="teacher")
+    p.add_argument("--name")
+    p.add_argument("--out-dir")
+    p.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
