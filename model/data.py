@@ -115,7 +115,7 @@ class CropSampler:
             patch = patch[:, ::-1]
         if (ch, cw) != (self.crop, self.crop):
             patch = np.pad(patch, ((0, self.crop - ch), (0, self.crop - cw), (0, 0)), mode="reflect")
-        return torch.from_numpy(np.ascontiguousarray(patch)).permute(2, 0, 1).float() / 255.0
+        return torch.from_numpy(patch.copy()).permute(2, 0, 1).float() / 255.0
 
     def batch(self, size: int, rng: np.random.Generator) -> torch.Tensor:
         return torch.stack([self.sample(rng) for _ in range(size)])

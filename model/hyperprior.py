@@ -90,15 +90,17 @@ class ScaleHyperprior(nn.Module):
 
 
 def macs_per_pixel(N: int, M: int) -> dict[str, float]:
-    """Multiply-accumulates per input pixel of each transform (convolutions only)."""
+    """Multiply-accumulates per input pixel of each transform: convolutions plus the
+    C×C weighted sum of every GDN (the other GDN work is per element, not a MAC)."""
     def conv_macs(k, cin, cout, downsample):
         return k * k * cin * cout / downsample
 
-    g_a = (conv_macs(5, 3, N, 4) + conv_macs(5, N, N, 16) + conv_macs(5, N, N, 64) + conv_macs(5, N, M, 256))
+    gdn = N * N / 4 + N * N / 16 + N * N / 64
+    g_a = (conv_macs(5, 3, N, 4) + conv_macs(5, N, N, 16) + conv_macs(5, N, N, 64) + conv_macs(5, N, M, 256)) + gdn
     h_a = conv_macs(3, M, N, 256) + conv_macs(5, N, N, 1024) + conv_macs(5, N, N, 4096)
     # Transposed convolutions: every input pixel meets k*k weights per channel pair.
     h_s = conv_macs(5, N, N, 4096) + conv_macs(5, N, N, 1024) + conv_macs(3, N, M, 256)
-    g_s = (conv_macs(5, M, N, 256) + conv_macs(5, N, N, 64) + conv_macs(5, N, N, 16) + conv_macs(5, N, 3, 4))
+    g_s = (conv_macs(5, M, N, 256) + conv_macs(5, N, N, 64) + conv_macs(5, N, N, 16) + conv_macs(5, N, 3, 4)) + gdn
     return {"g_a": g_a, "h_a": h_a, "h_s": h_s, "g_s": g_s}
 
 

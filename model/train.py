@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from .data import CropSampler
-from .hyperprior import ScaleHyperprior, load_state_dict_strict
+from .hyperprior import ALIGNMENT, ScaleHyperprior, load_state_dict_strict
 from .registry import load_model
 
 
@@ -48,7 +48,13 @@ class TrainConfig:
     kd_image: float = 1.0  # weight of the reconstruction-imitation term (relative to λ·255²)
     time_limit_min: float | None = None  # stop (and checkpoint) after this much wall time
     checkpoint_every: int = 200
-    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.crop % ALIGNMENT:
+            raise ValueError(f"crop must be a multiple of {ALIGNMENT} (the network's total stride), got {self.crop}")
+        for name in ("steps", "batch", "N", "M"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
 
 
 def rd_terms(out: dict, x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -147,7 +153,7 @@ def train(cfg: TrainConfig) -> Path:
 
         window.append({k: v.item() for k, v in terms.items()} | {"loss": loss.item()})
         psnr = -10 * math.log10(max(window[-1]["mse"], 1e-10))
-        bar.set_postfix(loss=f"{float(loss):.3f}", bpp=f"{float(terms['bpp']):.3f}", psnr=f"{psnr:.2f}")
+        bar.set_postfix(loss=f"{window[-1]['loss']:.3f}", bpp=f"{window[-1]['bpp']:.3f}", psnr=f"{psnr:.2f}")
         bar.update(1)
         out_of_time = cfg.time_limit_min is not None and time.monotonic() - started > 60 * cfg.time_limit_min
         if step % cfg.checkpoint_every == 0 or step == cfg.steps or out_of_time:
