@@ -117,7 +117,9 @@ def train(cfg: TrainConfig) -> Path:
 
     net = model
     if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        # The quantiles get gradients only from the (per-rank) auxiliary loss.
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True)
     sampler = CropSampler(Path(cfg.data), crop=cfg.crop)
     started = time.monotonic()
     seconds_before = history[-1]["seconds"] if history else 0.0

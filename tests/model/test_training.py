@@ -106,3 +106,17 @@ def test_models_json_lists_the_required_fields(capsys):
     for m in models:
         assert {"name", "role", "N", "M", "quality", "lmbda", "distilled", "integer", "params", "macs_per_pixel"} <= set(m)
         assert m["role"] in ("teacher", "student")
+
+
+def test_distributed_data_parallel_single_process(photos, tmp_path, monkeypatch):
+    """The torchrun path (one gloo process on the CPU): DDP wraps the model and training runs."""
+    for key, value in {"LOCAL_RANK": "0", "RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1",
+                       "MASTER_PORT": "29517"}.items():
+        monkeypatch.setenv(key, value)
+    try:
+        train(_config(photos, tmp_path / "ddp.pt", steps=3))
+        assert torch.distributed.is_initialized() and torch.distributed.get_world_size() == 1
+    finally:
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+    assert torch.load(tmp_path / "ddp.pt", weights_only=False)["step"] == 3
