@@ -29,11 +29,17 @@ run() {
     licfpga export "$RUNS/$name.pt" --quality "$q" --role "${name%%-*}" --name "$name" --out-dir "$EXPORT"
 }
 
+STAGES=${1:-all}  # all | teachers | students
+want() { [ "$STAGES" = all ] || [ "$STAGES" = "$1" ]; }
+
+if want teachers; then
 # Teacher (N=128): from scratch at quality 2, then fine-tuned to the neighbouring rates.
 run train teacher-n128-q2 2 2400 3e-4 --N 128
 run train teacher-n128-q3 3 500 1e-4 --N 128 --init "$EXPORT/teacher-n128-q2.pt"
 run train teacher-n128-q1 1 500 1e-4 --N 128 --init "$EXPORT/teacher-n128-q2.pt"
 run train teacher-n128-q4 4 500 1e-4 --N 128 --init "$EXPORT/teacher-n128-q3.pt"
+fi
+want students || exit 0
 
 # Distilled students: RD stage then distillation stage (kd-start 0.5) at quality 2, then
 # fine-tuned with distillation to the other rates, each against the teacher of its rate.
