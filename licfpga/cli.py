@@ -80,6 +80,62 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _float_backend(codec):
+    from licfpga.model.codec import FloatBackend
+
+    return FloatBackend(codec.model)
+
+
+#: Analysis backends of ``compress --backend``: name -> factory(codec) -> AnalysisBackend. Hardware
+#: backends are added here, so that ``model/`` never imports hardware code.
+BACKENDS = {"float": _float_backend}
+
+
+def _report_errors(action) -> int:
+    """Run ``action``; a codec, model, image or file error becomes one line on stderr and exit status 1."""
+    from PIL import Image, UnidentifiedImageError
+
+    from licfpga.model.codec import CodecError
+    from licfpga.model.registry import ModelError
+
+    try:
+        return action()
+    except (CodecError, ModelError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        message = str(exc)
+    except OSError as exc:
+        message = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
+    print(f"licfpga: error: {message}", file=sys.stderr)
+    return 1
+
+
+def cmd_compress(args) -> int:
+    import time
+
+    from licfpga.model.codec import Codec, compress
+    from licfpga.model.registry import DEFAULT_MODEL
+
+    def run() -> int:
+        start = time.perf_counter()
+        codec = Codec.load(args.model or DEFAULT_MODEL)
+        summary = compress(args.input, args.output, codec, BACKENDS[args.backend](codec))
+        print(f"{args.output}: {summary.bytes} bytes, {summary.bpp:.4f} bpp ({summary.width}×{summary.height}), "
+              f"{time.perf_counter() - start:.2f} s")
+        return 0
+
+    return _report_errors(run)
+
+
+def cmd_decompress(args) -> int:
+    from licfpga.model.codec import decompress
+
+    def run() -> int:
+        image = decompress(args.input, args.output, args.model)
+        print(f"{args.output}: {image.shape[1]}×{image.shape[0]} {'gray' if image.ndim == 2 else 'RGB'}")
+        return 0
+
+    return _report_errors(run)
+
+
 def _add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="folder of photos or a patch pack (.npz)")
     p.add_argument("--out", required=True, help="checkpoint; resumed when it exists")
@@ -134,6 +190,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name")
     p.add_argument("--out-dir")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("compress", help="compress an image into a .lic file")
+    p.add_argument("input", help="image file (RGB, grayscale, palette, or opaque RGBA)")
+    p.add_argument("output", help=".lic file")
+    p.add_argument("--model", help="registry name or weights .pt (default: the registry's default model)")
+    p.add_argument("--backend", choices=sorted(BACKENDS), default="float", help="what runs the analysis transform")
+    p.set_defaults(func=cmd_compress)
+
+    p = sub.add_parser("decompress", help="decode a .lic file into an image")
+    p.add_argument("input", help=".lic file")
+    p.add_argument("output", help="image file; the format follows the extension")
+    p.add_argument("--model", help="weights .pt or registry name (default: the model named in the file)")
+    p.set_defaults(func=cmd_decompress)
     return parser
 
 
