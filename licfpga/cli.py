@@ -136,6 +136,41 @@ def cmd_decompress(args) -> int:
     return _report_errors(run)
 
 
+def cmd_eval(args) -> int:
+    from licfpga.model.evaluate import EvalError, evaluate, plot_rd, summary_lines, write_report
+    from licfpga.model.registry import ModelError
+
+    anchors = () if args.anchors == "none" else tuple(a.strip() for a in args.anchors.split(",") if a.strip())
+    try:
+        report = evaluate(Path(args.images), args.model, anchors=anchors, limit=args.limit, bd_method=args.bd_method)
+        if args.json:
+            write_report(report, Path(args.json))
+        if args.plot:
+            plot_rd(report, Path(args.plot))
+    except (EvalError, ModelError, OSError) as exc:
+        print(f"licfpga: error: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(summary_lines(report)))
+    return 0
+
+
+def cmd_bdrate(args) -> int:
+    from licfpga.model.evaluate import EvalError, bd_lines, bd_table, read_report
+
+    try:
+        anchor = read_report(Path(args.anchor))
+        test = read_report(Path(args.test)) if args.test else anchor
+    except EvalError as exc:
+        print(f"licfpga: error: {exc}", file=sys.stderr)
+        return 1
+    if [i["sha256"] for i in anchor["dataset"]["images"]] != [i["sha256"] for i in test["dataset"]["images"]]:
+        print("licfpga: warning: the two reports cover different images", file=sys.stderr)
+    anchors = [c for c in anchor["curves"] if not args.anchor_curve or c["label"] in args.anchor_curve]
+    tests = [c for c in test["curves"] if not args.test_curve or c["label"] in args.test_curve]
+    print("\n".join(bd_lines(bd_table(anchors, tests, args.method))))
+    return 0
+
+
 def _add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="folder of photos or a patch pack (.npz)")
     p.add_argument("--out", required=True, help="checkpoint; resumed when it exists")
@@ -203,6 +238,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output", help="image file; the format follows the extension")
     p.add_argument("--model", help="weights .pt or registry name (default: the model named in the file)")
     p.set_defaults(func=cmd_decompress)
+
+    p = sub.add_parser("eval", help="RD evaluation of models through the codec, with JPEG/WebP anchors")
+    p.add_argument("images", help="folder of PNG/JPEG images (e.g. Kodak)")
+    p.add_argument("--model", action="append", default=[], help="registry name or weights .pt; repeat for more")
+    p.add_argument("--json", help="write the full report (per image, means, curves, BD-rates) here")
+    p.add_argument("--plot", help="write the RD plot (PNG) here")
+    p.add_argument("--limit", type=int, help="only the first K images (sorted by name)")
+    p.add_argument("--anchors", default="jpeg,webp", help="comma-separated anchor codecs (jpeg, webp) or 'none'")
+    p.add_argument("--bd-method", choices=["pchip", "cubic"], default="pchip")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("bdrate", help="BD-rate of the curves of one eval report against those of another")
+    p.add_argument("anchor", help="eval report (JSON) with the anchor curves")
+    p.add_argument("test", nargs="?", help="eval report with the test curves (default: the anchor report)")
+    p.add_argument("--anchor-curve", action="append", help="only this anchor curve label; repeat for more")
+    p.add_argument("--test-curve", action="append", help="only this test curve label; repeat for more")
+    p.add_argument("--method", choices=["pchip", "cubic"], default="pchip")
+    p.set_defaults(func=cmd_bdrate)
     return parser
 
 
