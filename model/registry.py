@@ -105,7 +105,9 @@ def model_info(name: str, directory: Path = WEIGHTS_DIR) -> ModelInfo:
 def load_model(name_or_path: str, directory: Path = WEIGHTS_DIR) -> tuple[ScaleHyperprior, ModelInfo]:
     """A float model in eval mode from a registry name or a weight-file path."""
     path = Path(name_or_path)
-    if path.suffix == ".pt" and path.exists():
+    if path.suffix == ".pt" and not path.exists():
+        raise ModelError(f"{path}: no such weight file")
+    if path.suffix == ".pt":
         blob = _read(path)
         info = _info(path, blob)
     else:
