@@ -136,6 +136,58 @@ def cmd_decompress(args) -> int:
     return _report_errors(run)
 
 
+def cmd_demo(args) -> int:
+    """Compress and decompress the bundled sample photo with a shipped model."""
+    import time
+    from importlib.resources import files
+
+    from licfpga.model.codec import Codec, compress, decompress, read_image
+    from licfpga.model.metrics import ms_ssim, psnr
+    from licfpga.model.registry import DEFAULT_MODEL
+
+    def run() -> int:
+        sample = files("licfpga") / "data" / "kodim23-crop.png"
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        codec = Codec.load(args.model or DEFAULT_MODEL)
+        start = time.perf_counter()
+        summary = compress(sample, out / "sample.lic", codec, BACKENDS[args.backend](codec))
+        encoded = time.perf_counter()
+        decoded = decompress(out / "sample.lic", out / "sample-decoded.png", codec)
+        done = time.perf_counter()
+        original = read_image(sample)
+        print(f"model {codec.name}, backend {args.backend}: kodim23 crop {summary.width}×{summary.height} → "
+              f"{out / 'sample.lic'} ({summary.bytes} bytes, {summary.bpp:.3f} bpp), "
+              f"PSNR {psnr(original, decoded):.2f} dB, MS-SSIM {ms_ssim(original, decoded):.4f}, "
+              f"encode {encoded - start:.2f} s, decode {done - encoded:.2f} s → {out / 'sample-decoded.png'}")
+        return 0
+
+    return _report_errors(run)
+
+
+def cmd_learning_curve(args) -> int:
+    from licfpga.model.curves import curve, plot_curves
+    from licfpga.model.registry import list_models, model_info
+
+    infos = [model_info(name) for name in args.models] if args.models else list_models()
+    curves = [curve(info) for info in infos]
+    if args.plot:
+        plot_curves(curves, args.plot)
+        print(f"wrote {args.plot}")
+    for c in curves:
+        if not c["minutes"]:
+            print(f"{c['name']:24} no training history")
+            continue
+        fit = c["fit"]
+        extrapolation = f", loss at 10× compute ≈ {fit['loss_at_10x']:.3f}" if fit else ""
+        print(f"{c['name']:24} {c['step'][-1]:6.0f} steps {c['minutes'][-1]:6.1f} min  loss {c['loss'][-1]:.3f}  "
+              f"bpp {c['bpp'][-1]:.3f}  PSNR {c['psnr'][-1]:.2f} dB{extrapolation}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(curves, f, indent=1)
+    return 0
+
+
 def cmd_eval(args) -> int:
     from licfpga.model.evaluate import EvalError, evaluate, plot_rd, summary_lines, write_report
     from licfpga.model.registry import ModelError
@@ -217,6 +269,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kd-latent", type=float, default=1.0)
     p.add_argument("--kd-image", type=float, default=1.0)
     p.set_defaults(N=64, func=cmd_distill)
+
+    p = sub.add_parser("demo", help="compress and decompress the bundled sample photo (Kodak kodim23, cropped)")
+    p.add_argument("--model", help="registry name or weight file (default: the shipped default student)")
+    p.add_argument("--backend", choices=sorted(BACKENDS), default="float")
+    p.add_argument("--out", default="demo-output", help="folder for the .lic file and the decoded PNG")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("learning-curve", help="training curves of shipped models, with a log-time extrapolation")
+    p.add_argument("models", nargs="*", help="model names (default: all shipped)")
+    p.add_argument("--plot", help="PNG to write")
+    p.add_argument("--json", help="JSON to write")
+    p.set_defaults(func=cmd_learning_curve)
 
     p = sub.add_parser("export", help="turn a training checkpoint into shipped fp16 weights")
     p.add_argument("checkpoint")

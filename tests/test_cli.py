@@ -1,0 +1,20 @@
+from licfpga.cli import main
+from licfpga.model.hyperprior import ScaleHyperprior
+from licfpga.model.registry import save_weights
+
+
+def test_demo_round_trips_the_sample(tmp_path, capsys):
+    weights = tmp_path / "tiny.pt"
+    save_weights(ScaleHyperprior(8, 16), weights, name="tiny", role="student", quality=1, lmbda=0.01,
+                 distilled=False, training={})
+    assert main(["demo", "--model", str(weights), "--out", str(tmp_path / "out")]) == 0
+    line = capsys.readouterr().out
+    assert "512×384" in line and "bpp" in line and "PSNR" in line
+    assert (tmp_path / "out" / "sample.lic").stat().st_size > 16
+    assert (tmp_path / "out" / "sample-decoded.png").exists()
+
+
+def test_demo_with_a_missing_model_is_one_line(tmp_path, capsys):
+    assert main(["demo", "--model", str(tmp_path / "none.pt"), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such weight file" in err
