@@ -46,7 +46,7 @@ import torch
 from PIL import Image
 
 from .entropy import SymbolTable
-from .hyperprior import ALIGNMENT, ScaleHyperprior
+from .hyperprior import ALIGNMENT, ScaleHyperprior, hyper_input
 from .rans import INT16_MAX, INT16_MIN, decode_symbols, encode_symbols
 from .registry import DEFAULT_MODEL, ModelError, load_model, model_id
 
@@ -74,7 +74,7 @@ class AnalysisBackend(Protocol):
 
 
 class FloatBackend:
-    """The float network: ŷ = round(g_a(x / 255)), ẑ = round(h_a(|ŷ|))."""
+    """The float network: ŷ = round(g_a(x / 255)), ẑ = round(h_a(min(|ŷ|, 255)))."""
 
     def __init__(self, model: ScaleHyperprior):
         self.model = model.eval()
@@ -83,7 +83,7 @@ class FloatBackend:
         with torch.inference_mode():
             pixels = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].float() / 255
             y_hat = torch.round(self.model.g_a(pixels))
-            z_hat = torch.round(self.model.h_a(torch.abs(y_hat)))
+            z_hat = torch.round(self.model.h_a(hyper_input(y_hat)))
         return y_hat[0].to(torch.int64).numpy(), z_hat[0].to(torch.int64).numpy()
 
 

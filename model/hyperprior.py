@@ -35,12 +35,21 @@ class HyperpriorConfig:
         return asdict(self)
 
 
+#: h_a reads |ŷ| saturated to uint8 (docs/number-formats.md): exact for |ŷ| ≤ 255.
+HYPER_INPUT_MAX = 255
+
+
+def hyper_input(y_hat: torch.Tensor) -> torch.Tensor:
+    """What h_a reads: min(|ŷ|, 255), the unsigned 8-bit input of the integer h_a."""
+    return torch.clamp(torch.abs(y_hat), max=HYPER_INPUT_MAX)
+
+
 class ScaleHyperprior(nn.Module):
     """g_a / h_a / h_s / g_s and the two entropy models.
 
     ``forward`` returns the reconstruction, the likelihoods of y and z, and y itself
-    (the distillation target). h_a reads |ŷ|, the magnitude of the rounded latent,
-    because that is what the hardware encoder has in hand.
+    (the distillation target). h_a reads |ŷ| (saturated to 255), the magnitude of the
+    rounded latent, because that is what the hardware encoder has in hand.
     """
 
     def __init__(self, N: int = 128, M: int = 192):
@@ -75,7 +84,7 @@ class ScaleHyperprior(nn.Module):
     def forward(self, x: torch.Tensor) -> dict:
         y = self.g_a(x)
         y_hat = torch.round(y) if not self.training else y + (torch.round(y) - y).detach()
-        z = self.h_a(torch.abs(y_hat))
+        z = self.h_a(hyper_input(y_hat))
         z_hat, z_likelihoods = self.entropy_bottleneck(z)
         scales = self.h_s(z_hat)
         y_hat, y_likelihoods = self.gaussian_conditional(y, scales)
