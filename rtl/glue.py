@@ -69,27 +69,33 @@ class StreamFIFO(wiring.Component):
 
 
 class Abs(wiring.Component):
-    """Element-wise |x| of signed beats, the input of the hyper-analysis h_a.
+    """Element-wise saturated |x|: the input of the hyper-analysis h_a.
 
-    Ports: ``i`` (in), beats of ``signed(n)``; ``o`` (out), beats of ``unsigned(n)``
-    (|−2ⁿ⁻¹| = 2ⁿ⁻¹ fits, so nothing saturates). Markers pass through.
+    Computes ``saturate(absolute(x), out_bits, signed=False)`` of `model.intops`
+    (h_a reads min(|ŷ|, 255) of the int16 ŷ).
+
+    Ports: ``i`` (in), beats of ``signed(in_bits)``; ``o`` (out), beats of
+    ``unsigned(out_bits)``. Markers pass through.
     Latency: 1 cycle (a skid buffer). Throughput: one beat per cycle.
     """
 
-    def __init__(self, bits, simd):
-        self._bits = bits
+    def __init__(self, in_bits, out_bits, simd):
+        self._in_bits = in_bits
+        self._out_bits = out_bits
         self._simd = simd
         super().__init__({
-            "i": In(beat_signature(Shape(bits, signed=True), simd)),
-            "o": Out(beat_signature(unsigned(bits), simd)),
+            "i": In(beat_signature(Shape(in_bits, signed=True), simd)),
+            "o": Out(beat_signature(unsigned(out_bits), simd)),
         })
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.skid = skid = SkidBuffer(self.o.payload.shape())
         m.d.comb += [skid.i.valid.eq(self.i.valid), self.i.ready.eq(skid.i.ready)]
+        top = (1 << self._out_bits) - 1
         for j in range(self._simd):
-            m.d.comb += skid.i.payload.data[j].eq(abs(self.i.payload.data[j]))
+            magnitude = abs(self.i.payload.data[j])      # unsigned(in_bits): never wraps
+            m.d.comb += skid.i.payload.data[j].eq(Mux(magnitude > top, top, magnitude))
         for name in MARKERS:
             m.d.comb += getattr(skid.i.payload, name).eq(getattr(self.i.payload, name))
         wiring.connect(m, skid.o, wiring.flipped(self.o))

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from amaranth.hdl import signed, unsigned
 
+from licfpga.model.intops import absolute, saturate
 from licfpga.rtl.glue import Abs, SkidBuffer, StreamFIFO, WidthConverter
 from licfpga.rtl.stream import beat_layout
 from licfpga.sim.reference import pixel_beats
@@ -37,12 +38,15 @@ def test_fifo(depth, idle, stall, rng):
 
 
 @pytest.mark.parametrize("idle,stall", HANDSHAKES)
-def test_abs(idle, stall, rng):
-    f = frame(rng)
-    f[0, 0, :2] = [-128, 127]
+@pytest.mark.parametrize("in_bits,out_bits", [(16, 8), (8, 8)])
+def test_abs(in_bits, out_bits, idle, stall, rng):
+    top = (1 << (in_bits - 1)) - 1
+    f = rng.integers(-top, top + 1, (3, 5, 6))
+    edges = [-top, top, -255, 256, -256, 255]
+    f[0, 0] = [e if abs(e) <= top else 0 for e in edges]
     beats = pixel_beats(f, 3)
-    got, _ = run_stream(Abs(8, 3), beats, len(beats), rng, idle, stall)
-    assert got == pixel_beats(np.abs(f), 3)
+    got, _ = run_stream(Abs(in_bits, out_bits, 3), beats, len(beats), rng, idle, stall)
+    assert got == pixel_beats(saturate(absolute(f), out_bits, signed=False), 3)
 
 
 @pytest.mark.parametrize("idle,stall", HANDSHAKES)
