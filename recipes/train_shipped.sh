@@ -34,24 +34,24 @@ want() { [ "$STAGES" = all ] || [ "$STAGES" = "$1" ]; }
 
 if want teachers; then
 # Teacher (N=128): from scratch at quality 2, then fine-tuned to the neighbouring rates.
-run train teacher-n128-q2 2 2400 3e-4 --N 128
-run train teacher-n128-q3 3 500 1e-4 --N 128 --init "$EXPORT/teacher-n128-q2.pt"
-run train teacher-n128-q1 1 500 1e-4 --N 128 --init "$EXPORT/teacher-n128-q2.pt"
-run train teacher-n128-q4 4 500 1e-4 --N 128 --init "$EXPORT/teacher-n128-q3.pt"
+run train teacher-n128-q2 2 1800 3e-4 --N 128
+run train teacher-n128-q3 3 300 1e-4 --N 128 --init "$EXPORT/teacher-n128-q2.pt"
+run train teacher-n128-q1 1 300 1e-4 --N 128 --init "$EXPORT/teacher-n128-q2.pt"
+run train teacher-n128-q4 4 300 1e-4 --N 128 --init "$EXPORT/teacher-n128-q3.pt"
 fi
 want students || exit 0
 
 # Distilled students: RD stage then distillation stage (kd-start 0.5) at quality 2, then
 # fine-tuned with distillation to the other rates, each against the teacher of its rate.
-run distill student-n64-q2 2 2400 3e-4 --N 64 --teacher "$EXPORT/teacher-n128-q2.pt" --kd-start 0.5
-run distill student-n64-q3 3 500 1e-4 --N 64 --teacher "$EXPORT/teacher-n128-q3.pt" --kd-start 0 --init "$EXPORT/student-n64-q2.pt"
-run distill student-n64-q1 1 500 1e-4 --N 64 --teacher "$EXPORT/teacher-n128-q1.pt" --kd-start 0 --init "$EXPORT/student-n64-q2.pt"
-run distill student-n64-q4 4 500 1e-4 --N 64 --teacher "$EXPORT/teacher-n128-q4.pt" --kd-start 0 --init "$EXPORT/student-n64-q3.pt"
+run distill student-n64-q2 2 1800 3e-4 --N 64 --teacher "$EXPORT/teacher-n128-q2.pt" --kd-start 0.5
+run distill student-n64-q3 3 300 1e-4 --N 64 --teacher "$EXPORT/teacher-n128-q3.pt" --kd-start 0 --init "$EXPORT/student-n64-q2.pt"
+run distill student-n64-q1 1 300 1e-4 --N 64 --teacher "$EXPORT/teacher-n128-q1.pt" --kd-start 0 --init "$EXPORT/student-n64-q2.pt"
+run distill student-n64-q4 4 300 1e-4 --N 64 --teacher "$EXPORT/teacher-n128-q4.pt" --kd-start 0 --init "$EXPORT/student-n64-q3.pt"
 
 # Ablation: the same N=64 students without distillation, same steps.
-run train student-n64-nokd-q2 2 2400 3e-4 --N 64
-run train student-n64-nokd-q3 3 500 1e-4 --N 64 --init "$EXPORT/student-n64-nokd-q2.pt"
+run train student-n64-nokd-q2 2 1800 3e-4 --N 64
+run train student-n64-nokd-q3 3 300 1e-4 --N 64 --init "$EXPORT/student-n64-nokd-q2.pt"
 
 # N=32 distilled.
-run distill student-n32-q2 2 2400 3e-4 --N 32 --teacher "$EXPORT/teacher-n128-q2.pt" --kd-start 0.5
-run distill student-n32-q3 3 500 1e-4 --N 32 --teacher "$EXPORT/teacher-n128-q3.pt" --kd-start 0 --init "$EXPORT/student-n32-q2.pt"
+run distill student-n32-q2 2 1800 3e-4 --N 32 --teacher "$EXPORT/teacher-n128-q2.pt" --kd-start 0.5
+run distill student-n32-q3 3 300 1e-4 --N 32 --teacher "$EXPORT/teacher-n128-q3.pt" --kd-start 0 --init "$EXPORT/student-n32-q2.pt"
