@@ -1,8 +1,12 @@
-"""The shipped models: fp16 weight files in ``model/weights`` with their metadata.
+"""The shipped models: fp16 weight files in ``model/weights`` with their metadata, and
+the integer artefacts beside them.
 
 A weight file is a ``torch.save`` dict: ``format``, ``name``, ``role`` ("teacher" or
 "student"), ``N``, ``M``, ``quality`` (rate index, 1 = lowest rate), ``lmbda``,
 ``distilled``, ``training`` (what produced it) and ``state_dict`` (fp16).
+
+An integer model is an artefact (:mod:`.artefact`): ``NAME.npz`` + ``NAME.json``, listed
+with ``integer: true``; by convention NAME is its float model's name + ``-int8``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from .artefact import Artefact, ArtefactError, load_artefact, read_manifest
 from .hyperprior import ScaleHyperprior, config_from_state_dict, load_state_dict_strict, macs_per_pixel
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -81,12 +86,37 @@ def _info(path: Path, blob: dict) -> ModelInfo:
                      training=dict(blob.get("training", {})))
 
 
+def _artefact_info(path: Path) -> ModelInfo:
+    """The registry entry of an integer artefact, from its manifest (``path``: the .json)."""
+    try:
+        manifest = read_manifest(path)
+        N, M = int(manifest["N"]), int(manifest["M"])
+        # Stored integers: weights, biases and GDN coefficients (shapes from the manifest).
+        params = sum(e["c_out"] * (e["c_in"] * e["kernel"] ** 2 + 1) if e["kind"] in ("conv", "deconv")
+                     else e["c_out"] * (e["c_in"] + 1) for e in manifest["layers"])
+        macs = macs_per_pixel(N, M)
+        return ModelInfo(name=str(manifest["name"]), role=str(manifest.get("role", "student")), N=N, M=M,
+                         quality=int(manifest.get("quality", 0)), lmbda=float(manifest.get("lmbda", 0.0)),
+                         distilled=bool(manifest.get("distilled", False)), integer=True, params=params,
+                         macs_per_pixel=round(macs["g_a"] + macs["h_a"], 1), path=str(path),
+                         training=dict(manifest["quantization"]))
+    except ArtefactError as exc:
+        raise ModelError(str(exc)) from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{path}: malformed artefact manifest ({exc.__class__.__name__}: {exc})") from None
+
+
 @lru_cache(maxsize=None)
 def _catalogue(directory: str) -> dict[str, ModelInfo]:
     infos = {}
     for path in sorted(Path(directory).glob("*.pt")):
         info = _info(path, _read(path))
         infos[info.name] = info
+    # Integer artefacts: the manifests beside their .npz (other JSON files are not models).
+    for path in sorted(Path(directory).glob("*.json")):
+        if path.with_suffix(".npz").exists():
+            info = _artefact_info(path)
+            infos[info.name] = info
     return infos
 
 
@@ -102,17 +132,24 @@ def model_info(name: str, directory: Path = WEIGHTS_DIR) -> ModelInfo:
     return catalogue[name]
 
 
+def resolve_model(name_or_path: str, directory: Path = WEIGHTS_DIR) -> ModelInfo:
+    """The entry of a registry name, a weight file (.pt) or an artefact (.json or .npz)."""
+    path = Path(name_or_path)
+    if path.suffix in (".pt", ".json", ".npz") and not path.exists():
+        raise ModelError(f"{path}: no such {'weight' if path.suffix == '.pt' else 'artefact'} file")
+    if path.suffix == ".pt":
+        return _info(path, _read(path))
+    if path.suffix in (".json", ".npz"):
+        return _artefact_info(path.with_suffix(".json"))
+    return model_info(name_or_path, directory)
+
+
 def load_model(name_or_path: str, directory: Path = WEIGHTS_DIR) -> tuple[ScaleHyperprior, ModelInfo]:
     """A float model in eval mode from a registry name or a weight-file path."""
-    path = Path(name_or_path)
-    if path.suffix == ".pt" and not path.exists():
-        raise ModelError(f"{path}: no such weight file")
-    if path.suffix == ".pt":
-        blob = _read(path)
-        info = _info(path, blob)
-    else:
-        info = model_info(name_or_path, directory)
-        blob = _read(Path(info.path))
+    info = resolve_model(name_or_path, directory)
+    if info.integer:
+        raise ModelError(f"{info.name} is an integer model (an artefact), not float weights")
+    blob = _read(Path(info.path))
     config = config_from_state_dict(blob["state_dict"])
     model = ScaleHyperprior(config.N, config.M)
     try:
@@ -122,6 +159,19 @@ def load_model(name_or_path: str, directory: Path = WEIGHTS_DIR) -> tuple[ScaleH
     return model.eval(), info
 
 
+def load_integer_model(name_or_path: str, directory: Path = WEIGHTS_DIR) -> tuple[Artefact, ModelInfo]:
+    """An integer artefact, checked (:func:`artefact.load_artefact`), from a registry name or its path."""
+    info = resolve_model(name_or_path, directory)
+    if not info.integer:
+        raise ModelError(f"{info.name} is a float model; its integer version is {info.name}-int8 "
+                         f"(made by licfpga quantize)")
+    try:
+        return load_artefact(Path(info.path)), info
+    except ArtefactError as exc:
+        raise ModelError(str(exc)) from None
+
+
 def model_id(info: ModelInfo) -> bytes:
-    """A short fingerprint of a model's weights, stored in compressed files."""
+    """A short fingerprint of a model's weights, stored in compressed files. For an
+    integer model it hashes the manifest, which holds the sha256 of the tensors."""
     return hashlib.sha256(Path(info.path).read_bytes()).digest()[:8]

@@ -76,8 +76,12 @@ def _distributed() -> tuple[int, int]:
     return torch.distributed.get_rank(), torch.distributed.get_world_size()
 
 
-def train(cfg: TrainConfig) -> Path:
-    """Train (or resume) until ``cfg.steps``; returns the checkpoint path."""
+def train(cfg: TrainConfig, model: ScaleHyperprior | None = None) -> Path:
+    """Train (or resume) until ``cfg.steps``; returns the checkpoint path.
+
+    ``model``: a prepared network to train in place instead of a fresh
+    ``ScaleHyperprior(cfg.N, cfg.M)`` (QAT passes its fake-quantized one); ``cfg.init``
+    must then be unset."""
     rank, world = _distributed()
     device = torch.device(cfg.device)
     if device.type == "cuda" and world > 1:
@@ -87,7 +91,9 @@ def train(cfg: TrainConfig) -> Path:
     rng = np.random.default_rng([cfg.seed, rank])
 
     out_path = Path(cfg.out)
-    model = ScaleHyperprior(cfg.N, cfg.M)
+    if model is not None and (cfg.init or (model.N, model.M) != (cfg.N, cfg.M)):
+        raise ValueError("train: a given model needs no init and must match cfg.N, cfg.M")
+    model = ScaleHyperprior(cfg.N, cfg.M) if model is None else model
     step = 0
     state = torch.load(out_path, map_location="cpu", weights_only=False) if out_path.exists() else None
     if state is None and cfg.init:
