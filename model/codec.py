@@ -7,9 +7,16 @@ rANS (:mod:`.rans`). Decoder: ẑ, then h_s(ẑ) gives ŷ's tables, then g_s(ŷ)
 encoder reconstructs from the same symbols with the same code as the decoder, so
 both produce the same image.
 
-The analysis backend (:class:`AnalysisBackend`) is pluggable: the float network
-today; the integer golden model, the RTL simulation and the board are wired in
-by the CLI, so this package never imports hardware code. h_s and g_s stay here.
+The analysis backend (:class:`AnalysisBackend`) is pluggable: the float network,
+the integer golden model (:class:`golden.GoldenBackend`); the RTL simulation and the
+board are wired in by the CLI, so this package never imports hardware code. h_s and
+g_s stay here.
+
+An integer model (:class:`IntegerCodec`, from an artefact) codes with the artefact's
+integer tables and computes h_s (the ŷ table indexes) and g_s with the integer golden
+model, so its files decode bit-identically on every machine; its default encoder is
+the golden model. Its header carries the artefact's name and id, so a file names the
+integer model that wrote it.
 
 File layout (little-endian)::
 
@@ -45,10 +52,12 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .artefact import Artefact
 from .entropy import SymbolTable
+from .golden import GoldenBackend, GoldenModel, gray_from_rgb
 from .hyperprior import ALIGNMENT, ScaleHyperprior, hyper_input
 from .rans import INT16_MAX, INT16_MIN, decode_symbols, encode_symbols
-from .registry import DEFAULT_MODEL, ModelError, load_model, model_id
+from .registry import DEFAULT_MODEL, ModelError, ModelInfo, load_integer_model, load_model, model_id, resolve_model
 
 MAGIC = b"LICF"
 VERSION = 1
@@ -110,18 +119,43 @@ class Codec:
     """A model ready to code: the network, its name and fingerprint, and its tables
     (built once, on first use). Hold one to code many images."""
 
+    #: The ``--backend`` that runs this codec's encoder unless told otherwise.
+    default_backend_name = "float"
+
     def __init__(self, model: ScaleHyperprior, name: str, model_id: bytes):
+        self._set_identity(name, model_id)
+        self.model = model.eval()
+
+    def _set_identity(self, name: str, model_id: bytes) -> None:
         if len(name.encode()) > 255:
             raise CodecError(f"model name {name[:40]!r}… is longer than 255 bytes")
-        self.model = model.eval()
         self.name = name
         self.model_id = bytes(model_id)
 
     @classmethod
     def load(cls, name_or_path: str | os.PathLike) -> "Codec":
-        """From a registry name or a weight ``.pt`` file (``registry.ModelError`` if neither)."""
-        model, info = load_model(str(name_or_path))
-        return cls(model, info.name, model_id(info))
+        """From a registry name, a weight ``.pt`` file or an artefact (``registry.ModelError``
+        if none); an :class:`IntegerCodec` for an integer model."""
+        return cls.from_info(resolve_model(str(name_or_path)))
+
+    @staticmethod
+    def from_info(info: ModelInfo) -> "Codec":
+        if info.integer:
+            artefact, info = load_integer_model(info.path)
+            return IntegerCodec(artefact, info.name, model_id(info))
+        model, info = load_model(info.path)
+        return Codec(model, info.name, model_id(info))
+
+    @property
+    def N(self) -> int:
+        return self.model.N
+
+    @property
+    def M(self) -> int:
+        return self.model.M
+
+    def default_backend(self) -> AnalysisBackend:
+        return FloatBackend(self.model)
 
     @cached_property
     def z_tables(self) -> list[SymbolTable]:
@@ -136,10 +170,10 @@ class Codec:
         rgb, grayscale = _as_rgb(image)
         height, width = rgb.shape[:2]
         padded = np.pad(rgb, ((0, -height % ALIGNMENT), (0, -width % ALIGNMENT), (0, 0)), mode="edge")
-        backend = FloatBackend(self.model) if backend is None else backend
+        backend = self.default_backend() if backend is None else backend
         y_hat, z_hat = backend.analyse(padded)
-        y_hat = self._symbols("y", y_hat, (self.model.M, padded.shape[0] // 16, padded.shape[1] // 16))
-        z_hat = self._symbols("z", z_hat, (self.model.N, padded.shape[0] // 64, padded.shape[1] // 64))
+        y_hat = self._symbols("y", y_hat, (self.M, padded.shape[0] // 16, padded.shape[1] // 16))
+        z_hat = self._symbols("z", z_hat, (self.N, padded.shape[0] // 64, padded.shape[1] // 64))
         header = Header(height, width, grayscale, self.name, self.model_id,
                         z_stream=encode_symbols(z_hat, self._z_index(z_hat.shape), self.z_tables),
                         y_stream=encode_symbols(y_hat, self._y_index(z_hat), self.y_tables))
@@ -155,7 +189,7 @@ class Codec:
                              f"the loaded weights differ ({self.name!r}, id {self.model_id.hex()})")
         padded_h, padded_w = (-(-side // ALIGNMENT) * ALIGNMENT for side in (header.height, header.width))
         try:
-            z_hat = decode_symbols(header.z_stream, self._z_index((self.model.N, padded_h // 64, padded_w // 64)),
+            z_hat = decode_symbols(header.z_stream, self._z_index((self.N, padded_h // 64, padded_w // 64)),
                                    self.z_tables)
             y_hat = decode_symbols(header.y_stream, self._y_index(z_hat), self.y_tables)
         except ValueError as exc:
@@ -184,6 +218,51 @@ class Codec:
             x_hat = self.model.g_s(torch.from_numpy(y_hat).float()[None])[0, :, :height, :width].clamp(0, 1)
             x_hat = x_hat.mean(0) if grayscale else x_hat.permute(1, 2, 0)
             return torch.round(x_hat * 255).to(torch.uint8).numpy()
+
+
+class IntegerCodec(Codec):
+    """The codec of an integer model: the artefact's tables, h_s and g_s in integers
+    (:class:`golden.GoldenModel`), the golden encoder by default."""
+
+    default_backend_name = "golden"
+
+    def __init__(self, artefact: Artefact, name: str, model_id: bytes):
+        self._set_identity(name, model_id)
+        self.artefact = artefact
+        self.golden = GoldenModel(artefact)
+
+    @property
+    def N(self) -> int:
+        return self.artefact.N
+
+    @property
+    def M(self) -> int:
+        return self.artefact.M
+
+    @property
+    def z_tables(self) -> list[SymbolTable]:
+        return list(self.artefact.z_tables)
+
+    @property
+    def y_tables(self) -> list[SymbolTable]:
+        return list(self.artefact.y_tables)
+
+    def default_backend(self) -> AnalysisBackend:
+        return GoldenBackend(self.artefact)
+
+    def _y_index(self, z_hat: np.ndarray) -> np.ndarray:
+        try:
+            return self.golden.h_s(torch.from_numpy(np.asarray(z_hat, dtype=np.int64))[None])[0].numpy()
+        except ValueError as exc:  # only a crafted file gets ẑ outside int8
+            raise CodecError(f"corrupt symbol stream: {exc}") from None
+
+    def _reconstruct(self, y_hat: np.ndarray, height: int, width: int, grayscale: bool) -> np.ndarray:
+        try:
+            x_hat = self.golden.g_s(torch.from_numpy(np.asarray(y_hat, dtype=np.int64))[None])[0].numpy()
+        except ValueError as exc:
+            raise CodecError(f"corrupt symbol stream: {exc}") from None
+        x_hat = x_hat[:, :height, :width]
+        return gray_from_rgb(x_hat) if grayscale else np.ascontiguousarray(x_hat.transpose(1, 2, 0).astype(np.uint8))
 
 
 def _as_rgb(image: np.ndarray) -> tuple[np.ndarray, bool]:

@@ -50,15 +50,15 @@ class Coded:
 
 
 def load_codec(spec: str):
-    """A learned codec ready to code, and its model's registry info, from a registry name
-    or a weight file. Its entropy tables are built here so that the first image's
+    """A learned codec ready to code, and its model's registry info, from a registry name,
+    a weight file or an integer artefact. Its entropy tables are built here so that the first image's
     encode time does not include them."""
     from .codec import Codec, CodecError
-    from .registry import load_model, model_id
+    from .registry import resolve_model
 
-    model, info = load_model(spec)
+    info = resolve_model(spec)
     try:
-        codec = Codec(model, info.name, model_id(info))
+        codec = Codec.from_info(info)
     except CodecError as exc:
         raise EvalError(f"{spec}: {exc}") from None
     # The tables are cached properties: reading them builds them.
