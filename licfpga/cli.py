@@ -81,14 +81,27 @@ def cmd_export(args) -> int:
 
 
 def _float_backend(codec):
-    from licfpga.model.codec import FloatBackend
+    from licfpga.model.codec import CodecError, FloatBackend, IntegerCodec
 
+    if isinstance(codec, IntegerCodec):
+        raise CodecError(f"{codec.name} is an integer model: its encoder is --backend golden (or the hardware)")
     return FloatBackend(codec.model)
 
 
+def _golden_backend(codec):
+    from licfpga.model.codec import CodecError, IntegerCodec
+    from licfpga.model.golden import GoldenBackend
+
+    if not isinstance(codec, IntegerCodec):
+        raise CodecError(f"{codec.name} is a float model: --backend golden runs integer models "
+                         f"(e.g. {codec.name}-int8, made by licfpga quantize)")
+    return GoldenBackend(codec.artefact)
+
+
 #: Analysis backends of ``compress --backend``: name -> factory(codec) -> AnalysisBackend. Hardware
-#: backends are added here, so that ``model/`` never imports hardware code.
-BACKENDS = {"float": _float_backend}
+#: backends are added here, so that ``model/`` never imports hardware code. Without --backend a
+#: codec uses its own default (``Codec.default_backend_name``: golden for integer models).
+BACKENDS = {"float": _float_backend, "golden": _golden_backend}
 
 
 def _report_errors(action) -> int:
@@ -117,7 +130,7 @@ def cmd_compress(args) -> int:
     def run() -> int:
         start = time.perf_counter()
         codec = Codec.load(args.model or DEFAULT_MODEL)
-        summary = compress(args.input, args.output, codec, BACKENDS[args.backend](codec))
+        summary = compress(args.input, args.output, codec, BACKENDS[args.backend or codec.default_backend_name](codec))
         print(f"{args.output}: {summary.bytes} bytes, {summary.bpp:.4f} bpp ({summary.width}×{summary.height}), "
               f"{time.perf_counter() - start:.2f} s")
         return 0
@@ -150,13 +163,14 @@ def cmd_demo(args) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         codec = Codec.load(args.model or DEFAULT_MODEL)
+        backend = args.backend or codec.default_backend_name
         start = time.perf_counter()
-        summary = compress(sample, out / "sample.lic", codec, BACKENDS[args.backend](codec))
+        summary = compress(sample, out / "sample.lic", codec, BACKENDS[backend](codec))
         encoded = time.perf_counter()
         decoded = decompress(out / "sample.lic", out / "sample-decoded.png", codec)
         done = time.perf_counter()
         original = read_image(sample)
-        print(f"model {codec.name}, backend {args.backend}: kodim23 crop {summary.width}×{summary.height} → "
+        print(f"model {codec.name}, backend {backend}: kodim23 crop {summary.width}×{summary.height} → "
               f"{out / 'sample.lic'} ({summary.bytes} bytes, {summary.bpp:.3f} bpp), "
               f"PSNR {psnr(original, decoded):.2f} dB, MS-SSIM {ms_ssim(original, decoded):.4f}, "
               f"encode {encoded - start:.2f} s, decode {done - encoded:.2f} s → {out / 'sample-decoded.png'}")
@@ -223,6 +237,44 @@ def cmd_bdrate(args) -> int:
     return 0
 
 
+def cmd_quantize(args) -> int:
+    from licfpga.model.artefact import ArtefactError
+    from licfpga.model.quantize import QuantizeConfig, quantize
+    from licfpga.model.registry import WEIGHTS_DIR, ModelError
+
+    cfg = QuantizeConfig(model=args.model, data=args.data, out_dir=args.out or str(WEIGHTS_DIR), name=args.name,
+                         steps=args.steps, batch=args.batch, crop=args.crop, lr=args.lr, gdn_in_bits=args.gdn_bits,
+                         gdn_coef_bits=args.gdn_coef_bits, percentile=args.percentile,
+                         calib_images=args.calib_images, seed=args.seed, device=args.device,
+                         checkpoint=args.checkpoint)
+
+    def run() -> int:
+        try:
+            print(quantize(cfg))
+        except ArtefactError as exc:  # e.g. an accumulator or ẑ table that does not fit: one line
+            raise ModelError(str(exc)) from None
+        return 0
+
+    return _report_errors(run)
+
+
+def cmd_quant_ablation(args) -> int:
+    from licfpga.model.evaluate import EvalError, bd_lines, write_report
+    from licfpga.model.quantize import ablation
+    from licfpga.model.registry import ModelError
+
+    try:
+        report = ablation(Path(args.images), args.model, calib=Path(args.calib) if args.calib else None,
+                          limit=args.limit, calib_images=args.calib_images, percentile=args.percentile)
+        if args.json:
+            write_report(report, Path(args.json))
+    except (EvalError, ModelError, OSError) as exc:
+        print(f"licfpga: error: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(bd_lines(report["bd"]) + [f"note: {note}" for note in report["notes"]]))
+    return 0
+
+
 def _add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="folder of photos or a patch pack (.npz)")
     p.add_argument("--out", required=True, help="checkpoint; resumed when it exists")
@@ -272,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="compress and decompress the bundled sample photo (Kodak kodim23, cropped)")
     p.add_argument("--model", help="registry name or weight file (default: the shipped default student)")
-    p.add_argument("--backend", choices=sorted(BACKENDS), default="float")
+    p.add_argument("--backend", choices=sorted(BACKENDS), help="default: golden for integer models, else float")
     p.add_argument("--out", default="demo-output", help="folder for the .lic file and the decoded PNG")
     p.set_defaults(func=cmd_demo)
 
@@ -290,11 +342,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir")
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser("quantize", help="integer artefact of a float model: calibration, QAT fine-tune, export")
+    p.add_argument("--model", required=True, help="float model: registry name or weights .pt")
+    p.add_argument("--data", required=True, help="folder of photos or a patch pack (.npz): calibration and QAT crops")
+    p.add_argument("--steps", type=int, default=1000, help="QAT steps; 0 = post-training quantization only")
+    p.add_argument("--out", help="folder for NAME.npz and NAME.json (default: the shipped models' folder)")
+    p.add_argument("--name", help="default: the float model's name + '-int8'")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--crop", type=int, default=256)
+    p.add_argument("--lr", type=float, default=1e-5)
+    p.add_argument("--gdn-bits", type=int, choices=[8, 16], default=8, help="precision entering each GDN (b_g)")
+    p.add_argument("--gdn-coef-bits", type=int, default=26, help="GDN coefficient width (26 = GDN32)")
+    p.add_argument("--percentile", type=float, default=99.99, help="of |activation| for its range (100 = max)")
+    p.add_argument("--calib-images", type=int, default=16, help="calibration crops")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--checkpoint", help="QAT training checkpoint, resumed when it exists (default runs/NAME-qat.pt)")
+    p.set_defaults(func=cmd_quantize)
+
+    p = sub.add_parser("quant-ablation", help="BD-rate of the integer variants (QAT hybrid, PTQ, int8 GDN) "
+                                              "against their float model")
+    p.add_argument("images", help="folder of evaluation images (e.g. Kodak)")
+    p.add_argument("--model", action="append", required=True, help="float model at one rate; repeat for each rate")
+    p.add_argument("--json", help="write the report here")
+    p.add_argument("--calib", help="photos for the PTQ variants' calibration (default: the evaluation images)")
+    p.add_argument("--calib-images", type=int, default=16)
+    p.add_argument("--percentile", type=float, default=99.99)
+    p.add_argument("--limit", type=int, help="only the first K images (sorted by name)")
+    p.set_defaults(func=cmd_quant_ablation)
+
     p = sub.add_parser("compress", help="compress an image into a .lic file")
     p.add_argument("input", help="image file (RGB, grayscale, palette, or opaque RGBA)")
     p.add_argument("output", help=".lic file")
     p.add_argument("--model", help="registry name or weights .pt (default: the registry's default model)")
-    p.add_argument("--backend", choices=sorted(BACKENDS), default="float", help="what runs the analysis transform")
+    p.add_argument("--backend", choices=sorted(BACKENDS),
+                   help="what runs the analysis transform (default: golden for integer models, else float)")
     p.set_defaults(func=cmd_compress)
 
     p = sub.add_parser("decompress", help="decode a .lic file into an image")
