@@ -21,10 +21,18 @@ async def send(ctx, port, beats, rng, idle):
     ctx.set(port.valid, 0)
 
 
-async def receive(ctx, port, count, rng, stall, timeout, convert=as_beat):
-    """Collects ``count`` beats; returns them and the cycle of each (from the start)."""
+async def receive(ctx, port, count, rng, stall, timeout, in_ready, convert=as_beat):
+    """Collects ``count`` beats; returns them and the cycle of each (from the start).
+
+    Every cycle it also checks that the block is timing-friendly: its output and its
+    input's ready (``in_ready``) do not change when only the output's ready does."""
     got, cycles, cycle = [], [], 0
     while len(got) < count:
+        probes = []
+        for level in (0, 1):
+            ctx.set(port.ready, level)
+            probes.append((ctx.get(in_ready), ctx.get(port.valid), ctx.get(port.payload.as_value())))
+        assert probes[0] == probes[1], f"cycle {cycle}: a combinational path from o.ready"
         ready = not (stall and rng.random() < stall)
         ctx.set(port.ready, ready)
         _, _, valid, payload = await ctx.tick().sample(port.valid, port.payload)
@@ -52,7 +60,7 @@ def run_stream(dut, beats, expected_count, rng, idle, stall, setup=None, timeout
 
     async def sink(ctx):
         result["beats"], result["cycles"] = await receive(
-            ctx, dut.o, expected_count, rng, stall, timeout, convert)
+            ctx, dut.o, expected_count, rng, stall, timeout, dut.i.ready, convert)
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
