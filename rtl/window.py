@@ -21,8 +21,9 @@ class SlidingWindow(wiring.Component):
     -----
     ``i`` (in): one whole pixel per beat (C_in elements), raster order. Its markers are
     not needed (a width converter in front may set them); the geometry comes from:
-    ``width``, ``height`` (in): the frame size, 1…max; hold them stable while a frame
-    is inside the generator.
+    ``width``, ``height`` (in): the frame size, 1…max; change them only while the
+    generator is empty (the last window of the previous frame has left), since its
+    input may already run into the next frame.
     ``o`` (out): for each output pixel in raster order, its window vector of K·K·C_in
     elements in (ky, kx, c) order, c fastest, split into K·K·C_in/SIMD beats of SIMD
     elements (FINN MVAU folding, so SIMD need not divide C_in). Markers: ``first``/

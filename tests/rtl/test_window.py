@@ -46,6 +46,24 @@ def test_window_random_handshake(kernel, stride, c_in, simd, width, height, rng)
     run_window(cfg, [frame_for(cfg, rng, width, height) for _ in range(2)], rng, 0.3, 0.3)
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_window_random_configs(seed):
+    """Random kernel (1, 3, 5), stride, C_in, any SIMD dividing K·K·C_in, maximum and
+    actual frame sizes, handshake densities."""
+    rng = np.random.default_rng(seed)
+    kernel = int(rng.choice([1, 3, 5]))
+    stride = int(rng.choice([1, 2])) if kernel > 1 else 1
+    c_in = int(rng.integers(1, 5))
+    window = kernel * kernel * c_in
+    simd = int(rng.choice([d for d in range(1, window + 1) if window % d == 0]))
+    max_width, max_height = int(rng.integers(1, 12)), int(rng.integers(1, 10))
+    cfg = LayerConfig(kernel=kernel, stride=stride, c_in=c_in, c_out=1, pe=1, simd=simd,
+                      max_width=max_width, max_height=max_height, in_signed=bool(rng.integers(2)))
+    width, height = int(rng.integers(1, max_width + 1)), int(rng.integers(1, max_height + 1))
+    run_window(cfg, [frame_for(cfg, rng, width, height) for _ in range(2)], rng,
+               float(rng.choice([0, 0.3, 0.7])), float(rng.choice([0, 0.3, 0.7])))
+
+
 def test_window_odd_frame_unsigned(rng):
     cfg = LayerConfig(kernel=5, stride=2, c_in=3, c_out=4, pe=1, simd=75,
                       max_width=40, max_height=24, in_signed=False)
