@@ -89,13 +89,7 @@ class QuantizedHyperprior(ScaleHyperprior):
         missing = [p for p in q.points if p not in scales]
         if missing:
             raise ValueError(f"no calibrated scale for {', '.join(missing)}")
-        # Parameters and the scale table come from the float model. The other buffers are
-        # constants of the architecture (likelihood bound 1e-9, reparametrisation pedestal
-        # 2**-36, …) that fp16 weight files flush to 0: they keep their defaults.
-        state = q.state_dict()
-        own = dict(model.named_parameters())
-        own.update({k: v for k, v in model.named_buffers() if k.startswith("gaussian_conditional.scale_")})
-        state.update({k: v.detach().float() for k, v in own.items()})
+        state = {k: v.float() if v.is_floating_point() else v for k, v in model.state_dict().items()}
         state["activation_scales"] = torch.tensor([float(scales[p]) for p in q.points], dtype=torch.float64)
         q.load_state_dict(state)
         return q

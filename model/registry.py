@@ -152,8 +152,12 @@ def load_model(name_or_path: str, directory: Path = WEIGHTS_DIR) -> tuple[ScaleH
     blob = _read(Path(info.path))
     config = config_from_state_dict(blob["state_dict"])
     model = ScaleHyperprior(config.N, config.M)
+    # Buffers other than the scale table are constants of the architecture, and fp16 flushes
+    # some to 0 (the 1e-9 likelihood bound, the 2**-36 pedestals): a model trained further
+    # from such weights would meet log(0). They keep the fresh module's values.
+    constants = {k: v for k, v in model.named_buffers() if not k.startswith("gaussian_conditional.scale_")}
     try:
-        load_state_dict_strict(model, blob["state_dict"])
+        load_state_dict_strict(model, {**blob["state_dict"], **constants})
     except ValueError as exc:
         raise ModelError(f"{info.path}: {exc}") from None
     return model.eval(), info

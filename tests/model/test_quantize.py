@@ -116,3 +116,11 @@ def test_ablation_report(tiny_float, photo_dir, tmp_path, capsys):
                  "--calib-images", "4", "--json", str(out)]) == 0
     assert json.loads(out.read_text())["format"] == "licfpga-quant-ablation-1"
     assert "hybrid-ptq" in capsys.readouterr().out
+
+
+def test_loaded_fp16_weights_keep_the_architecture_constants(tiny_float):
+    """fp16 weight files flush the 1e-9 likelihood bound to 0; loading restores it, so
+    QAT (or --init training) from shipped weights never meets log(0)."""
+    model, _ = load_model(str(tiny_float))
+    assert model.entropy_bottleneck.likelihood_lower_bound.bound.item() == pytest.approx(1e-9)
+    assert model.g_a[1].gamma_reparam.pedestal.item() == 2.0**-36
