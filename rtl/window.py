@@ -7,9 +7,63 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
 from .config import LayerConfig
+from .glue import SkidBuffer
 from .stream import beat_signature
 
-__all__ = ["SlidingWindow"]
+__all__ = ["SlidingWindow", "AddressedWindow"]
+
+
+class _RowRing:
+    """Bookkeeping of a ring of K+s line buffers shared by a writer and a reader.
+
+    Rows are numbered globally, across frames, modulo 2**n: the writer's count
+    ``rows_done`` is never more than R = K+s rows ahead of ``lo``, the lowest row the
+    reader may still read, so n bits compare them without ambiguity. The reader starts
+    an output row once all the input rows it needs are complete (``can_read``); the
+    writer may write a row while it is fewer than R rows ahead (``can_write``), so it
+    fills the s rows of the next output row while the current one is read.
+    """
+
+    def __init__(self, m, cfg, width, height):
+        K, s, p = cfg.kernel, cfg.stride, cfg.pad
+        self.R = R = K + s
+        self._cfg, self._height = cfg, height
+        n = bits_for(R)
+        self.rows_done = Signal(n)
+        self.lo = Signal(n, init=(-p) % (1 << n))
+        ahead = Signal(n)
+        m.d.comb += ahead.eq(self.rows_done - self.lo)
+        self.lo_rel = Signal(range(-p, cfg.max_height + 1), init=-p)   # row of ky=0 in frame
+        self.lslot = Signal(range(R), init=(-p) % R)                   # its ring slot
+        self.last_row = self.lo_rel + (p + s) >= height
+        rows_needed = Mux(height - self.lo_rel < K, height - self.lo_rel, K)
+        self.can_write = ahead < R
+        self.can_read = ahead >= rows_needed
+        self.centre = Signal(range(cfg.max_width + s))                 # ox·s
+        self.last_in_row = self.centre + s >= width
+        self.first_pixel = (self.lo_rel == -p) & (self.centre == 0)
+
+    def row_written(self, m):
+        m.d.sync += self.rows_done.eq(self.rows_done + 1)
+
+    def next_pixel(self, m):
+        """The reader is done with a pixel; at a line end it moves to the next output row
+        (or the next frame's first), and the ring moves on by the rows that row no
+        longer needs, which frees them for the writer. Returns that step (1…s) and
+        whether it is taken."""
+        cfg, s, p = self._cfg, self._cfg.stride, self._cfg.pad
+        step = Mux(self.last_row, self._height - p - self.lo_rel, s)
+        with m.If(self.last_in_row):
+            m.d.sync += [
+                self.centre.eq(0),
+                self.lo_rel.eq(Mux(self.last_row, -p, self.lo_rel + s)),
+                self.lo.eq(self.lo + step),
+                self.lslot.eq(Mux(self.lslot + step >= self.R, self.lslot + step - self.R,
+                                  self.lslot + step)),
+            ]
+        with m.Else():
+            m.d.sync += self.centre.eq(self.centre + s)
+        return step, self.last_in_row
 
 
 class SlidingWindow(wiring.Component):
@@ -47,8 +101,8 @@ class SlidingWindow(wiring.Component):
     exact stall-free count). An output row starts once its last input row is complete;
     its first beat leaves p+4 cycles later (p+1 column reads, 3 pipeline stages).
     Memory: (K+s)·max_width·C_in elements. Registers: 2·K·K·C_in elements: the price
-    of folding SIMD across pixel boundaries. Wide layers (SIMD dividing C_in) would be
-    cheaper with FINN's addressed variant, one SIMD-wide memory word per beat.
+    of folding SIMD across pixel boundaries. Where SIMD divides C_in (the wide layers),
+    `AddressedWindow` does the same with counters only.
 
     ``i.ready`` and ``o`` are driven from registers only.
     """
@@ -72,14 +126,7 @@ class SlidingWindow(wiring.Component):
         window = data.ArrayLayout(data.ArrayLayout(pixel, K), K)   # [ky][kx][c]
         ebits = cfg.in_shape.width
 
-        # Rows are numbered globally, across frames, modulo 2**n: the writer's count
-        # ``rows_done`` is never more than R rows ahead of ``lo``, the lowest row the
-        # loader may still read, so n bits compare them without ambiguity.
-        n = bits_for(R)
-        rows_done = Signal(n)
-        lo = Signal(n, init=(-p) % (1 << n))
-        ahead = Signal(n)
-        m.d.comb += ahead.eq(rows_done - lo)
+        ring = _RowRing(m, cfg, self.width, self.height)
 
         mems = [Memory(shape=pixel, depth=cfg.max_width, init=[]) for _ in range(R)]
         for r, mem in enumerate(mems):
@@ -90,27 +137,22 @@ class SlidingWindow(wiring.Component):
         # --- writer: one pixel per cycle into the ring slot of its row --------------
         wx = Signal(range(cfg.max_width))
         wslot = Signal(range(R))
-        m.d.comb += self.i.ready.eq(ahead < R)
+        m.d.comb += self.i.ready.eq(ring.can_write)
         accept = self.i.valid & self.i.ready
         for r, wp in enumerate(wports):
             m.d.comb += [wp.addr.eq(wx), wp.data.eq(self.i.payload.data),
                          wp.en.eq(accept & (wslot == r))]
         with m.If(accept):
             with m.If(wx == self.width - 1):
-                m.d.sync += [wx.eq(0), rows_done.eq(rows_done + 1),
-                             wslot.eq(Mux(wslot == R - 1, 0, wslot + 1))]
+                m.d.sync += [wx.eq(0), wslot.eq(Mux(wslot == R - 1, 0, wslot + 1))]
+                ring.row_written(m)
             with m.Else():
                 m.d.sync += wx.eq(wx + 1)
 
         # --- loader, stage 0: issue the read of one column --------------------------
-        lo_rel = Signal(range(-p, cfg.max_height + 1), init=-p)   # row of ky=0 in frame
-        lslot = Signal(range(R), init=(-p) % R)                   # its ring slot
+        lo_rel, lslot, centre = ring.lo_rel, ring.lslot, ring.centre
         cx = Signal(range(cfg.max_width + p + 1))                 # column to read
-        centre = Signal(range(cfg.max_width + s))                 # ox·s
         row_start = Signal(init=1)
-        last_in_row = centre + s >= self.width
-        last_row = lo_rel + (p + s) >= self.height
-        rows_needed = Mux(self.height - lo_rel < K, self.height - lo_rel, K)
         complete = cx == centre + p
 
         # Stage 1 (the read ports' registers) and stage 2 (the shadow window) hand on
@@ -133,7 +175,7 @@ class SlidingWindow(wiring.Component):
         transfer = full & (~act_valid | (self.o.ready & last_beat))
         move12 = s1_valid & (~full | transfer)
         advance1 = ~s1_valid | move12
-        issue = advance1 & (ahead >= rows_needed)
+        issue = advance1 & ring.can_read
 
         for rp in rports:
             m.d.comb += [rp.addr.eq(cx), rp.en.eq(advance1)]
@@ -143,8 +185,8 @@ class SlidingWindow(wiring.Component):
                 s1_clear.eq(row_start),
                 s1_complete.eq(complete),
                 s1_col_ok.eq(cx < self.width),
-                s1_marks.eq(Cat((lo_rel == -p) & (centre == 0), last_in_row,
-                                last_in_row & last_row)),
+                s1_marks.eq(Cat(ring.first_pixel, ring.last_in_row,
+                                ring.last_in_row & ring.last_row)),
             ]
             for ky in range(K):
                 m.d.sync += [
@@ -152,21 +194,11 @@ class SlidingWindow(wiring.Component):
                     s1_sel[ky].eq(Mux(lslot + ky >= R, lslot + ky - R, lslot + ky)),
                 ]
         with m.If(issue):
-            m.d.sync += row_start.eq(0)
-            with m.If(complete & last_in_row):
-                # Next output row (or the next frame's first): the ring moves on by
-                # the rows this one no longer needs, which frees them for the writer.
-                step = Mux(last_row, self.height - p - lo_rel, s)
-                m.d.sync += [
-                    cx.eq(0), centre.eq(0), row_start.eq(1),
-                    lo_rel.eq(Mux(last_row, -p, lo_rel + s)),
-                    lo.eq(lo + step),
-                    lslot.eq(Mux(lslot + step >= R, lslot + step - R, lslot + step)),
-                ]
-            with m.Else():
-                m.d.sync += cx.eq(cx + 1)
-                with m.If(complete):
-                    m.d.sync += centre.eq(centre + s)
+            m.d.sync += [row_start.eq(0), cx.eq(cx + 1)]
+            with m.If(complete):
+                _, line_end = ring.next_pixel(m)
+                with m.If(line_end):
+                    m.d.sync += [cx.eq(0), row_start.eq(1)]
 
         # --- stage 2: shift the column into the shadow window -----------------------
         column = [Signal(pixel, name=f"column{ky}") for ky in range(K)]
@@ -206,4 +238,136 @@ class SlidingWindow(wiring.Component):
             self.o.payload.last.eq(act_marks[2] & last_beat),
             self.o.payload.eop.eq(last_beat),
         ]
+        return m
+
+
+class AddressedWindow(wiring.Component):
+    """K×K windows like `SlidingWindow`, read word by word from the line buffers (FINN's
+    ConvolutionInputGenerator): for layers whose SIMD divides C_in.
+
+    Built from a `LayerConfig` with SIMD dividing C_in; G = C_in/SIMD.
+
+    Ports
+    -----
+    ``i`` (in): pixels in raster order, G beats of SIMD channels each (its markers are
+    not needed). ``width``, ``height``: as in `SlidingWindow`. ``o`` (out): the same
+    window vectors and markers as `SlidingWindow`, K·K·G beats per window.
+
+    Structure
+    ---------
+    One `Memory` of (K+s)·max_width·G words of SIMD elements, a ring of K+s rows as in
+    `SlidingWindow`; each output beat is one word read (a zero where the window leaves
+    the frame), so the only registers are counters and a skid buffer.
+
+    Throughput and latency
+    ----------------------
+    One output beat per cycle, K·K·G cycles per output pixel, without gaps at line
+    starts; the input takes a beat per cycle, s²·G per output pixel at most, so the
+    output sets the pace. An output row starts once its last input row is complete; its
+    first beat leaves 3 cycles later. ``i.ready`` and ``o`` are driven from registers.
+    """
+
+    def __init__(self, cfg: LayerConfig):
+        if cfg.c_in % cfg.simd:
+            raise ValueError(f"SIMD={cfg.simd} does not divide C_in={cfg.c_in}: "
+                             f"SlidingWindow folds windows across pixels")
+        self.cfg = cfg
+        super().__init__({
+            "i": In(beat_signature(cfg.in_shape, cfg.simd)),
+            "o": Out(beat_signature(cfg.in_shape, cfg.simd)),
+            "width": In(range(1, cfg.max_width + 1)),
+            "height": In(range(1, cfg.max_height + 1)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.cfg
+        K, s, p = cfg.kernel, cfg.stride, cfg.pad
+        G = cfg.c_in // cfg.simd
+        WG = cfg.max_width * G                 # words per line buffer
+        ring = _RowRing(m, cfg, self.width, self.height)
+        R = ring.R
+        word = data.ArrayLayout(cfg.in_shape, cfg.simd)
+        m.submodules.lines = mem = Memory(shape=word, depth=R * WG, init=[])
+        wp = mem.write_port()
+        rp = mem.read_port()
+
+        # --- writer: a word per cycle; a row is WG words from its slot's base --------
+        wbase = Signal(range(R * WG))
+        wofs = Signal(range(WG))
+        wlast = Signal(range(WG))              # width·G − 1
+        m.d.comb += [
+            wlast.eq(self.width * G - 1),
+            self.i.ready.eq(ring.can_write),
+            wp.addr.eq(wbase + wofs), wp.data.eq(self.i.payload.data),
+            wp.en.eq(self.i.valid & self.i.ready),
+        ]
+        with m.If(wp.en):
+            with m.If(wofs == wlast):
+                m.d.sync += [wofs.eq(0), wbase.eq(Mux(wbase == (R - 1) * WG, 0, wbase + WG))]
+                ring.row_written(m)
+            with m.Else():
+                m.d.sync += wofs.eq(wofs + 1)
+
+        # --- reader, stage 0: one word address per cycle ---------------------------
+        # (ky, kx, g) walk the window; ``col`` = x0 + kx and ``ofs`` = col·G + g follow
+        # them by increments, ``rbase`` is the ring slot base of row ky.
+        ky = Signal(range(K))
+        kx = Signal(range(K))
+        g = Signal(range(G))
+        x0 = Signal(range(-p, cfg.max_width + s), init=-p)
+        col = Signal(range(-p, cfg.max_width + s + K), init=-p)
+        ofs = Signal(range(-p * G, (cfg.max_width + s + K) * G), init=-p * G)
+        lbase = Signal(range(R * WG), init=((-p) % R) * WG)     # slot base of ring.lslot
+        rbase = Signal(range(R * WG), init=((-p) % R) * WG)
+        row = ring.lo_rel + ky
+        in_frame = (row >= 0) & (row < self.height) & (col >= 0) & (col < self.width)
+        end_g, end_kx, end_ky = g == G - 1, kx == K - 1, ky == K - 1
+        end_window = end_g & end_kx & end_ky
+
+        # Stage 1: the read port's register, held while the skid buffer is full.
+        m.submodules.skid = skid = SkidBuffer(self.o.payload.shape())
+        wiring.connect(m, skid.o, wiring.flipped(self.o))
+        s1_valid = Signal()
+        s1_zero = Signal()
+        s1_first, s1_eop, s1_eol, s1_last = Signal(), Signal(), Signal(), Signal()
+        advance = ~s1_valid | skid.i.ready
+        issue = advance & ring.can_read
+        m.d.comb += [
+            rp.addr.eq(rbase + ofs), rp.en.eq(advance),
+            skid.i.valid.eq(s1_valid),
+            skid.i.payload.data.eq(Mux(s1_zero, 0, rp.data)),
+            skid.i.payload.first.eq(s1_first), skid.i.payload.eop.eq(s1_eop),
+            skid.i.payload.eol.eq(s1_eol), skid.i.payload.last.eq(s1_last),
+        ]
+        with m.If(advance):
+            m.d.sync += [
+                s1_valid.eq(issue),
+                s1_zero.eq(~in_frame),
+                s1_first.eq(ring.first_pixel & (ky == 0) & (kx == 0) & (g == 0)),
+                s1_eop.eq(end_window),
+                s1_eol.eq(end_window & ring.last_in_row),
+                s1_last.eq(end_window & ring.last_in_row & ring.last_row),
+            ]
+
+        def next_slot(base, step):
+            return Mux(base + step * WG >= R * WG, base + step * WG - R * WG, base + step * WG)
+
+        with m.If(issue):
+            m.d.sync += [g.eq(g + 1), ofs.eq(ofs + 1)]
+            with m.If(end_g):
+                m.d.sync += [g.eq(0), kx.eq(kx + 1), col.eq(col + 1)]
+                with m.If(end_kx):
+                    # Next row of the window: back to its first column, next ring slot.
+                    m.d.sync += [kx.eq(0), ky.eq(ky + 1), col.eq(x0), ofs.eq(x0 * G),
+                                 rbase.eq(next_slot(rbase, 1))]
+                    with m.If(end_ky):
+                        m.d.sync += [ky.eq(0), rbase.eq(lbase)]
+                        step, line_end = ring.next_pixel(m)
+                        with m.If(line_end):
+                            m.d.sync += [x0.eq(-p), col.eq(-p), ofs.eq(-p * G),
+                                         lbase.eq(next_slot(lbase, step)),
+                                         rbase.eq(next_slot(lbase, step))]
+                        with m.Else():
+                            m.d.sync += [x0.eq(x0 + s), col.eq(x0 + s), ofs.eq((x0 + s) * G)]
         return m

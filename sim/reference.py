@@ -54,19 +54,21 @@ def window_beats(frame, kernel, stride, simd):
     return pixel_beats(im2col(frame, kernel, stride), simd)
 
 
-def window_cycles(cfg, width, height):
-    """Stall-free cycles of `SlidingWindow` for one frame, from the first input beat to
-    the last output beat, without its few cycles of pipeline latency.
+def window_cycles(cfg, width, height, beats_per_pixel=1):
+    """Stall-free cycles of a window generator for one frame, from the first input beat
+    to the last output beat, without its few cycles of pipeline latency.
 
-    The input takes a pixel per cycle; an output row starts once its last input row is
-    complete and the previous output row is out, and takes max(B, p+1) cycles for its
-    first pixel and max(B, s) for each other one (B = beats per window)."""
+    The input takes a beat per cycle (``beats_per_pixel``: 1 for `SlidingWindow`, G for
+    `AddressedWindow`); an output row starts once its last input row is complete and
+    the previous output row is out, and takes max(B, p+1) cycles for its first pixel
+    and max(B, s) for each other one (B = beats per window; `AddressedWindow`'s B is
+    never below either)."""
     s, p, b = cfg.stride, cfg.pad, cfg.window_beats
     w_out, h_out = cfg.out_size(width, height)
     row = max(b, p + 1) + (w_out - 1) * max(b, s)
     end = 0
     for oy in range(h_out):
-        ready = (min(oy * s + p, height - 1) + 1) * width
+        ready = (min(oy * s + p, height - 1) + 1) * width * beats_per_pixel
         end = max(end, ready) + row
     return end
 

@@ -1,6 +1,7 @@
-"""cocotb bench of `rtl.window.SlidingWindow` against the numpy im2col.
+"""cocotb bench of the window generators of `rtl.window` against the numpy im2col.
 
-Parameters (`runner.bench_params`): ``config`` (LayerConfig fields), ``frames`` (a list
+Parameters (`runner.bench_params`): ``config`` (LayerConfig fields), ``in_simd`` (input
+elements per beat: C_in for `SlidingWindow`, SIMD for `AddressedWindow`), ``frames`` (a list
 of [width, height], streamed in turn, the size changed between frames at run time),
 ``idle``, ``stall`` (probabilities of source idle and sink back-pressure), and
 ``throughput`` ([width, height] of a stall-free frame whose cycle count is checked).
@@ -24,11 +25,11 @@ def _frame(cfg, rng, width, height):
     return rng.integers(lo, hi, (height, width, cfg.c_in))
 
 
-async def _run(dut, cfg, frame, rng, idle, stall):
+async def _run(dut, cfg, in_simd, frame, rng, idle, stall):
     height, width, _ = frame.shape
     dut.width.value = width
     dut.height.value = height
-    beats = [pack(b, cfg.in_shape, cfg.c_in) for b in pixel_beats(frame, cfg.c_in)]
+    beats = [pack(b, cfg.in_shape, in_simd) for b in pixel_beats(frame, in_simd)]
     expected = window_beats(frame, cfg.kernel, cfg.stride, cfg.simd)
     got, cycles = await exchange(dut, beats, len(expected), rng, idle, stall)
     for n, (g, e) in enumerate(zip(got, expected)):
@@ -44,7 +45,8 @@ async def frames_random_handshake(dut):
     rng = np.random.default_rng(cocotb.RANDOM_SEED)
     await reset(dut)
     for width, height in params["frames"]:
-        await _run(dut, cfg, _frame(cfg, rng, width, height), rng, params["idle"], params["stall"])
+        await _run(dut, cfg, params["in_simd"], _frame(cfg, rng, width, height), rng,
+                   params["idle"], params["stall"])
 
 
 @cocotb.test()
@@ -54,7 +56,8 @@ async def throughput(dut):
     rng = np.random.default_rng(cocotb.RANDOM_SEED)
     width, height = params["throughput"]
     await reset(dut)
-    cycles = await _run(dut, cfg, _frame(cfg, rng, width, height), rng, 0, 0)
-    ideal = window_cycles(cfg, width, height)
+    in_simd = params["in_simd"]
+    cycles = await _run(dut, cfg, in_simd, _frame(cfg, rng, width, height), rng, 0, 0)
+    ideal = window_cycles(cfg, width, height, cfg.c_in // in_simd)
     dut._log.info("%d×%d: %d cycles, model %d", width, height, cycles[-1], ideal)
     assert cycles[-1] <= ideal + LATENCY, f"{cycles[-1]} cycles > model {ideal} + {LATENCY}"
