@@ -1,4 +1,4 @@
-"""Sliding-window generator: the im2col front end of a convolution engine."""
+"""Sliding-window generators: the im2col front end of a convolution engine."""
 
 from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
@@ -51,7 +51,7 @@ class _RowRing:
         (or the next frame's first), and the ring moves on by the rows that row no
         longer needs, which frees them for the writer. Returns that step (1…s) and
         whether it is taken."""
-        cfg, s, p = self._cfg, self._cfg.stride, self._cfg.pad
+        s, p = self._cfg.stride, self._cfg.pad
         step = Mux(self.last_row, self._height - p - self.lo_rel, s)
         with m.If(self.last_in_row):
             m.d.sync += [
@@ -119,14 +119,14 @@ class SlidingWindow(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cfg = self.cfg
-        K, s, p, C = cfg.kernel, cfg.stride, cfg.pad, cfg.c_in
-        R = K + s                       # rows in the ring of line buffers
+        K, p, C = cfg.kernel, cfg.pad, cfg.c_in
         B = cfg.window_beats
         pixel = data.ArrayLayout(cfg.in_shape, C)
         window = data.ArrayLayout(data.ArrayLayout(pixel, K), K)   # [ky][kx][c]
         ebits = cfg.in_shape.width
 
         ring = _RowRing(m, cfg, self.width, self.height)
+        R = ring.R
 
         mems = [Memory(shape=pixel, depth=cfg.max_width, init=[]) for _ in range(R)]
         for r, mem in enumerate(mems):
