@@ -1,0 +1,179 @@
+"""The cocotb regression: every bench case of the RTL library, on either simulator.
+
+``python -m licfpga.sim.regress [--sim verilator|icarus] [--seed N] [--waves] [--full]
+[-k TEXT]`` runs the cases and ends with ``N passed, M failed``. The default set is
+what CI runs (through tests/sim): small configurations on Verilator and a smoke subset
+on Icarus, 30–60× slower but without a build step; ``--full`` runs the whole matrix on
+both. Builds are cached by the hash of their Verilog (see `runner`), so a case whose
+configuration was built before only simulates.
+"""
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from amaranth.hdl import signed
+
+from ..rtl.config import LayerConfig
+from ..rtl.glue import Abs, SkidBuffer, StreamFIFO, WidthConverter
+from ..rtl.stream import beat_layout
+from ..rtl.window import AddressedWindow, SlidingWindow
+from .runner import SIMULATORS, run_bench
+
+__all__ = ["Case", "cases", "run_case", "main"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bench run: ``make()`` builds the component, ``params`` go to the bench and
+    ``arrays(rng)`` (if given) computes the arrays it needs in this process."""
+    name: str
+    simulator: str
+    make: object
+    bench: str
+    params: dict = field(hash=False)
+    arrays: object = None
+
+    @property
+    def id(self):
+        return f"{self.name}-{self.simulator}"
+
+
+def _window_case(name, simulator, frames, addressed=False, **config):
+    config = {"c_out": 4, "pe": 1, **config}
+    generator = AddressedWindow if addressed else SlidingWindow
+    return Case(
+        f"window/{name}", simulator, lambda: generator(LayerConfig(**config)),
+        "licfpga.sim.tb_window",
+        {"config": config, "in_simd": config["simd"] if addressed else config["c_in"],
+         "frames": frames, "idle": 0.3, "stall": 0.3, "throughput": frames[0]})
+
+
+def _glue_case(name, simulator, make, in_bits, out_bits, out_signed, simd_in, simd_out,
+               reference=None):
+    def arrays(rng):
+        top = (1 << (in_bits - 1)) - 1
+        inputs = rng.integers(-top, top + 1, (3, 5, 7, 12))
+        return {"inputs": inputs, "outputs": np.asarray(reference(inputs) if reference else inputs)}
+    return Case(f"glue/{name}", simulator, make, "licfpga.sim.tb_glue",
+                dict(in_bits=in_bits, in_signed=True, out_bits=out_bits, out_signed=out_signed,
+                     simd_in=simd_in, simd_out=simd_out, idle=0.3, stall=0.3), arrays)
+
+
+def _saturated_abs(frames):
+    from ..model.intops import absolute, saturate     # torch: only when this case runs
+    return saturate(absolute(frames), 8, signed=False)
+
+
+def _glue(name, simulator):
+    return {
+        "skid": lambda: _glue_case(name, simulator, lambda: SkidBuffer(beat_layout(signed(8), 4)),
+                                   8, 8, True, 4, 4),
+        "fifo": lambda: _glue_case(name, simulator, lambda: StreamFIFO(beat_layout(signed(8), 4), 5),
+                                   8, 8, True, 4, 4),
+        "abs": lambda: _glue_case(name, simulator, lambda: Abs(16, 8, 4), 16, 8, False, 4, 4,
+                                  _saturated_abs),
+        "gather": lambda: _glue_case(name, simulator, lambda: WidthConverter(signed(8), 2, 6),
+                                     8, 8, True, 2, 6),
+        "scatter": lambda: _glue_case(name, simulator, lambda: WidthConverter(signed(8), 6, 2),
+                                      8, 8, True, 6, 2),
+    }[name]()
+
+
+# name: (frames, addressed, config); the first frame is also the throughput check.
+WINDOWS = {
+    # g_a's first layer: 3 channels, SIMD 15 (a window row per beat) does not divide C_in.
+    "k5s2c3": ([[37, 23], [1, 1], [1, 6], [6, 1], [2, 3]], False,
+               dict(kernel=5, stride=2, c_in=3, simd=15, max_width=40, max_height=24,
+                    in_signed=False)),
+    # Output-bound: 9 beats per window.
+    "k3s1c4": ([[13, 11], [1, 1], [1, 5], [7, 2], [16, 12]], False,
+               dict(kernel=3, stride=1, c_in=4, simd=4, max_width=16, max_height=12)),
+    # Input-bound: a whole window per beat, stride 2.
+    "k3s2c2": ([[15, 9], [1, 1], [1, 4], [5, 1], [16, 12]], False,
+               dict(kernel=3, stride=2, c_in=2, simd=18, max_width=16, max_height=12)),
+    # A wide layer in miniature, word-addressed: 2 beats of 4 channels per pixel.
+    "k5s2c8-addressed": ([[13, 11], [1, 1], [1, 4], [5, 1], [16, 12]], True,
+                         dict(kernel=5, stride=2, c_in=8, simd=4, max_width=16, max_height=12)),
+    # Only in --full:
+    "k5s1c3": ([[23, 17], [1, 1], [2, 2], [1, 7]], False,
+               dict(kernel=5, stride=1, c_in=3, simd=5, max_width=24, max_height=18)),
+    "k3s1c3-simd27": ([[37, 23], [1, 1], [3, 1]], False,
+                      dict(kernel=3, stride=1, c_in=3, simd=27, max_width=40, max_height=24)),
+    "k5s2c2-simd1": ([[11, 9], [1, 1], [2, 5]], False,
+                     dict(kernel=5, stride=2, c_in=2, simd=1, max_width=12, max_height=10)),
+    "k3s1c8-addressed": ([[13, 11], [1, 1], [1, 4], [5, 1]], True,
+                         dict(kernel=3, stride=1, c_in=8, simd=8, max_width=16, max_height=12)),
+    "k3s2c6-addressed": ([[37, 23], [1, 1], [2, 1]], True,
+                         dict(kernel=3, stride=2, c_in=6, simd=2, max_width=40, max_height=24)),
+    "k5s1c4-addressed": ([[12, 9], [1, 1], [1, 3]], True,
+                         dict(kernel=5, stride=1, c_in=4, simd=1, max_width=12, max_height=10)),
+}
+GLUE = ("skid", "fifo", "abs", "gather", "scatter")
+DEFAULT = {
+    "verilator": [("window", n) for n in ("k5s2c3", "k3s1c4", "k3s2c2", "k5s2c8-addressed")]
+    + [("glue", "abs"), ("glue", "gather")],
+    "icarus": [("window", "k5s2c3")] + [("glue", n) for n in GLUE],
+}
+
+
+def _case(kind, name, simulator, smoke):
+    if kind == "glue":
+        return _glue(name, simulator)
+    frames, addressed, config = WINDOWS[name]
+    # Icarus is slow: its smoke run takes the first two frame sizes.
+    return _window_case(name, simulator, frames[:2] if smoke else frames, addressed, **config)
+
+
+def cases(full=False, simulators=SIMULATORS):
+    """The regression's cases: the default set, or with ``full`` the whole matrix."""
+    out = []
+    for simulator in simulators:
+        if full:
+            chosen = [("window", n) for n in WINDOWS] + [("glue", n) for n in GLUE]
+        else:
+            chosen = DEFAULT[simulator]
+        smoke = simulator == "icarus" and not full
+        out += [_case(kind, name, simulator, smoke) for kind, name in chosen]
+    return out
+
+
+def run_case(case, seed=1, waves=False):
+    rng = np.random.default_rng(seed)
+    arrays = case.arrays(rng) if case.arrays else None
+    return run_bench(case.make(), case.name.replace("/", "_"), case.bench, case.params,
+                     arrays=arrays, simulator=case.simulator, seed=seed, waves=waves)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="licfpga regress", description=__doc__.splitlines()[0])
+    parser.add_argument("--sim", choices=SIMULATORS, action="append",
+                        help="simulator (repeatable; default: both)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--waves", action="store_true", help="record waveforms (FST; VCD "
+                        "from Verilator without the lz4 headers)")
+    parser.add_argument("--full", action="store_true", help="the whole matrix")
+    parser.add_argument("-k", dest="filter", default="", help="only cases whose id contains this")
+    args = parser.parse_args(argv)
+    chosen = [c for c in cases(args.full, args.sim or SIMULATORS) if args.filter in c.id]
+    passed = failed = 0
+    start = time.monotonic()
+    for case in chosen:
+        try:
+            result = run_case(case, args.seed, args.waves)
+        except AssertionError as error:
+            failed += 1
+            print(f"FAIL {case.id}: {str(error).splitlines()[0]}", flush=True)
+            continue
+        passed += 1
+        waves = f", waves {result.waves}" if result.waves else ""
+        print(f"ok   {case.id}: build {result.build_s:.1f} s, run {result.run_s:.1f} s{waves}",
+              flush=True)
+    print(f"{passed} passed, {failed} failed ({time.monotonic() - start:.0f} s)")
+    return 1 if failed or not chosen else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
