@@ -237,6 +237,34 @@ def cmd_bdrate(args) -> int:
     return 0
 
 
+def cmd_plan(args) -> int:
+    from licfpga.gen.balance import BalanceError
+    from licfpga.gen.plan import DEVICES, choose_width, device_table, table_markdown
+    from licfpga.model.evaluate import EvalError, read_report
+
+    try:
+        if args.table:
+            rows = device_table(args.clock_mhz)
+            result, text = rows, table_markdown(rows, args.clock_mhz)
+        else:
+            device = DEVICES.get(args.device.upper())
+            if device is None:
+                raise BalanceError(f"unknown device {args.device!r} (known: {', '.join(DEVICES)})")
+            width, _, height = args.resolution.lower().partition("x")
+            if not (width.isdigit() and height.isdigit()):
+                raise BalanceError(f"--resolution {args.resolution!r} is not WIDTHxHEIGHT")
+            rd = read_report(Path(args.rd_report)) if args.rd_report else None
+            result = choose_width(device, args.fps, (int(width), int(height)), args.clock_mhz, rd)
+            text = result["why"]
+    except (BalanceError, EvalError) as exc:
+        print(f"licfpga: error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+    print(text)
+    return 0
+
+
 def cmd_quantize(args) -> int:
     from licfpga.model.artefact import ArtefactError
     from licfpga.model.quantize import QuantizeConfig, quantize
@@ -264,7 +292,7 @@ def cmd_quant_ablation(args) -> int:
     from licfpga.model.registry import ModelError
 
     try:
-        report = ablation(Path(args.images), args.model, calib=Path(args.calib) if args.calib else None,
+        report = ablation(Path(args.images), args.model, calib=Path(args.calib),
                           limit=args.limit, calib_images=args.calib_images, percentile=args.percentile)
         if args.json:
             write_report(report, Path(args.json))
@@ -365,7 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", help="folder of evaluation images (e.g. Kodak)")
     p.add_argument("--model", action="append", required=True, help="float model at one rate; repeat for each rate")
     p.add_argument("--json", help="write the report here")
-    p.add_argument("--calib", help="photos for the PTQ variants' calibration (default: the evaluation images)")
+    p.add_argument("--calib", required=True,
+                   help="photos (or a patch pack) for the PTQ variants' calibration: training data, never the evaluation images")
     p.add_argument("--calib-images", type=int, default=16)
     p.add_argument("--percentile", type=float, default=99.99)
     p.add_argument("--limit", type=int, help="only the first K images (sorted by name)")
@@ -402,6 +431,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-curve", action="append", help="only this test curve label; repeat for more")
     p.add_argument("--method", choices=["pchip", "cubic"], default="pchip")
     p.set_defaults(func=cmd_bdrate)
+
+    p = sub.add_parser("plan", help="the student width N that meets a frame rate on a device (analytical model); "
+                                    "--table: N × DSP × BRAM × fps per device")
+    p.add_argument("--device", default="XCZU9EG", help="XCZU9EG (ZCU102), XCZU7EV (ZCU104) or XCZU3EG")
+    p.add_argument("--fps", type=float, default=30.0)
+    p.add_argument("--resolution", default="1280x720", help="WIDTHxHEIGHT; padded to a multiple of 64")
+    p.add_argument("--clock-mhz", type=float, default=300.0, help="assumed clock (only a timing report confirms one)")
+    p.add_argument("--rd-report", help="an eval report (licfpga eval --json): rank N by its BD-rates")
+    p.add_argument("--table", action="store_true", help="print the table for every device and N instead")
+    p.add_argument("--json", help="write the decision (or the table) here as JSON")
+    p.set_defaults(func=cmd_plan)
     return parser
 
 

@@ -303,11 +303,11 @@ ABLATION_VARIANTS = {
 ABLATION_FORMAT = "licfpga-quant-ablation-1"
 
 
-def ablation(images: Path, models: list[str], calib: Path | None = None, limit: int | None = None,
+def ablation(images: Path, models: list[str], calib: Path, limit: int | None = None,
              calib_images: int = 16, percentile: float = 99.99, progress: bool = True) -> dict:
     """BD-rate against the float models (one family at several rates) of their shipped
     QAT artefacts and of the :data:`ABLATION_VARIANTS` (built here by PTQ on crops of
-    ``calib``, default ``images``). Rates and PSNRs come from :func:`evaluate.evaluate`."""
+    ``calib``, training photos). Rates and PSNRs come from :func:`evaluate.evaluate`."""
     from .evaluate import EvalError, bd_table, curve_label, evaluate
 
     infos = [resolve_model(m) for m in models]
@@ -317,9 +317,9 @@ def ablation(images: Path, models: list[str], calib: Path | None = None, limit: 
     if len(families) != 1:
         raise EvalError(f"quant-ablation compares one model family at several rates, got {', '.join(sorted(families))}")
     notes = []
-    calib = Path(calib or images)
+    calib = Path(calib)
     if calib.resolve() == Path(images).resolve():
-        notes.append("the PTQ variants were calibrated on crops of the evaluation images themselves")
+        raise EvalError("calibrating on the evaluation images would fit the quantizer to the test set")
     sampler = CropSampler(calib, crop=256)
     reports = {"float": evaluate(images, [i.path for i in infos], anchors=(), limit=limit, progress=progress)}
     shipped = []

@@ -2,6 +2,7 @@
 
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from PIL import Image
 from licfpga.cli import main
 from licfpga.model.artefact import IntType, load_artefact
 from licfpga.model.codec import Codec
+from licfpga.model.evaluate import EvalError
 from licfpga.model.quantize import QuantizedHyperprior, ablation, calibrate, fake_quant, int8_weight
 from licfpga.model.registry import load_model
 from tests.model.conftest import train_tiny
@@ -103,7 +105,11 @@ def test_quantize_errors_are_one_line(tiny_float, tmp_path, capsys):
 
 def test_ablation_report(tiny_float, photo_dir, tmp_path, capsys):
     second = train_tiny(photo_dir, tmp_path, "tiny-q2", 2, 0.2, 120)
-    report = ablation(photo_dir, [str(tiny_float), str(second)], calib_images=4, progress=False)
+    calib = tmp_path / "calib"
+    shutil.copytree(photo_dir, calib)
+    with pytest.raises(EvalError, match="evaluation images"):
+        ablation(photo_dir, [str(tiny_float)], calib=photo_dir)
+    report = ablation(photo_dir, [str(tiny_float), str(second)], calib=calib, calib_images=4, progress=False)
     labels = [c["label"] for c in report["curves"]]
     assert labels == ["float", "hybrid-ptq", "int8-gdn16", "int8-gdn8"]
     assert all(len(c["points"]) == 2 for c in report["curves"])
@@ -113,7 +119,7 @@ def test_ablation_report(tiny_float, photo_dir, tmp_path, capsys):
         assert "error" in entry or math.isfinite(entry["bd_rate_pct"])
     out = tmp_path / "ablation.json"
     assert main(["quant-ablation", str(photo_dir), "--model", str(tiny_float), "--model", str(second),
-                 "--calib-images", "4", "--json", str(out)]) == 0
+                 "--calib", str(calib), "--calib-images", "4", "--json", str(out)]) == 0
     assert json.loads(out.read_text())["format"] == "licfpga-quant-ablation-1"
     assert "hybrid-ptq" in capsys.readouterr().out
 
