@@ -1,0 +1,231 @@
+"""The encoder as the hardware sees it: one description per engine, from an integer
+artefact or, for planning before any weights exist, from (N, M) alone.
+
+The encoder is g_a (four convolutions, three GDN units) then |ŷ| then h_a (three
+convolutions whose ReLUs are folded into unsigned requantization). Both entry points
+go through one function (:func:`_describe`), fed with the artefact's own layer specs
+or with :func:`model.artefact.topology`'s, so planning and generation cannot disagree
+on the shapes.
+
+These descriptions hold shapes and number formats, never weights: the generator looks
+the integers up in the artefact by ``name``. A convolution becomes the RTL's
+:class:`rtl.config.LayerConfig` once the balancer has chosen its folding
+(:meth:`ConvSpec.layer_config`); the GDN unit has no RTL config yet, so its folding
+stays here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..model.artefact import Artefact, ConvLayer, GDNLayer, LayerSpec, topology
+from ..model.intops import GDN_SQUARE_BITS, accumulator_bits
+from ..rtl.config import LayerConfig
+
+__all__ = ["ConvSpec", "GDNSpec", "AbsSpec", "EncoderSpec", "encoder_from_artefact", "encoder_topology",
+           "ENCODER_TRANSFORMS", "GDN_COEF_BITS", "GDN_ACC_BITS"]
+
+ENCODER_TRANSFORMS = ("g_a", "h_a")
+#: The GDN32 defaults of :func:`model.intops.quantize_gdn` (docs/number-formats.md §3),
+#: used when planning without an artefact.
+GDN_COEF_BITS = 26
+GDN_ACC_BITS = 48
+WEIGHT_BITS = 8
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """A convolution engine: ``nn.Conv2d(c_in, c_out, kernel, stride, padding=kernel//2)``
+    on ``in_bits`` activations (``in_signed``) and int8 weights, then requantization to
+    ``out_bits`` (``out_signed``; unsigned folds a ReLU).
+
+    ``acc_bits`` is the accumulator register of the artefact (32); ``acc_bound_bits`` is
+    what the layer can actually reach, ``taps·x_max·127 + max|bias|`` as a signed width
+    (:func:`intops.accumulator_bits`): it decides whether the requantizer's ``acc·M``
+    fits one DSP48E2 (A port, 27 bits) or needs two.
+    """
+
+    name: str
+    kernel: int
+    stride: int
+    c_in: int
+    c_out: int
+    in_bits: int
+    in_signed: bool
+    out_bits: int
+    out_signed: bool
+    acc_bits: int
+    acc_bound_bits: int
+
+    kind = "conv"
+
+    @property
+    def pad(self) -> int:
+        return self.kernel // 2
+
+    @property
+    def window_len(self) -> int:
+        """K·K·C_in: the vector SIMD folds."""
+        return self.kernel * self.kernel * self.c_in
+
+    @property
+    def fold_sizes(self) -> tuple[int, int]:
+        """(the length PE must divide, the length SIMD must divide): (C_out, K·K·C_in)."""
+        return self.c_out, self.window_len
+
+    def out_size(self, width: int, height: int) -> tuple[int, int]:
+        return ((width - 1) // self.stride + 1, (height - 1) // self.stride + 1)
+
+    def macs(self, width: int, height: int) -> int:
+        """Multiply-accumulates of one frame whose input is ``width``×``height``:
+        H_out·W_out·K²·C_in·C_out, padding taps included (they are multiplied by zero in
+        the hardware too)."""
+        w, h = self.out_size(width, height)
+        return w * h * self.window_len * self.c_out
+
+    def layer_config(self, pe: int, simd: int, max_width: int, max_height: int) -> LayerConfig:
+        """The RTL's config for this layer at a folding and a built-in maximum input frame."""
+        return LayerConfig(kernel=self.kernel, stride=self.stride, c_in=self.c_in, c_out=self.c_out, pe=pe,
+                           simd=simd, max_width=max_width, max_height=max_height, in_bits=self.in_bits,
+                           in_signed=self.in_signed, weight_bits=WEIGHT_BITS, acc_bits=self.acc_bits)
+
+
+@dataclass(frozen=True)
+class GDNSpec:
+    """A GDN unit over ``channels`` (docs/number-formats.md §3): squares of ``in_bits``
+    inputs (≤ 17 bits), the C×C γ-weighted sum with ``coef_bits`` coefficients into an
+    ``acc_bits`` accumulator, rsqrt, the output multiply and requantization to ``out_bits``.
+    PE folds the output channels i of ``N_i = β_i + Σ_j γ_ij·u_j``, SIMD the inputs j."""
+
+    name: str
+    channels: int
+    in_bits: int
+    out_bits: int
+    coef_bits: int
+    acc_bits: int
+
+    kind = "gdn"
+    stride = 1
+
+    @property
+    def c_in(self) -> int:
+        return self.channels
+
+    @property
+    def c_out(self) -> int:
+        return self.channels
+
+    @property
+    def fold_sizes(self) -> tuple[int, int]:
+        return self.channels, self.channels
+
+    @property
+    def square_bits(self) -> int:
+        """Width of a square u_j: exact for int8 (14 bits), rounded to 17 for int16."""
+        return min(2 * self.in_bits - 2, GDN_SQUARE_BITS)
+
+    def out_size(self, width: int, height: int) -> tuple[int, int]:
+        return width, height
+
+    def macs(self, width: int, height: int) -> int:
+        """The γ-sum's C² MACs per pixel (the per-element work is not counted as MACs,
+        as in :func:`model.hyperprior.macs_per_pixel`)."""
+        return width * height * self.channels * self.channels
+
+
+@dataclass(frozen=True)
+class AbsSpec:
+    """h_a's input: ``saturate(|ŷ|, out_bits, unsigned)`` per element (:class:`rtl.glue.Abs`),
+    a whole pixel per beat; no DSP, no memory."""
+
+    name: str
+    channels: int
+    in_bits: int
+    out_bits: int
+
+    kind = "abs"
+    stride = 1
+
+    @property
+    def c_in(self) -> int:
+        return self.channels
+
+    @property
+    def c_out(self) -> int:
+        return self.channels
+
+    def out_size(self, width: int, height: int) -> tuple[int, int]:
+        return width, height
+
+    def macs(self, width: int, height: int) -> int:
+        return 0
+
+
+Spec = ConvSpec | GDNSpec | AbsSpec
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """The encoder's engines in stream order, and where they came from (``source``: the
+    artefact's name, or ``topology N=…, M=…``)."""
+
+    N: int
+    M: int
+    layers: tuple[Spec, ...]
+    source: str
+
+    def frame_sizes(self, width: int, height: int) -> list[tuple[int, int]]:
+        """The input frame size of every layer for an encoder input of ``width``×``height``."""
+        sizes = []
+        for layer in self.layers:
+            sizes.append((width, height))
+            width, height = layer.out_size(width, height)
+        return sizes
+
+    def macs(self, width: int, height: int) -> int:
+        return sum(layer.macs(w, h) for layer, (w, h) in zip(self.layers, self.frame_sizes(width, height)))
+
+
+def _describe(specs: list[LayerSpec], bias_max: dict[str, int], gdn: dict[str, tuple[int, int]]) -> tuple[Spec, ...]:
+    """Engines of g_a, |ŷ| and h_a from the integer network's layer specs.
+
+    ``bias_max`` gives max|bias| per convolution (0 when planning: a trained bias sits far
+    below the product bound, and the artefact path uses the real one); ``gdn`` gives a GDN
+    layer's (coef_bits, acc_bits)."""
+    out: list[Spec] = []
+    for s in specs:
+        if s.transform not in ENCODER_TRANSFORMS:
+            continue
+        if s.kind == "conv":
+            x_max = s.in_type.range[1]
+            bound = accumulator_bits(s.kernel * s.kernel * s.c_in, x_max, 127, bias_max.get(s.name, 0))
+            if s.transform == "h_a" and not any(layer.kind == "abs" for layer in out):
+                # |ŷ| between g_a's int16 ŷ and h_a's uint8 input: the only glue engine.
+                prev = out[-1]
+                out.append(AbsSpec("abs", prev.c_out, prev.out_bits, s.in_type.bits))
+            out.append(ConvSpec(s.name, s.kernel, s.stride, s.c_in, s.c_out, s.in_type.bits, s.in_type.signed,
+                                s.out_type.bits, s.out_type.signed, s.acc_bits, bound))
+        elif s.kind == "gdn":
+            coef_bits, acc_bits = gdn[s.name]
+            out.append(GDNSpec(s.name, s.c_in, s.in_type.bits, s.out_type.bits, coef_bits, acc_bits))
+        else:
+            raise ValueError(f"layer {s.name}: kind {s.kind!r} has no encoder engine")
+    return tuple(out)
+
+
+def encoder_from_artefact(artefact: Artefact) -> EncoderSpec:
+    """The encoder of a trained integer artefact (its types, biases and GDN widths)."""
+    bias_max = {layer.name: int(abs(layer.bias).max()) for layer in artefact.layers
+                if isinstance(layer, ConvLayer) and layer.bias.size}
+    gdn = {layer.name: (layer.params.coef_bits, layer.params.acc_bits) for layer in artefact.layers
+           if isinstance(layer, GDNLayer)}
+    return EncoderSpec(artefact.N, artefact.M, _describe([layer.spec for layer in artefact.layers], bias_max, gdn),
+                       artefact.name)
+
+
+def encoder_topology(N: int, M: int = 192, gdn_in_bits: int = 8) -> EncoderSpec:
+    """The encoder of a student of width N before training: the topology's types, no
+    biases, GDN32 widths."""
+    specs = topology(N, M, gdn_in_bits)
+    gdn = {s.name: (GDN_COEF_BITS, GDN_ACC_BITS) for s in specs if s.kind == "gdn"}
+    return EncoderSpec(N, M, _describe(specs, {}, gdn), f"topology N={N}, M={M}")
