@@ -1,0 +1,144 @@
+import itertools
+
+import numpy as np
+import pytest
+
+from licfpga.gen.cost import Folding, Memory, bram36_blocks, layer_cost, legal_foldings
+from licfpga.gen.layers import ConvSpec, GDNSpec
+from licfpga.sim.reference import window_cycles
+
+
+def conv(kernel, stride, c_in, c_out):
+    return ConvSpec("c", kernel, stride, c_in, c_out, 8, True, 8, True, 32, 27)
+
+
+def brute_conv(spec, f, width, height):
+    """Walk the schedule: every output pixel (every centre of the padded frame), its NF·SF
+    MAC-array cycles counted one by one, stretched to the window generator's gap (p+1 at a
+    row start, else s) for `SlidingWindow`; the input side one beat per cycle. Also
+    counts every tap's MAC and the products the array issues."""
+    p, s = spec.kernel // 2, spec.stride
+    addressed = spec.c_in % f.simd == 0
+    engine = taps = issued = 0
+    for oy in range(0, height, s):
+        for i, ox in enumerate(range(0, width, s)):
+            busy = 0
+            for _ in range(spec.c_out // f.pe):
+                for _ in range(spec.window_len // f.simd):
+                    busy += 1
+                    issued += f.pe * f.simd
+            taps += sum(1 for _ in itertools.product(range(spec.kernel), range(spec.kernel), range(spec.c_in),
+                                                     range(spec.c_out)))
+            engine += busy if addressed else max(busy, p + 1 if i == 0 else s)
+    inputs = width * height * (spec.c_in // f.simd if addressed else 1)
+    return max(engine, inputs), taps, issued
+
+
+SMALL = [conv(k, s, ci, co) for k, s, ci, co in [(5, 2, 3, 4), (3, 1, 4, 2), (5, 2, 2, 6), (1, 1, 3, 2), (3, 2, 6, 3)]]
+
+
+@pytest.mark.parametrize("spec", SMALL, ids=lambda s: f"K{s.kernel}s{s.stride}c{s.c_in}x{s.c_out}")
+def test_conv_cycles_equal_a_brute_force_count(spec):
+    rng = np.random.default_rng(spec.window_len)
+    for f in legal_foldings(spec):
+        width, height = (int(v) for v in rng.integers(1, 12, 2))
+        cost = layer_cost(spec, f, width, height, max_width=16)
+        cycles, taps, issued = brute_conv(spec, f, width, height)
+        assert cost.cycles == cycles, (f, width, height)
+        assert cost.macs == taps
+        assert issued == taps          # the array is never idle on a legal folding: every lane is a real tap
+
+
+def test_gdn_cycles_equal_a_brute_force_count():
+    spec = GDNSpec("g", 12, 8, 8, 26, 48)
+    for f in legal_foldings(spec):
+        count = sum(1 for _y in range(5) for _x in range(7) for _nf in range(12 // f.pe) for _sf in range(12 // f.simd))
+        cost = layer_cost(spec, f, 7, 5, max_width=7)
+        assert cost.cycles == count
+        assert cost.macs == 7 * 5 * 12 * 12
+
+
+@pytest.mark.parametrize("kernel,stride,c_in,simd,width,height", [
+    (5, 2, 3, 3, 13, 9), (5, 2, 3, 1, 20, 7), (3, 1, 4, 2, 9, 9), (5, 2, 8, 8, 16, 12), (3, 2, 6, 2, 11, 5),
+    (5, 2, 4, 5, 10, 10),
+])
+def test_one_pass_cycles_match_the_window_generators_reference(kernel, stride, c_in, simd, width, height):
+    """With NF = 1 the engine paces at the window generator: the reference timing the RTL
+    is tested against (sim.reference.window_cycles), less its fill (the rows before the
+    first output row), is the model's frame interval whenever a row outlasts the input
+    of its s new rows."""
+    spec = conv(kernel, stride, c_in, 4)
+    f = Folding(4, simd)
+    cost = layer_cost(spec, f, width, height, max_width=width)
+    cfg = spec.layer_config(f.pe, f.simd, width, height)
+    beats = c_in // simd if c_in % simd == 0 else 1
+    fill = (min(cfg.pad, height - 1) + 1) * width * beats
+    w_out, _ = cfg.out_size(width, height)
+    row = cost.cycles // cfg.out_size(width, height)[1]
+    assert row >= stride * width * beats, "outside the engine-paced regime the test is about"
+    assert cost.window == ("addressed" if c_in % simd == 0 else "sliding")
+    assert cost.cycles == window_cycles(cfg, width, height, beats) - fill
+
+
+def test_full_rate_first_layer_is_input_bound():
+    """SIMD = K²·C_in and PE = C_out: one window per output pixel, so the input (one pixel
+    per cycle) and the stride set the pace, not the MAC array."""
+    spec = conv(5, 2, 3, 8)
+    cost = layer_cost(spec, Folding(8, 75), 64, 64, 64)
+    assert cost.cycles == 64 * 64
+
+
+def test_dsp_mapping():
+    spec = conv(5, 2, 8, 16)             # window 200
+    cost = layer_cost(spec, Folding(4, 10), 32, 32, 32)
+    # 40 product lanes; SF = 20 ≥ PE, so one requantizer lane.
+    assert (cost.dsp_mac, cost.dsp_other) == (40, 1)
+    wide = ConvSpec("w", 5, 2, 8, 16, 8, False, 8, False, 32, 28)   # 28-bit accumulator: two DSPs per requantizer
+    cost = layer_cost(wide, Folding(16, 200), 32, 32, 32)
+    assert (cost.dsp_mac, cost.dsp_other) == (3200, 16 * 2)
+    gdn = GDNSpec("g", 64, 8, 8, 26, 48)
+    cost = layer_cost(gdn, Folding(16, 8), 8, 8, 8)
+    # 128 γ lanes, 8 squarers, ⌈16/8⌉ = 2 tail lanes of 6.
+    assert (cost.dsp_mac, cost.dsp_other) == (128, 8 + 2 * 6)
+
+
+def test_illegal_folding_and_frame_are_refused():
+    with pytest.raises(ValueError, match="PE=3, SIMD=5 is not a legal folding"):
+        layer_cost(conv(5, 2, 3, 8), Folding(3, 5), 8, 8, 8)
+    with pytest.raises(ValueError, match="exceeds its line buffers"):
+        layer_cost(conv(5, 2, 3, 8), Folding(1, 1), 9, 8, 8)
+
+
+@pytest.mark.parametrize("depth,width,blocks", [
+    (1024, 18, 0.5),      # one RAMB18 1K×18
+    (512, 72, 1),         # one RAMB36 512×72
+    (1920, 24, 1.5),      # three RAMB18 2K×9
+    (4096, 9, 1),         # RAMB36 4K×9
+    (960, 512, 14.5),     # 29 RAMB18 of 1K×18 (512 bits = 28 × 18 + 8 → a 29th column)
+    (100, 512, 7.5),      # shallow: 15 RAMB18 of 512×36
+    (40000, 1, 1.5),      # 32K×1 RAMB36 + 8K×2 RAMB18 for the rest
+])
+def test_bram_mapping_uses_real_aspect_ratios(depth, width, blocks):
+    assert bram36_blocks(depth, width) == blocks
+
+
+def test_bram_mapping_never_beats_capacity():
+    for depth, width in itertools.product([65, 300, 513, 1000, 2049, 5000], [1, 7, 17, 33, 100, 600]):
+        assert bram36_blocks(depth, width) * 36864 >= depth * width
+
+
+def test_small_memories_go_to_luts():
+    rom = Memory("weights", 64, 40, 3, rom=True)
+    ram = Memory("window buffer", 64, 40, 1, rom=False)
+    assert (rom.bram36, rom.luts) == (0.0, 3 * 40)
+    assert (ram.bram36, ram.luts) == (0.0, 4 * 14)
+    assert Memory("weights", 65, 40, 1, rom=True).bram36 == 1.0   # 512×36 + 512×4 in RAMB18s
+
+
+def test_weight_roms_hold_every_weight():
+    spec = conv(5, 2, 64, 64)
+    for f in [Folding(1, 1), Folding(4, 64), Folding(16, 100), Folding(64, 1600)]:
+        cost = layer_cost(spec, f, 64, 64, 64)
+        weights = next(m for m in cost.memories if m.role == "weights")
+        assert (weights.copies, weights.depth, weights.width) == (f.pe, 64 * 1600 // (f.pe * f.simd), 8 * f.simd)
+        assert weights.bits == 64 * 1600 * 8
