@@ -73,7 +73,6 @@ def test_one_pass_cycles_match_the_window_generators_reference(kernel, stride, c
     cfg = spec.layer_config(f.pe, f.simd, width, height)
     beats = c_in // simd if c_in % simd == 0 else 1
     fill = (min(cfg.pad, height - 1) + 1) * width * beats
-    w_out, _ = cfg.out_size(width, height)
     row = cost.cycles // cfg.out_size(width, height)[1]
     assert row >= stride * width * beats, "outside the engine-paced regime the test is about"
     assert cost.window == ("addressed" if c_in % simd == 0 else "sliding")

@@ -1,0 +1,220 @@
+"""Which student fits which device: the paper's claim as a command (`licfpga plan`).
+
+For a device, a frame rate, a resolution and an (assumed) clock, every student width N
+is balanced for the target (:func:`balance.balance_fps`, fewest DSPs) and checked
+against the device; the chosen N is the best-ranked one that fits. RD rank: larger N is
+better (the students' published order), unless an evaluation report (`licfpga eval
+--json`) gives BD-rates, which then rank the widths it measured.
+
+Device resources are those of AMD/Xilinx DS891, *Zynq UltraScale+ MPSoC Data Sheet:
+Overview*, device feature tables (EG and EV devices): system logic LUTs, flip-flops,
+DSP48E2 slices, 36 Kb block RAMs and 288 Kb UltraRAMs. (Not re-checked online when this
+was written: the table below carries the numbers the design brief quotes, which are
+DS891's.)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .balance import DEFAULT_DSP_MARGIN, BalanceError, Plan, balance_dsp, balance_fps, padded
+from .layers import encoder_topology
+from .report import CLOCK_MHZ, RESOLUTIONS
+
+__all__ = ["Device", "DEVICES", "Fit", "fit", "rd_ranking", "choose_width", "device_table", "table_markdown", "WIDTHS"]
+
+WIDTHS = (32, 64, 128)
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str
+    board: str
+    luts: int
+    ffs: int
+    dsp: int
+    bram36: int
+    uram: int
+
+
+DEVICES = {d.name: d for d in (
+    Device("XCZU9EG", "ZCU102", 274_080, 548_160, 2_520, 912, 0),
+    Device("XCZU7EV", "ZCU104", 230_400, 460_800, 1_728, 312, 96),
+    Device("XCZU3EG", "Ultra96", 70_560, 141_120, 360, 216, 0),
+)}
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A plan against a device, each resource against its capacity less ``margin`` (the
+    DSPs' margin of :data:`balance.DEFAULT_DSP_MARGIN`; the block RAMs' for the FIFOs
+    between engines, the z buffer and the DMA). Line buffers move to UltraRAM, where the
+    device has it, while block RAM is over."""
+
+    device: Device
+    dsp: int
+    dsp_cap: int
+    bram36: float
+    bram36_cap: float
+    uram: int
+
+    @property
+    def problems(self) -> list[str]:
+        out = []
+        if self.dsp > self.dsp_cap:
+            out.append(f"{self.dsp} DSPs > {self.dsp_cap}")
+        if self.bram36 > self.bram36_cap:
+            out.append(f"{self.bram36:g} RAMB36 > {self.bram36_cap:g}"
+                       + (f" (with {self.uram} of {self.device.uram} UltraRAMs for line buffers)"
+                          if self.device.uram else ""))
+        return out
+
+    @property
+    def fits(self) -> bool:
+        return not self.problems
+
+
+def fit(plan: Plan, device: Device, margin: float = DEFAULT_DSP_MARGIN) -> Fit:
+    costs = plan.costs()
+    dsp_cap = math.floor(device.dsp * (1 - margin))
+    bram_cap = math.floor(2 * device.bram36 * (1 - margin)) / 2
+    bram = sum(c.bram36 for c in costs)
+    uram = 0
+    if device.uram:
+        # Line buffers are written at run time, so they need no initial contents: the
+        # ones that save the most RAMB36 per UltraRAM go first.
+        lines = sorted((m for c in costs for m in c.memories if m.role == "line buffer" and m.bram36),
+                       key=lambda m: m.uram / m.bram36)
+        for m in lines:
+            if bram <= bram_cap:
+                break
+            if uram + m.uram <= device.uram:
+                uram += m.uram
+                bram -= m.bram36
+    return Fit(device, sum(c.dsp for c in costs), dsp_cap, bram, bram_cap, uram)
+
+
+def rd_ranking(widths: tuple[int, ...], rd_report: dict | None) -> tuple[list[int], str]:
+    """The widths best RD first, and how they were ranked. From a report: per N, the
+    integer student's curve if there is one (else the float student's, else any), its
+    BD-rate against the report's first anchor (JPEG where present); widths the report
+    lacks rank after the measured ones, by N."""
+    by_n = sorted(widths, reverse=True)
+    if rd_report is None:
+        return by_n, "ranked by N (larger is better RD); no --rd-report given"
+    anchors = [c["label"] for c in rd_report.get("curves", []) if c.get("kind") == "anchor"]
+    if not anchors:
+        return by_n, "ranked by N: the RD report has no anchor curve to compare BD-rates against"
+    anchor = "jpeg" if "jpeg" in anchors else anchors[0]
+    bd = {e["test"]: e["bd_rate_pct"] for e in rd_report.get("bd", [])
+          if e.get("anchor") == anchor and "bd_rate_pct" in e}
+    measured = {}
+    for n in widths:
+        curves = [c for c in rd_report.get("curves", []) if c.get("kind") == "model" and c.get("N") == n
+                  and c["label"] in bd]
+        if curves:
+            best = max(curves, key=lambda c: (c.get("integer", False), c.get("role") == "student"))
+            measured[n] = (bd[best["label"]], best["label"])
+    order = sorted(measured, key=lambda n: measured[n][0]) + [n for n in by_n if n not in measured]
+    why = ", ".join(f"N={n} {measured[n][0]:+.1f}% ({measured[n][1]})" for n in sorted(measured, key=measured.get))
+    rest = [n for n in by_n if n not in measured]
+    return order, (f"ranked by BD-rate against {anchor} from the RD report: {why or 'none measured'}"
+                   + (f"; not in the report, ranked by N after those: {', '.join(map(str, rest))}" if rest else ""))
+
+
+def _best_fps(n: int, m: int, device: Device, frame: tuple[int, int], clock_mhz: float, margin: float) -> float | None:
+    """The highest frame rate the device's DSP budget gives N on ``frame`` (line buffers
+    for ``frame``)."""
+    try:
+        plan = balance_dsp(encoder_topology(n, m), math.floor(device.dsp * (1 - margin)), frame, frame)
+    except BalanceError:
+        return None
+    return clock_mhz * 1e6 / plan.interval()
+
+
+def choose_width(device: Device, fps: float, resolution: tuple[int, int], clock_mhz: float = CLOCK_MHZ,
+                 rd_report: dict | None = None, widths: tuple[int, ...] = WIDTHS, M: int = 192,
+                 margin: float = DEFAULT_DSP_MARGIN) -> dict:
+    """The decision for ``device`` at ``fps`` on ``resolution`` (line buffers sized for
+    it): per width the plan's needs and fit, the RD ranking, the chosen N (or None) and a
+    sentence saying why."""
+    order, ranking = rd_ranking(widths, rd_report)
+    # Line buffers for the target frame: a device chosen for one resolution need not
+    # carry the block RAM of a larger one.
+    frame = padded(*resolution)
+    candidates = {}
+    for n in widths:
+        entry: dict = {"N": n}
+        try:
+            plan = balance_fps(encoder_topology(n, M), fps, clock_mhz, frame, frame)
+        except BalanceError as exc:
+            entry.update(meets=False, problems=[str(exc)])
+        else:
+            f = fit(plan, device, margin)
+            entry.update(meets=f.fits, problems=f.problems, dsp=f.dsp, bram36=f.bram36, uram=f.uram,
+                         cycles_per_pixel=plan.interval() / (frame[0] * frame[1]),
+                         foldings=[[x.pe, x.simd] for x in plan.foldings])
+        entry["best_fps"] = _best_fps(n, M, device, frame, clock_mhz, margin)
+        candidates[n] = entry
+    chosen = next((n for n in order if candidates[n]["meets"]), None)
+    target = (f"{fps:g} fps on {resolution[0]}×{resolution[1]} (padded {frame[0]}×{frame[1]}) at an assumed "
+              f"{clock_mhz:g} MHz on {device.name} ({device.board})")
+    passed = []
+    for n in order:
+        if n == chosen:
+            break
+        c = candidates[n]
+        most = f"; its best on this device is {c['best_fps']:.1f} fps" if c["best_fps"] else ""
+        lead = "ranks higher but does not fit" if chosen is not None else "does not fit"
+        passed.append(f"N={n} {lead}: {'; '.join(c['problems'])}{most}")
+    if chosen is None:
+        why = f"no student width meets {target}. " + " ".join(p + "." for p in passed)
+    else:
+        c = candidates[chosen]
+        why = (f"N={chosen}: the best-ranked width that meets {target}, with {c['dsp']} DSPs of {math.floor(device.dsp * (1 - margin))} "
+               f"and {c['bram36']:g} RAMB36 of {math.floor(2 * device.bram36 * (1 - margin)) / 2:g}"
+               + (f" (+{c['uram']} UltraRAM)" if c["uram"] else "") + ". " + " ".join(p + "." for p in passed))
+    return {"device": device.name, "board": device.board, "fps": fps, "resolution": list(resolution),
+            "padded": list(frame), "clock_mhz": clock_mhz, "margin": margin, "ranking": ranking, "order": order,
+            "candidates": [candidates[n] for n in widths], "chosen": chosen, "why": why.strip()}
+
+
+def device_table(clock_mhz: float = CLOCK_MHZ, widths: tuple[int, ...] = WIDTHS, M: int = 192,
+                 margin: float = DEFAULT_DSP_MARGIN) -> list[dict]:
+    """Per device and width: the pipeline balanced for the device's DSP budget (less the
+    margin) on 720p, its DSPs, RAMB36 (and UltraRAM) and whether they fit, and the frame
+    rates at 720p and 1080p."""
+    rows = []
+    for device in DEVICES.values():
+        for n in widths:
+            row = {"device": device.name, "N": n}
+            try:
+                plan = balance_dsp(encoder_topology(n, M), math.floor(device.dsp * (1 - margin)),
+                                   objective=f"{device.name} DSP budget")
+            except BalanceError as exc:
+                row["error"] = str(exc)
+                rows.append(row)
+                continue
+            f = fit(plan, device, margin)
+            row.update(dsp=f.dsp, bram36=f.bram36, uram=f.uram, fits=f.fits, problems=f.problems,
+                       cycles_per_pixel=plan.interval() / (plan.width * plan.height))
+            for label, (w, h) in RESOLUTIONS.items():
+                row[f"fps_{label}"] = clock_mhz * 1e6 / plan.interval(w, h)
+            rows.append(row)
+    return rows
+
+
+def table_markdown(rows: list[dict], clock_mhz: float = CLOCK_MHZ, margin: float = DEFAULT_DSP_MARGIN) -> str:
+    """:func:`device_table` as Markdown (the README's table)."""
+    lines = ["| device | N | DSP | RAMB36 | URAM | fits | cycles/px (720p) | fps 720p | fps 1080p |",
+             "|---|--:|--:|--:|--:|---|--:|--:|--:|"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['device']} | {r['N']} | — | — | — | no: {r['error']} | | | |")
+            continue
+        fits = "yes" if r["fits"] else "no: " + "; ".join(r["problems"])
+        lines.append(f"| {r['device']} | {r['N']} | {r['dsp']} | {r['bram36']:g} | {r['uram'] or '—'} | {fits} | "
+                     f"{r['cycles_per_pixel']:.2f} | {r['fps_720p']:.1f} | {r['fps_1080p']:.1f} |")
+    return "\n".join(lines) + (f"\n\nBalanced per device for its DSPs less {margin:.0%} on 720p "
+                               f"(padded 1280×768); fps at an assumed {clock_mhz:g} MHz, frames padded to 64.\n")

@@ -1,0 +1,114 @@
+"""The plan's report: a row per engine and totals, the bottleneck, and the analysis
+transform's frame rate at 720p and 1080p, as JSON-able data and as Markdown.
+
+Frame rates are ``clock / interval`` for the padded frame at an **assumed** clock (only
+a timing report confirms one), with frames streamed back to back; MACs per cycle and
+DSP efficiency are at the pipeline's pace (every engine moves at the bottleneck's
+interval), efficiency = useful MACs per cycle ÷ all DSPs of the engine (its
+requantizers and GDN tails included).
+"""
+
+from __future__ import annotations
+
+from .balance import BalanceError, Plan, padded
+from .cost import LUT_MAX_DEPTH
+
+__all__ = ["plan_report", "markdown", "CLOCK_MHZ", "RESOLUTIONS", "REPORT_FORMAT"]
+
+REPORT_FORMAT = "licfpga-plan-1"
+CLOCK_MHZ = 300.0
+RESOLUTIONS = {"720p": (1280, 720), "1080p": (1920, 1080)}
+
+ASSUMPTIONS = (
+    "cycles/frame = max(H_out·row, input beats), row = max(NF·SF, p+1) + (W_out−1)·max(NF·SF, s), "
+    "NF = C_out/PE, SF = K²·C_in/SIMD; GDN: H·W·(C/PE)·(C/SIMD); frames back to back, fill latency excluded",
+    "cycles per pixel count the input frame padded to a multiple of 64",
+    "one DSP48E2 per int8 product lane (no packing); requantizer: 1 DSP per lane (2 above a 27-bit "
+    "accumulator), ⌈PE/SF⌉ lanes; GDN: 1 DSP per γ·u lane, 1 per squarer lane, 6 per tail lane",
+    "block RAM: line buffers of K+s rows × max width, one weight ROM per PE (NF·SF × SIMD·8 bits), "
+    f"simple-dual-port RAMB18/RAMB36 shapes; memories of ≤ {LUT_MAX_DEPTH} words in LUTs",
+    "the clock is assumed, not a timing result",
+)
+
+
+def plan_report(plan: Plan, clock_mhz: float = CLOCK_MHZ) -> dict:
+    """The report of ``plan`` on its planning frame, with the frame rates of
+    :data:`RESOLUTIONS` at ``clock_mhz``."""
+    costs = plan.costs()
+    interval = max(c.cycles for c in costs)
+    pixels = plan.width * plan.height
+    rows = []
+    for c in costs:
+        macs_per_cycle = c.macs / interval
+        rows.append({
+            "name": c.name, "kind": c.kind, "kernel": c.kernel, "stride": c.stride, "c_in": c.c_in, "c_out": c.c_out,
+            "pe": c.pe, "simd": c.simd, "window": c.window, "cycles_per_frame": c.cycles,
+            "cycles_per_pixel": c.cycles / pixels, "dsp": c.dsp, "dsp_mac": c.dsp_mac, "bram36": c.bram36,
+            "lut_mem": c.lut_mem, "macs_per_cycle": macs_per_cycle,
+            "efficiency": macs_per_cycle / c.dsp if c.dsp else None,
+            "memories": [{"role": m.role, "depth": m.depth, "width": m.width, "copies": m.copies,
+                          "bram36": m.bram36, "luts": m.luts} for m in c.memories],
+        })
+    bottleneck = next(c for c in costs if c.cycles == interval)
+    dsp = sum(c.dsp for c in costs)
+    total_macs = sum(c.macs for c in costs) / interval
+    fps = {}
+    for label, (w, h) in RESOLUTIONS.items():
+        entry = {"frame": [w, h], "padded": list(padded(w, h))}
+        try:
+            frame_interval = plan.interval(w, h)
+        except BalanceError as exc:
+            entry["error"] = str(exc)
+        else:
+            entry.update(cycles_per_pixel=frame_interval / (entry["padded"][0] * entry["padded"][1]),
+                         fps=clock_mhz * 1e6 / frame_interval)
+        fps[label] = entry
+    return {
+        "format": REPORT_FORMAT,
+        "encoder": {"source": plan.encoder.source, "N": plan.encoder.N, "M": plan.encoder.M},
+        "objective": plan.objective,
+        "frame": [plan.width, plan.height],
+        "max_frame": [plan.max_width, plan.max_height],
+        "clock_mhz": clock_mhz,
+        "layers": rows,
+        "totals": {"dsp": dsp, "dsp_mac": sum(c.dsp_mac for c in costs), "bram36": sum(c.bram36 for c in costs),
+                   "lut_mem": sum(c.lut_mem for c in costs), "macs_per_cycle": total_macs,
+                   "efficiency": total_macs / dsp, "cycles_per_frame": interval,
+                   "cycles_per_pixel": interval / pixels},
+        "bottleneck": {"name": bottleneck.name, "cycles_per_frame": interval, "cycles_per_pixel": interval / pixels,
+                       "tied": [c.name for c in costs if c.cycles == interval and c is not bottleneck]},
+        "fps": fps,
+        "assumptions": list(ASSUMPTIONS),
+    }
+
+
+def markdown(report: dict) -> str:
+    """The report as a Markdown section: the per-engine table, totals, bottleneck, fps."""
+    w, h = report["frame"]
+    lines = [f"### Encoder of {report['encoder']['source']}: {report['objective']}", "",
+             f"Cycles per pixel on the {w}×{h} (padded) frame; line buffers for up to "
+             f"{report['max_frame'][0]}×{report['max_frame'][1]}.", "",
+             "| layer | K | s | C_in | C_out | PE | SIMD | cycles/frame | cycles/px | DSP | RAMB36 | MAC/cycle | eff. |",
+             "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    for r in report["layers"]:
+        eff = "—" if r["efficiency"] is None else f"{r['efficiency']:.0%}"
+        lines.append(f"| {r['name']} ({r['kind']}) | {r['kernel']} | {r['stride']} | {r['c_in']} | {r['c_out']} | "
+                     f"{r['pe']} | {r['simd']} | {r['cycles_per_frame']:,} | {r['cycles_per_pixel']:.3f} | {r['dsp']} | "
+                     f"{r['bram36']:g} | {r['macs_per_cycle']:.1f} | {eff} |")
+    t = report["totals"]
+    lines.append(f"| **total** | | | | | | | {t['cycles_per_frame']:,} | {t['cycles_per_pixel']:.3f} | {t['dsp']} | "
+                 f"{t['bram36']:g} | {t['macs_per_cycle']:.1f} | {t['efficiency']:.0%} |")
+    b = report["bottleneck"]
+    tied = f" (tied: {', '.join(b['tied'])})" if b["tied"] else ""
+    lines += ["", f"Bottleneck: **{b['name']}**{tied}, {b['cycles_per_frame']:,} cycles per frame "
+                  f"({b['cycles_per_pixel']:.3f} per input pixel). LUTs used as memory: {t['lut_mem']:,}.", ""]
+    for label, entry in report["fps"].items():
+        fw, fh = entry["frame"]
+        pw, ph = entry["padded"]
+        if "error" in entry:
+            lines.append(f"- {label} ({fw}×{fh}): {entry['error']}")
+        else:
+            lines.append(f"- {label} ({fw}×{fh}, padded {pw}×{ph}): {entry['cycles_per_pixel']:.3f} cycles/px, "
+                         f"**{entry['fps']:.1f} fps** at {report['clock_mhz']:g} MHz (assumed clock)")
+    lines += ["", "Model assumptions:"] + [f"- {a}" for a in report["assumptions"]]
+    return "\n".join(lines) + "\n"
