@@ -432,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=["pchip", "cubic"], default="pchip")
     p.set_defaults(func=cmd_bdrate)
 
+    sub.add_parser("regress", add_help=False,
+                   help="cocotb regression of the RTL blocks on Verilator and Icarus (licfpga regress --help)")
+
     p = sub.add_parser("plan", help="the student width N that meets a frame rate on a device (analytical model); "
                                     "--table: N × DSP × BRAM × fps per device")
     p.add_argument("--device", default="XCZU9EG", help="XCZU9EG (ZCU102), XCZU7EV (ZCU104) or XCZU3EG")
@@ -446,6 +449,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["regress"]:  # its own parser: --sim, --seed, --waves, --full, -k
+        from licfpga.sim.regress import main as regress
+
+        return regress(argv[1:])
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -18,3 +18,9 @@ def test_demo_with_a_missing_model_is_one_line(tmp_path, capsys):
     assert main(["demo", "--model", str(tmp_path / "none.pt"), "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no such weight file" in err
+
+
+def test_regress_is_reachable_from_the_cli(capsys):
+    # A filter that matches no bench case runs nothing and fails loudly rather than passing empty.
+    assert main(["regress", "-k", "no-such-case"]) == 1
+    assert "0 passed, 0 failed" in capsys.readouterr().out
