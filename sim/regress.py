@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from amaranth.hdl import signed
 
+from ..rtl.axi import AXIWrapper
 from ..rtl.config import LayerConfig
 from ..rtl.glue import Abs, SkidBuffer, StreamFIFO, WidthConverter
 from ..rtl.stream import beat_layout
@@ -49,6 +50,15 @@ def _window_case(name, simulator, frames, addressed=False, **config):
         "licfpga.sim.tb_window",
         {"config": config, "in_simd": config["simd"] if addressed else config["c_in"],
          "frames": frames, "idle": 0.3, "stall": 0.3, "throughput": frames[0]})
+
+
+def _axi_case(name, simulator, frames, **config):
+    config = {"c_out": 4, "pe": 1, **config}
+    return Case(
+        f"axi/{name}", simulator,
+        lambda: AXIWrapper(SlidingWindow(LayerConfig(**config)), config["max_width"],
+                           config["max_height"]),
+        "licfpga.sim.tb_axi", {"config": config, "frames": frames, "idle": 0.2, "stall": 0.3})
 
 
 def _glue_case(name, simulator, make, in_bits, out_bits, out_signed, simd_in, simd_out,
@@ -112,16 +122,25 @@ WINDOWS = {
                          dict(kernel=5, stride=1, c_in=4, simd=1, max_width=12, max_height=10)),
 }
 GLUE = ("skid", "fifo", "abs", "gather", "scatter")
+# name: (frames, window config); the AXI wrapper around a window generator, on the
+# image side (uint8 pixels of 3 channels, like g_a's first layer).
+AXI = {
+    "k5s2c3": ([[11, 7], [6, 9]], dict(kernel=5, stride=2, c_in=3, simd=15, max_width=16,
+                                         max_height=12, in_signed=False)),
+}
 DEFAULT = {
     "verilator": [("window", n) for n in ("k5s2c3", "k3s1c4", "k3s2c2", "k5s2c8-addressed")]
     + [("glue", "abs"), ("glue", "gather")],
-    "icarus": [("window", "k5s2c3")] + [("glue", n) for n in GLUE],
+    "icarus": [("window", "k5s2c3")] + [("glue", n) for n in GLUE] + [("axi", "k5s2c3")],
 }
 
 
 def _case(kind, name, simulator, smoke):
     if kind == "glue":
         return _glue(name, simulator)
+    if kind == "axi":
+        frames, config = AXI[name]
+        return _axi_case(name, simulator, frames, **config)
     frames, addressed, config = WINDOWS[name]
     # Icarus is slow: its smoke run takes the first two frame sizes.
     return _window_case(name, simulator, frames[:2] if smoke else frames, addressed, **config)
@@ -132,7 +151,8 @@ def cases(full=False, simulators=SIMULATORS):
     out = []
     for simulator in simulators:
         if full:
-            chosen = [("window", n) for n in WINDOWS] + [("glue", n) for n in GLUE]
+            chosen = ([("window", n) for n in WINDOWS] + [("glue", n) for n in GLUE]
+                      + [("axi", n) for n in AXI])
         else:
             chosen = DEFAULT[simulator]
         smoke = simulator == "icarus" and not full

@@ -1,0 +1,53 @@
+"""cocotbext-axi models on an `rtl.axi.AXIWrapper` top, and the packing of frames into
+AXI4-Stream bytes that both the benches and the host driver use.
+
+The Amaranth top's ports are ``s_axi__awaddr`` and so on: the bus prefixes below end
+in one underscore, to which cocotbext-axi adds the second.
+"""
+
+import numpy as np
+
+__all__ = ["attach", "words", "unwords"]
+
+
+def attach(dut):
+    """Starts the clock and returns (AxiLiteMaster, AxiStreamSource, AxiStreamSink) on
+    ``s_axi``, ``s_axis`` and ``m_axis``; the caller resets with `cocotb` as it likes."""
+    from cocotb.clock import Clock
+    from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamSink,
+                               AxiStreamSource)
+    Clock(dut.clk, 10, unit="ns").start()
+    lite = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axi_"), dut.clk, dut.rst)
+    source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_"), dut.clk, dut.rst)
+    sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_"), dut.clk, dut.rst)
+    return lite, source, sink
+
+
+def words(vectors, elem_bits, tdata_bits):
+    """Little-endian TDATA bytes of a (beats, elements) integer array: element j of a
+    beat at bits [j·elem_bits, (j+1)·elem_bits) of its word, as `rtl.stream` packs it."""
+    vectors = np.asarray(vectors, dtype=np.int64).reshape(len(vectors), -1)
+    out = bytearray()
+    mask = (1 << elem_bits) - 1
+    for vector in vectors:
+        value = 0
+        for j, element in enumerate(vector.tolist()):
+            value |= (element & mask) << (j * elem_bits)
+        out += value.to_bytes(tdata_bits // 8, "little")
+    return bytes(out)
+
+
+def unwords(data, elements, elem_bits, tdata_bits, signed=False):
+    """The inverse of `words`: a (beats, elements) array from TDATA bytes."""
+    step = tdata_bits // 8
+    if len(data) % step:
+        raise ValueError(f"{len(data)} bytes are not whole {tdata_bits}-bit words")
+    rows = []
+    mask = (1 << elem_bits) - 1
+    for n in range(0, len(data), step):
+        value = int.from_bytes(data[n:n + step], "little")
+        row = [(value >> (j * elem_bits)) & mask for j in range(elements)]
+        if signed:
+            row = [e - (1 << elem_bits) if e >> (elem_bits - 1) else e for e in row]
+        rows.append(row)
+    return np.array(rows, dtype=np.int64).reshape(-1, elements)
