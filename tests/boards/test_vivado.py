@@ -1,0 +1,146 @@
+"""The Vivado trees: every Tcl file parses and runs through tclsh with Vivado's
+commands stubbed (each call recorded), the files it reads exist, and the part, the
+clocks and the address map agree with the platform and the register block."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from licfpga.boards.cores import CORES
+from licfpga.boards.vivado import ADDRESS_MAP, ACCEL_MODULE, build, ps_tree, selftest_tree
+from licfpga.boards.zcu102 import PART
+from licfpga.rtl.axi import ADDRESS_BITS, REGISTERS
+
+pytestmark = pytest.mark.skipif(shutil.which("tclsh") is None, reason="tclsh is not installed")
+
+# Every command tclsh does not know is Vivado's: record it (arguments joined by \x1f)
+# and answer what the scripts test for.
+STUB = r"""
+set log [open [lindex $argv 0] w]
+proc unknown {args} {
+    puts $::log [string map [list "\n" " "] [join $args "\x1f"]]
+    switch -glob -- [lindex $args 0] {
+        get_board_parts { return "xilinx.com:zcu102:part0:3.4" }
+        make_wrapper { return "GENERATED/licfpga_wrapper.v" }
+        get_property {
+            if {[lindex $args 1] eq "PROGRESS"} { return "100%" }
+            return "1"
+        }
+        default { return [lindex $args end] }
+    }
+}
+cd [lindex $argv 1]
+source [lindex $argv 2]
+close $log
+"""
+
+
+def run_tcl(tmp_path, tree, script):
+    stub, log = tmp_path / "stub.tcl", tmp_path / f"{script}.calls"
+    stub.write_text(STUB)
+    result = subprocess.run(["tclsh", str(stub), str(log), str(tree), script],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return [line.split("\x1f") for line in log.read_text().splitlines()]
+
+
+def calls_of(calls, name):
+    return [c[1:] for c in calls if c[0] == name]
+
+
+def referenced_files(calls):
+    files = []
+    for args in calls_of(calls, "add_files") + calls_of(calls, "read_xdc"):
+        for arg in args:
+            files += [a for a in arg.split() if not a.startswith("-") and a not in ("sources_1", "constrs_1")]
+    return files
+
+
+@pytest.fixture(scope="module")
+def ps(tmp_path_factory):
+    return ps_tree(tmp_path_factory.mktemp("ps"), "window-k5s2c3", clock_mhz=250)
+
+
+def test_tcl_parses(ps):
+    for name in ("bd.tcl", "build.tcl", "ps.xdc"):
+        text = (ps.root / name).read_text()
+        result = subprocess.run(["tclsh"], input=f"puts [info complete {{{text}}}]",
+                                capture_output=True, text=True)
+        assert result.stdout.strip() == "1", name
+
+
+def test_ps_flow(ps, tmp_path):
+    calls = run_tcl(tmp_path, ps.root, "build.tcl")
+    names = [c[0] for c in calls]
+    project = calls_of(calls, "create_project")[0]
+    assert project[project.index("-part") + 1] == PART
+    for file in referenced_files(calls):
+        assert file.startswith("GENERATED/") or (ps.root / file).is_file(), file
+    # the board preset, the module reference, synthesis to .xsa and the reports
+    assert any("apply_board_preset" in " ".join(c) for c in calls_of(calls, "apply_bd_automation"))
+    assert ["-type", "module", "-reference", ACCEL_MODULE, "accel"] in calls_of(calls, "create_bd_cell")
+    for step in ("validate_bd_design", "launch_runs", "write_bitstream", "write_hw_platform",
+                 "report_utilization", "report_timing_summary"):
+        assert step in names, step
+    assert names.index("validate_bd_design") < names.index("launch_runs") < names.index("write_hw_platform")
+    # the PL clock is the requested one
+    ps_config = " ".join(" ".join(c) for c in calls_of(calls, "set_property") if "CONFIG.PSU__USE__M_AXI_GP0" in " ".join(c))
+    assert "CONFIG.PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ 250" in ps_config
+
+
+def test_ps_address_map_agrees_with_the_register_block(ps, tmp_path):
+    calls = run_tcl(tmp_path, ps.root, "build.tcl")
+    assigned = {}
+    for args in calls_of(calls, "assign_bd_address"):
+        if "-offset" in args:
+            assigned[args[-2].split("/")[0]] = (int(args[args.index("-offset") + 1], 16),
+                                                args[args.index("-range") + 1])
+    assert assigned == {"accel": (ADDRESS_MAP["accel"][0], "4K"), "axi_dma": (ADDRESS_MAP["axi_dma"][0], "64K")}
+    assert ADDRESS_MAP["accel"][1] == 1 << ADDRESS_BITS > max(r.offset for r in REGISTERS)
+    manifest = json.loads((ps.root / "manifest.json").read_text())
+    assert manifest["address_map"]["accel"]["base"] == ADDRESS_MAP["accel"][0]
+    assert "| 0x28 | FRAMES |" in (ps.root / "REGISTERS.md").read_text()
+
+
+def test_ps_stream_widths_agree(ps, tmp_path):
+    calls = run_tcl(tmp_path, ps.root, "build.tcl")
+    dma = " ".join(" ".join(c) for c in calls_of(calls, "set_property") if "CONFIG.c_include_sg" in " ".join(c))
+    spec = CORES["window-k5s2c3"]
+    assert f"CONFIG.c_m_axis_mm2s_tdata_width {spec.in_tdata}" in dma
+    assert f"CONFIG.c_s_axis_s2mm_tdata_width {spec.out_tdata}" in dma
+    top = (ps.root / "hdl" / f"{ACCEL_MODULE}.v").read_text()
+    assert f"input wire [{spec.in_tdata - 1}:0] s_axis_tdata" in top
+    assert f"output wire [{spec.out_tdata - 1}:0] m_axis_tdata" in top
+    assert f"module {ACCEL_MODULE}_core(" in (ps.root / "hdl" / f"{ACCEL_MODULE}_core.v").read_text()
+
+
+def test_selftest_tree(tmp_path):
+    tree = selftest_tree(tmp_path / "selftest", "window-k3s1c3")
+    calls = run_tcl(tmp_path, tree.root, "selftest.tcl")
+    project = calls_of(calls, "create_project")[0]
+    assert project[project.index("-part") + 1] == PART
+    for file in referenced_files(calls):
+        assert (tree.root / file).is_file(), file
+    names = [c[0] for c in calls]
+    for step in ("synth_design", "route_design", "report_utilization", "report_timing_summary",
+                 "write_bitstream"):
+        assert step in names, step
+    xdc = (tree.root / "selftest.xdc").read_text()
+    assert "set_property LOC G21" in xdc and "-period 8.0" in xdc
+    for pin in ("AG14", "AF13", "F13"):         # LED 0, LED 1, UART TX
+        assert f"set_property LOC {pin} " in xdc
+
+
+def test_selftest_clock_is_the_board_clock(tmp_path):
+    with pytest.raises(ValueError, match="125 MHz"):
+        selftest_tree(tmp_path, "window-k5s2c3", clock_mhz=200)
+
+
+def test_build_without_vivado_prepares_only(tmp_path):
+    tree, status = build("ps", tmp_path / "ps", "window-k3s1c3", run=False)
+    assert status is None and tree.command[:3] == ["vivado", "-mode", "batch"]
+    assert "window-k3s1c3" in tree.summary
+    with pytest.raises(ValueError, match="unknown core"):
+        build("ps", tmp_path / "x", "no-such-core", run=False)
