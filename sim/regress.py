@@ -11,6 +11,7 @@ configuration was built before only simulates.
 import argparse
 import sys
 import time
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +19,8 @@ from amaranth.hdl import signed
 
 from ..rtl.axi import AXIWrapper
 from ..rtl.config import LayerConfig
+from ..rtl.conv import ConvLayer
+from ..rtl.gdn import GDN
 from ..rtl.glue import Abs, SkidBuffer, StreamFIFO, WidthConverter
 from ..rtl.stream import beat_layout
 from ..rtl.window import AddressedWindow, SlidingWindow
@@ -92,6 +95,102 @@ def _glue(name, simulator):
     }[name]()
 
 
+def _fixed_rng(name):
+    # The weights are in the Verilog: the same ones for every seed keep one build per case.
+    return np.random.default_rng(zlib.crc32(name.encode()))
+
+
+def _engine_case(name, simulator, make, frames, arrays, params):
+    """A case of `tb_engine`: ``frames`` ([width, height] each) stream with random
+    handshakes, then two more of the first size back to back for the frame interval;
+    ``arrays(rng, width, height)`` gives (input frame, expected output frame)."""
+    def all_arrays(rng):
+        out = {}
+        for n, (w, h) in enumerate(list(frames) + [frames[0]] * 2):
+            out[f"in{n}"], out[f"out{n}"] = arrays(rng, w, h)
+        return out
+    return Case(name, simulator, make, "licfpga.sim.tb_engine",
+                {**params, "frames": list(range(len(frames))),
+                 "throughput": [len(frames), len(frames) + 1], "idle": 0.3, "stall": 0.3, "slack": 2},
+                all_arrays)
+
+
+def _conv_case(name, simulator, frames, out_signed=True, **config):
+    from ..gen.cost import Folding, layer_cost
+    from ..gen.layers import ConvSpec
+    from .stimuli import conv_expected, conv_frame, conv_params
+    cfg = LayerConfig(**config)
+    params = conv_params(cfg, _fixed_rng(name), out_signed=out_signed)
+    addressed = cfg.c_in % cfg.simd == 0
+    spec = ConvSpec(name, cfg.kernel, cfg.stride, cfg.c_in, cfg.c_out, cfg.in_bits, cfg.in_signed,
+                    params.out_bits, out_signed, cfg.acc_bits, cfg.acc_bits)
+    width, height = frames[0]
+
+    def arrays(rng, w, h):
+        frame = conv_frame(cfg, rng, w, h)
+        return frame, conv_expected(cfg, params, frame)
+
+    return _engine_case(
+        f"conv/{name}", simulator, lambda: ConvLayer(cfg, params), frames, arrays,
+        dict(in_bits=cfg.in_bits, in_signed=cfg.in_signed, out_bits=params.out_bits,
+             out_signed=out_signed, simd_in=cfg.simd if addressed else cfg.c_in, simd_out=cfg.pe,
+             sized=True,
+             interval=layer_cost(spec, Folding(cfg.pe, cfg.simd), width, height, cfg.max_width).cycles))
+
+
+def _gdn_case(name, simulator, frames, channels, pe, simd, in_bits, inverse):
+    from ..gen.cost import Folding, layer_cost
+    from ..gen.layers import GDNSpec
+    from .stimuli import gdn_config, gdn_expected, gdn_frame, gdn_params
+    params = gdn_params(_fixed_rng(name), channels, inverse, in_bits)
+    cfg = gdn_config(params, pe, simd)
+    spec = GDNSpec(name, channels, in_bits, params.out_bits, params.coef_bits, params.acc_bits)
+    width, height = frames[0]
+
+    def arrays(rng, w, h):
+        frame = gdn_frame(rng, w, h, channels, in_bits)
+        return frame, gdn_expected(params, frame)
+
+    return _engine_case(
+        f"gdn/{name}", simulator, lambda: GDN(cfg), frames, arrays,
+        dict(in_bits=in_bits, in_signed=True, out_bits=params.out_bits, out_signed=True,
+             simd_in=simd, simd_out=pe, sized=False,
+             interval=layer_cost(spec, Folding(pe, simd), width, height, width).cycles))
+
+
+# name: (frames, config); the first frame size is also the frame-interval check's.
+CONVS = {
+    # g_a's first layer in miniature: uint8 pixels, SIMD 15 across pixels, 37×23.
+    "k5s2c3-first": ([[37, 23], [1, 1], [6, 1], [2, 3]],
+                     dict(kernel=5, stride=2, c_in=3, c_out=8, pe=4, simd=15, max_width=40,
+                          max_height=24, in_signed=False)),
+    # ReLU (uint8 out), word-addressed windows, NF=2 passes replayed from the buffer.
+    "k3s2c4-relu": ([[13, 11], [1, 1], [5, 1]],
+                    dict(kernel=3, stride=2, c_in=4, c_out=6, pe=3, simd=2, max_width=16,
+                         max_height=12, out_signed=False)),
+    "k3s1c2-nf2": ([[9, 7], [1, 1], [1, 6]],
+                   dict(kernel=3, stride=1, c_in=2, c_out=4, pe=2, simd=6, max_width=16, max_height=12)),
+    # Only in --full:
+    "k1s1c4-lanes": ([[9, 7], [1, 1], [3, 2]],
+                     dict(kernel=1, stride=1, c_in=4, c_out=4, pe=4, simd=4, max_width=12, max_height=9)),
+    "k5s2c8-addressed": ([[13, 11], [1, 1], [2, 3]],
+                         dict(kernel=5, stride=2, c_in=8, c_out=8, pe=8, simd=4, max_width=16,
+                              max_height=12)),
+    "k3s2c2-steps": ([[11, 9], [1, 1]],
+                     dict(kernel=3, stride=2, c_in=2, c_out=6, pe=6, simd=3, max_width=12,
+                          max_height=10)),
+}
+# name: (frames, channels, PE, SIMD, in_bits, inverse)
+GDNS = {
+    "c4-gdn": ([[9, 7], [1, 1], [3, 2]], 4, 2, 2, 8, False),
+    "c6-igdn": ([[9, 7], [1, 1], [3, 2]], 6, 3, 1, 8, True),
+    # Only in --full:
+    "c8-int16-gdn": ([[9, 7], [1, 1]], 8, 4, 8, 16, False),
+    "c8-int16-igdn": ([[9, 7], [1, 1]], 8, 8, 2, 16, True),
+    "c5-steps-gdn": ([[7, 5], [1, 1]], 5, 5, 1, 8, False),
+}
+
+
 # name: (frames, addressed, config); the first frame is also the throughput check.
 WINDOWS = {
     # g_a's first layer: 3 channels, SIMD 15 (a window row per beat) does not divide C_in.
@@ -130,19 +229,27 @@ AXI = {
 }
 DEFAULT = {
     "verilator": [("window", n) for n in ("k5s2c3", "k3s1c4", "k3s2c2", "k5s2c8-addressed")]
-    + [("glue", "abs"), ("glue", "gather")],
-    "icarus": [("window", "k5s2c3")] + [("glue", n) for n in GLUE] + [("axi", "k5s2c3")],
+    + [("glue", "abs"), ("glue", "gather")]
+    + [("conv", "k5s2c3-first"), ("conv", "k3s2c4-relu"), ("gdn", "c4-gdn"), ("gdn", "c6-igdn")],
+    "icarus": [("window", "k5s2c3")] + [("glue", n) for n in GLUE] + [("axi", "k5s2c3")]
+    + [("conv", "k3s1c2-nf2"), ("gdn", "c4-gdn")],
 }
 
 
 def _case(kind, name, simulator, smoke):
+    # Icarus is slow: its smoke runs take the first two frame sizes.
     if kind == "glue":
         return _glue(name, simulator)
+    if kind == "conv":
+        frames, config = CONVS[name]
+        return _conv_case(name, simulator, frames[:2] if smoke else frames, **config)
+    if kind == "gdn":
+        frames, *unit = GDNS[name]
+        return _gdn_case(name, simulator, frames[:2] if smoke else frames, *unit)
     if kind == "axi":
         frames, config = AXI[name]
         return _axi_case(name, simulator, frames, **config)
     frames, addressed, config = WINDOWS[name]
-    # Icarus is slow: its smoke run takes the first two frame sizes.
     return _window_case(name, simulator, frames[:2] if smoke else frames, addressed, **config)
 
 
@@ -152,7 +259,8 @@ def cases(full=False, simulators=SIMULATORS):
     for simulator in simulators:
         if full:
             chosen = ([("window", n) for n in WINDOWS] + [("glue", n) for n in GLUE]
-                      + [("axi", n) for n in AXI])
+                      + [("axi", n) for n in AXI] + [("conv", n) for n in CONVS]
+                      + [("gdn", n) for n in GDNS])
         else:
             chosen = DEFAULT[simulator]
         smoke = simulator == "icarus" and not full

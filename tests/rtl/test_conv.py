@@ -8,37 +8,19 @@ import pytest
 
 from licfpga.gen.cost import Folding, layer_cost
 from licfpga.gen.layers import ConvSpec
-from licfpga.model.intops import conv2d_int, requantize
 from licfpga.rtl.config import LayerConfig
 from licfpga.rtl.conv import Conv, ConvLayer, ConvParams
 from licfpga.sim.reference import pixel_beats, window_beats
+from licfpga.sim.stimuli import conv_expected, conv_frame, conv_params
 from streamsim import run_stream
 
 
-def random_params(cfg, rng, out_bits=8, out_signed=True, frames=()):
-    """Random int8 weights and int32 biases; per-channel multipliers and shifts that put
-    the outputs of ``frames`` around the output range, so some saturate."""
-    w = rng.integers(-127, 128, (cfg.c_out, cfg.c_in, cfg.kernel, cfg.kernel))
-    bias = rng.integers(-3000, 3001, cfg.c_out)
-    mult = rng.integers(1 << 16, 1 << 17, cfg.c_out)
-    peak = np.ones(cfg.c_out, dtype=np.int64)
-    for f in frames:
-        acc = conv2d_int(f.transpose(2, 0, 1)[None], w, bias, cfg.stride, cfg.pad)
-        peak = np.maximum(peak, np.abs(acc).max(axis=(0, 2, 3)))
-    shift = np.array([max(0, int(p * m).bit_length() - out_bits + 1) for p, m in zip(peak, mult)])
-    shift = np.where(rng.random(cfg.c_out) < 0.2, 0, shift)     # shift 0: no rounding at all
-    return ConvParams(w, bias, mult, shift, out_bits, out_signed)
-
-
-def frame_for(cfg, rng, width, height):
-    lo, hi = (-127, 128) if cfg.in_signed else (0, 256)
-    return rng.integers(lo, hi, (height, width, cfg.c_in))
+def random_params(cfg, rng, out_signed=True, frames=()):
+    return conv_params(cfg, rng, out_signed=out_signed, frames=frames)
 
 
 def expected(cfg, params, frame):
-    acc = conv2d_int(frame.transpose(2, 0, 1)[None], params.weight, params.bias, cfg.stride, cfg.pad)
-    out = requantize(acc, params.multiplier, params.shift, params.out_bits, params.out_signed)
-    return pixel_beats(np.asarray(out[0]).transpose(1, 2, 0), cfg.pe)
+    return pixel_beats(conv_expected(cfg, params, frame), cfg.pe)
 
 
 def check(got, want):
@@ -68,7 +50,7 @@ def config(kernel, stride, c_in, c_out, pe, simd, in_signed, max_width=12, max_h
 def test_conv_engine_random_handshake(kernel, stride, c_in, c_out, pe, simd, in_signed, out_signed, rng):
     """Windows straight into `Conv` for several frame sizes in one stream."""
     cfg = config(kernel, stride, c_in, c_out, pe, simd, in_signed)
-    frames = [frame_for(cfg, rng, w, h) for w, h in [(9, 7), (1, 1), (2, 3), (6, 1)]]
+    frames = [conv_frame(cfg, rng, w, h) for w, h in [(9, 7), (1, 1), (2, 3), (6, 1)]]
     params = random_params(cfg, rng, out_signed=out_signed, frames=frames)
     beats = [b for f in frames for b in window_beats(f, kernel, stride, simd)]
     want = [b for f in frames for b in expected(cfg, params, f)]
@@ -80,7 +62,7 @@ def test_conv_engine_random_handshake(kernel, stride, c_in, c_out, pe, simd, in_
 def test_conv_engine_throughput(kernel, stride, c_in, c_out, pe, simd, in_signed, out_signed, rng):
     """Stall-free: NF·SF cycles per window plus the pipeline latency, once."""
     cfg = config(kernel, stride, c_in, c_out, pe, simd, in_signed)
-    frame = frame_for(cfg, rng, 9, 7)
+    frame = conv_frame(cfg, rng, 9, 7)
     params = random_params(cfg, rng, out_signed=out_signed, frames=[frame])
     beats = window_beats(frame, kernel, stride, simd)
     dut = Conv(cfg, params)
@@ -99,7 +81,7 @@ def test_conv_layer_random_handshake(kernel, stride, c_in, c_out, pe, simd, in_s
                                      width, height, rng):
     """Window generator and engine: pixels in, output pixels out, two frames."""
     cfg = config(kernel, stride, c_in, c_out, pe, simd, in_signed)
-    frames = [frame_for(cfg, rng, width, height) for _ in range(2)]
+    frames = [conv_frame(cfg, rng, width, height) for _ in range(2)]
     params = random_params(cfg, rng, out_signed=out_signed, frames=frames)
     dut = ConvLayer(cfg, params)
     beats = [b for f in frames for b in pixel_beats(f, simd if dut.addressed else c_in)]
@@ -115,7 +97,7 @@ def test_conv_layer_random_handshake(kernel, stride, c_in, c_out, pe, simd, in_s
 
 def layer_interval(cfg, params, rng, width, height):
     """Cycles between the last beats of two frames streamed back to back, stall-free."""
-    frames = [frame_for(cfg, rng, width, height) for _ in range(2)]
+    frames = [conv_frame(cfg, rng, width, height) for _ in range(2)]
     dut = ConvLayer(cfg, params)
     beats = [b for f in frames for b in pixel_beats(f, cfg.simd if dut.addressed else cfg.c_in)]
     want = [b for f in frames for b in expected(cfg, params, f)]
@@ -150,7 +132,7 @@ def test_odd_frame_first_layer(rng):
     """g_a's first layer shape on a 37×23 frame, PE·SIMD = 4·15."""
     cfg = LayerConfig(kernel=5, stride=2, c_in=3, c_out=8, pe=4, simd=15, max_width=40,
                       max_height=24, in_signed=False)
-    frame = frame_for(cfg, rng, 37, 23)
+    frame = conv_frame(cfg, rng, 37, 23)
     params = random_params(cfg, rng, frames=[frame])
     dut = ConvLayer(cfg, params)
     want = expected(cfg, params, frame)

@@ -11,35 +11,12 @@ from licfpga.gen.layers import GDNSpec
 from licfpga.model import intops
 from licfpga.rtl.gdn import GDN, GDNConfig
 from licfpga.sim.reference import pixel_beats
+from licfpga.sim.stimuli import gdn_config, gdn_expected, gdn_frame, gdn_params
 from streamsim import run_stream
 
 
-def random_params(rng, channels, inverse, in_bits, tiny_beta=False):
-    """γ spread over four decades, β near 1 (or tiny, so that an all-zero pixel's
-    normaliser falls below 2**24 and the mantissa shifts left)."""
-    beta = rng.uniform(1e-6, 1e-5, channels) if tiny_beta else rng.uniform(0.2, 2.0, channels)
-    gamma = rng.uniform(0, 1, (channels, channels)) * 10.0 ** rng.uniform(-4, 0, (channels, channels))
-    in_scale = 1 / (1 << (in_bits - 1)) * rng.uniform(1, 4)
-    out_scale = in_scale * (rng.uniform(1.5, 3) if inverse else rng.uniform(0.3, 0.6))
-    return intops.quantize_gdn(beta, gamma, in_scale, out_scale, inverse=inverse, in_bits=in_bits)
-
-
-def unit_config(params, pe, simd):
-    return GDNConfig.from_params(params, pe=pe, simd=simd, rsqrt_table=intops.RSQRT_TABLE,
-                                 square_shift=intops.gdn_square_shift(params.in_bits))
-
-
-def frame(rng, width, height, channels, in_bits):
-    top = (1 << (in_bits - 1)) - 1
-    x = rng.integers(-top, top + 1, (height, width, channels))
-    x[0, 0] = 0                                        # the normaliser at β alone
-    x[-1, -1] = rng.choice([-top, top], channels)      # full scale
-    return x
-
-
 def expected(params, x, pe):
-    f = intops.igdn32 if params.inverse else intops.gdn32
-    return pixel_beats(np.asarray(f(x.transpose(2, 0, 1)[None], params)[0]).transpose(1, 2, 0), pe)
+    return pixel_beats(gdn_expected(params, x), pe)
 
 
 def check(got, want):
@@ -60,24 +37,24 @@ CONFIGS = [  # channels, pe, simd, in_bits
 @pytest.mark.parametrize("channels,pe,simd,in_bits", CONFIGS,
                          ids=[f"c{c}pe{p}simd{s}in{b}" for c, p, s, b in CONFIGS])
 def test_gdn_random_handshake(channels, pe, simd, in_bits, inverse, rng):
-    params = random_params(rng, channels, inverse, in_bits)
-    frames = [frame(rng, w, h, channels, in_bits) for w, h in [(9, 7), (1, 1), (2, 3)]]
+    params = gdn_params(rng, channels, inverse, in_bits)
+    frames = [gdn_frame(rng, w, h, channels, in_bits) for w, h in [(9, 7), (1, 1), (2, 3)]]
     beats = [b for f in frames for b in pixel_beats(f, simd)]
     want = [b for f in frames for b in expected(params, f, pe)]
-    got, _ = run_stream(GDN(unit_config(params, pe, simd)), beats, len(want), rng, 0.3, 0.3)
+    got, _ = run_stream(GDN(gdn_config(params, pe, simd)), beats, len(want), rng, 0.3, 0.3)
     check(got, want)
 
 
 @pytest.mark.parametrize("inverse", [False, True], ids=["gdn", "igdn"])
 def test_gdn_small_normaliser(inverse, rng):
     """Tiny β: zero pixels give normalisers below 2**24 (left-shifted mantissas)."""
-    params = random_params(rng, 4, inverse, 8, tiny_beta=True)
-    x = frame(rng, 5, 4, 4, 8)
+    params = gdn_params(rng, 4, inverse, 8, tiny_beta=True)
+    x = gdn_frame(rng, 5, 4, 4, 8)
     x[1] = 0
     x[2] = rng.integers(-2, 3, x[2].shape)
     assert int(intops.gdn_normaliser(x.transpose(2, 0, 1)[None], params).min()) < 1 << 24
     want = expected(params, x, 2)
-    got, _ = run_stream(GDN(unit_config(params, 2, 4)), pixel_beats(x, 4), len(want), rng, 0.2, 0.2)
+    got, _ = run_stream(GDN(gdn_config(params, 2, 4)), pixel_beats(x, 4), len(want), rng, 0.2, 0.2)
     check(got, want)
 
 
@@ -86,10 +63,10 @@ def test_gdn_small_normaliser(inverse, rng):
                          ids=[f"c{c}pe{p}simd{s}in{b}" for c, p, s, b in CONFIGS])
 def test_gdn_throughput(channels, pe, simd, in_bits, inverse, rng):
     """Stall-free: `gen.cost`'s C/PE·C/SIMD cycles per pixel plus the latency, once."""
-    params = random_params(rng, channels, inverse, in_bits)
+    params = gdn_params(rng, channels, inverse, in_bits)
     width, height = 9, 7
-    x = frame(rng, width, height, channels, in_bits)
-    dut = GDN(unit_config(params, pe, simd))
+    x = gdn_frame(rng, width, height, channels, in_bits)
+    dut = GDN(gdn_config(params, pe, simd))
     want = expected(params, x, pe)
     got, cycles = run_stream(dut, pixel_beats(x, simd), len(want), rng, 0, 0)
     check(got, want)
@@ -99,9 +76,9 @@ def test_gdn_throughput(channels, pe, simd, in_bits, inverse, rng):
 
 
 def test_config_rejected_with_names(rng):
-    params = random_params(rng, 4, False, 8)
+    params = gdn_params(rng, 4, False, 8)
     with pytest.raises(ValueError, match=r"PE=3 does not divide C=4"):
-        unit_config(params, 3, 2)
+        gdn_config(params, 3, 2)
     with pytest.raises(ValueError, match=r"rsqrt_table has shape \(512,\), expected \(1024,\)"):
         GDNConfig.from_params(params, pe=2, simd=2, rsqrt_table=intops.RSQRT_TABLE[:512], square_shift=0)
     gamma = params.gamma.copy()

@@ -1,0 +1,80 @@
+"""Random parameters and frames for the engine tests and benches, and their expected
+outputs from the golden primitives of `model.intops` (imported when first needed, so
+that importing this module stays free of torch)."""
+
+import numpy as np
+
+from ..rtl.config import LayerConfig
+from ..rtl.conv import ConvParams
+
+__all__ = ["conv_params", "conv_frame", "conv_expected", "gdn_params", "gdn_config", "gdn_frame",
+           "gdn_expected"]
+
+
+def conv_params(cfg: LayerConfig, rng, out_bits=8, out_signed=True, frames=()):
+    """Random int8 weights and biases; per-channel multipliers and shifts that put the
+    outputs of ``frames`` (or, without frames, of random ones) around the output range,
+    so that some saturate; about one channel in five has shift 0 (no rounding)."""
+    from ..model.intops import conv2d_int
+    w = rng.integers(-127, 128, (cfg.c_out, cfg.c_in, cfg.kernel, cfg.kernel))
+    bias = rng.integers(-3000, 3001, cfg.c_out)
+    mult = rng.integers(1 << 16, 1 << 17, cfg.c_out)
+    peak = np.ones(cfg.c_out, dtype=np.int64)
+    for f in frames or [conv_frame(cfg, rng, 8, 8)]:
+        acc = conv2d_int(f.transpose(2, 0, 1)[None], w, bias, cfg.stride, cfg.pad, cfg.acc_bits)
+        peak = np.maximum(peak, np.abs(np.asarray(acc)).max(axis=(0, 2, 3)))
+    shift = np.array([max(0, int(p * m).bit_length() - out_bits + 1) for p, m in zip(peak, mult)])
+    shift = np.where(rng.random(cfg.c_out) < 0.2, 0, shift)
+    return ConvParams(w, bias, mult, shift, out_bits, out_signed)
+
+
+def conv_frame(cfg: LayerConfig, rng, width, height):
+    """An (H, W, C_in) frame of the layer's input type (symmetric if signed)."""
+    lo, hi = (-(1 << (cfg.in_bits - 1)) + 1, 1 << (cfg.in_bits - 1)) if cfg.in_signed else (0, 1 << cfg.in_bits)
+    return rng.integers(lo, hi, (height, width, cfg.c_in))
+
+
+def conv_expected(cfg: LayerConfig, params: ConvParams, frame):
+    """``requantize(conv2d_int(frame) + bias)``, (H_out, W_out, C_out)."""
+    from ..model.intops import conv2d_int, requantize
+    acc = conv2d_int(frame.transpose(2, 0, 1)[None], params.weight, params.bias, cfg.stride, cfg.pad,
+                     cfg.acc_bits)
+    out = requantize(acc, params.multiplier, params.shift, params.out_bits, params.out_signed)
+    return np.asarray(out[0]).transpose(1, 2, 0)
+
+
+def gdn_params(rng, channels, inverse, in_bits, tiny_beta=False):
+    """`intops.quantize_gdn` of random float parameters: γ spread over four decades, β
+    near 1 (or tiny, so that a zero pixel's normaliser lies below 2**24 and the mantissa
+    shifts left), scales that put the outputs around the int8 range."""
+    from ..model.intops import quantize_gdn
+    beta = rng.uniform(1e-6, 1e-5, channels) if tiny_beta else rng.uniform(0.2, 2.0, channels)
+    gamma = rng.uniform(0, 1, (channels, channels)) * 10.0 ** rng.uniform(-4, 0, (channels, channels))
+    in_scale = rng.uniform(1, 4) / (1 << (in_bits - 1))
+    out_scale = in_scale * (rng.uniform(1.5, 3) if inverse else rng.uniform(0.3, 0.6))
+    return quantize_gdn(beta, gamma, in_scale, out_scale, inverse=inverse, in_bits=in_bits)
+
+
+def gdn_config(params, pe, simd):
+    """The RTL unit's `GDNConfig` of an `intops.GDNParams` at a folding."""
+    from ..model.intops import RSQRT_TABLE, gdn_square_shift
+    from ..rtl.gdn import GDNConfig
+    return GDNConfig.from_params(params, pe=pe, simd=simd, rsqrt_table=RSQRT_TABLE,
+                                 square_shift=gdn_square_shift(params.in_bits))
+
+
+def gdn_frame(rng, width, height, channels, in_bits):
+    """Random symmetric ``in_bits`` pixels; the first is zero (the normaliser is β alone),
+    the last at full scale."""
+    top = (1 << (in_bits - 1)) - 1
+    x = rng.integers(-top, top + 1, (height, width, channels))
+    x[0, 0] = 0
+    x[-1, -1] = rng.choice([-top, top], channels)
+    return x
+
+
+def gdn_expected(params, frame):
+    """``gdn32`` (or ``igdn32``) of an (H, W, C) frame."""
+    from ..model.intops import gdn32, igdn32
+    out = (igdn32 if params.inverse else gdn32)(frame.transpose(2, 0, 1)[None], params)
+    return np.asarray(out[0]).transpose(1, 2, 0)
