@@ -48,6 +48,11 @@ class CoreSpec:
     def out_tdata(self):
         return stream_bits(self.elem_bits * self.simd)
 
+    def output_beats(self, width, height):
+        """Output beats of a frame: a window of K·K·C_in / SIMD beats per output pixel."""
+        w_out, h_out = self.config(width, height).out_size(width, height)
+        return w_out * h_out * self.kernel * self.kernel * self.c_in // self.simd
+
     def reference(self, frame):
         """The output beats' elements, (beats, SIMD), for an (H, W, C_in) frame."""
         return im2col(np.asarray(frame), self.kernel, self.stride).reshape(-1, self.simd)

@@ -1,0 +1,283 @@
+"""Host driver of the accelerator: one interface, two backends.
+
+`Accelerator.encode` streams frames through the AXI-wrapped core and returns its
+output. What it does on the bus is one sans-IO program, `frame_program`: a generator
+that yields `Read`, `Write` and `Stream` requests and receives their answers. A
+backend only carries them out:
+
+``board``
+    on the ZCU102's Linux (the ``ps`` design loaded): registers and AXI DMA through
+    PYNQ when it is installed, else through /dev/mem, with DMA buffers from the
+    u-dma-buf driver (physically contiguous, its physical address in sysfs).
+``rtl-sim``
+    the same program inside a cocotb simulation of the wrapped core
+    (`boards.host_tb`), carried out by cocotbext-axi's AxiLiteMaster, AxiStreamSource
+    and AxiStreamSink.
+"""
+
+import mmap
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..rtl.axi import ERRORS, ID, REGISTER
+from .cores import CORES
+from .vivado import ADDRESS_MAP
+
+__all__ = ["Read", "Write", "Stream", "DriverError", "Frame", "frame_program", "drive",
+           "Accelerator", "BoardBackend", "RtlSimBackend", "BACKENDS"]
+
+START = 1 << REGISTER["CONTROL"].fields["START"]
+DONE = 1 << REGISTER["STATUS"].fields["DONE"]
+ALL_ERRORS = sum(1 << bit for bit in ERRORS.values())
+
+
+@dataclass(frozen=True)
+class Read:
+    name: str
+
+
+@dataclass(frozen=True)
+class Write:
+    name: str
+    value: int
+
+
+@dataclass(frozen=True)
+class Stream:
+    """Send ``data`` as one AXI4-Stream packet and receive the output packet (at most
+    ``capacity`` bytes); the answer is the received bytes."""
+    data: bytes
+    capacity: int
+
+
+class DriverError(RuntimeError):
+    pass
+
+
+@dataclass
+class Frame:
+    output: bytes
+    cycles: int
+
+
+def frame_program(width, height, pixels, capacity):
+    """The bus transactions of one frame: check the ID and size limits, clear the error
+    flags, program the size, START, stream the pixels and take the output, then check
+    DONE and the error flags and read the cycle count. Returns a `Frame`."""
+    ident = yield Read("ID")
+    if ident != ID:
+        raise DriverError(f"no licfpga accelerator: ID reads 0x{ident:08X}, not 0x{ID:08X}")
+    limit = (yield Read("MAX_WIDTH")), (yield Read("MAX_HEIGHT"))
+    if not (1 <= width <= limit[0] and 1 <= height <= limit[1]):
+        raise DriverError(f"frame {width}×{height} is outside this build's 1…{limit[0]}×{limit[1]}")
+    yield Write("ERROR", ALL_ERRORS)
+    yield Write("WIDTH", width)
+    yield Write("HEIGHT", height)
+    yield Write("CONTROL", START)
+    output = yield Stream(pixels, capacity)
+    status, errors = (yield Read("STATUS")), (yield Read("ERROR"))
+    if errors:
+        raise DriverError("accelerator error flags: "
+                          + ", ".join(n for n, b in ERRORS.items() if errors >> b & 1))
+    if not status & DONE:
+        raise DriverError(f"output packet received but STATUS is 0x{status:x}, not DONE")
+    return Frame(output, (yield Read("CYCLES")))
+
+
+def drive(program, read, write, stream):
+    """Runs a `frame_program` with synchronous ``read(offset)``, ``write(offset, value)``
+    and ``stream(data, capacity)``."""
+    answer = None
+    try:
+        while True:
+            request = program.send(answer)
+            if isinstance(request, Read):
+                answer = read(REGISTER[request.name].offset)
+            elif isinstance(request, Write):
+                answer = write(REGISTER[request.name].offset, request.value)
+            else:
+                answer = stream(request.data, request.capacity)
+    except StopIteration as stop:
+        return stop.value
+
+
+async def drive_async(program, lite, source, sink):
+    """`drive` for cocotb, with cocotbext-axi models (the `rtl-sim` backend)."""
+    import cocotb
+    from cocotbext.axi import AxiStreamFrame
+    answer = None
+    try:
+        while True:
+            request = program.send(answer)
+            if isinstance(request, Read):
+                reply = await lite.read(REGISTER[request.name].offset, 4)
+                answer = int.from_bytes(reply.data, "little")
+            elif isinstance(request, Write):
+                await lite.write(REGISTER[request.name].offset, request.value.to_bytes(4, "little"))
+                answer = None
+            else:
+                receive = cocotb.start_soon(sink.recv())
+                await source.send(AxiStreamFrame(request.data))
+                answer = bytes((await receive).tdata)
+                if len(answer) > request.capacity:
+                    raise DriverError(f"output of {len(answer)} bytes > {request.capacity}")
+    except StopIteration as stop:
+        return stop.value
+
+
+class Accelerator:
+    """The accelerator built around ``core`` (a `boards.cores` name), on ``backend``."""
+
+    def __init__(self, core, backend):
+        self.spec = CORES[core]
+        self.backend = backend
+
+    def encode(self, frames):
+        """Streams each (H, W, C_in) uint8 frame through the core; returns for each a
+        (beats, SIMD) array of its output elements and the CYCLES register."""
+        from ..sim.axi import unwords, words
+        spec = self.spec
+        jobs = []
+        for frame in frames:
+            height, width, _ = frame.shape
+            pixels = words(frame.reshape(-1, spec.c_in), spec.elem_bits, spec.in_tdata)
+            capacity = spec.output_beats(width, height) * spec.out_tdata // 8
+            jobs.append((width, height, pixels, capacity))
+        results = self.backend.run(jobs)
+        return [(unwords(r.output, spec.simd, spec.elem_bits, spec.out_tdata), r.cycles)
+                for r in results]
+
+
+class RtlSimBackend:
+    """Runs the jobs in one cocotb simulation of `rtl.axi.AXIWrapper` around the core
+    (frames up to ``max_size``) on ``simulator``."""
+
+    def __init__(self, core, max_size=(64, 64), simulator="icarus", seed=1):
+        self.core = core
+        self.max_size = max_size
+        self.simulator = simulator
+        self.seed = seed
+
+    def run(self, jobs):
+        from ..rtl.axi import AXIWrapper
+        from ..sim.runner import run_bench
+        spec = CORES[self.core]
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "frames.npz"
+            arrays = {f"pixels{n}": np.frombuffer(job[2], dtype=np.uint8) for n, job in enumerate(jobs)}
+            params = {"jobs": [[w, h, c] for w, h, _, c in jobs], "out": str(out)}
+            run_bench(AXIWrapper(spec.make(*self.max_size), *self.max_size),
+                      f"host_{self.core}", "licfpga.boards.host_tb", params, arrays=arrays,
+                      simulator=self.simulator, seed=self.seed)
+            with np.load(out) as got:
+                return [Frame(got[f"output{n}"].tobytes(), int(got["cycles"][n]))
+                        for n in range(len(jobs))]
+
+
+# AXI DMA registers in direct register mode (PG021, "Register Space").
+MM2S_DMACR, MM2S_DMASR, MM2S_SA, MM2S_SA_MSB, MM2S_LENGTH = 0x00, 0x04, 0x18, 0x1C, 0x28
+S2MM_DMACR, S2MM_DMASR, S2MM_DA, S2MM_DA_MSB, S2MM_LENGTH = 0x30, 0x34, 0x48, 0x4C, 0x58
+DMACR_RS, DMASR_ERRORS, DMASR_IOC = 1 << 0, 0x70, 1 << 12   # run; internal/slave/decode errors; done
+
+
+class _Window:
+    """32-bit registers of a physical address window, through /dev/mem."""
+
+    def __init__(self, base, size):
+        fd = os.open("/dev/mem", os.O_RDWR | os.O_SYNC)
+        try:
+            self.map = mmap.mmap(fd, size, offset=base)
+        finally:
+            os.close(fd)
+        self.words = np.frombuffer(self.map, dtype=np.uint32)
+
+    def read(self, offset):
+        return int(self.words[offset // 4])
+
+    def write(self, offset, value):
+        self.words[offset // 4] = value
+
+
+class _UDmaBuf:
+    """A physically contiguous buffer of the u-dma-buf driver (/dev/udmabufN)."""
+
+    def __init__(self, name):
+        sysfs = Path("/sys/class/u-dma-buf") / name
+        self.phys = int((sysfs / "phys_addr").read_text(), 0)
+        self.size = int((sysfs / "size").read_text(), 0)
+        with open(f"/dev/{name}", "r+b") as f:
+            self.map = mmap.mmap(f.fileno(), self.size)
+
+
+class BoardBackend:
+    """The ZCU102 with the ``ps`` design. With PYNQ installed and ``bitstream`` given
+    (its .bit with the .hwh beside it), PYNQ loads it and moves the data; otherwise the
+    bitstream must be loaded already (fpgautil), and /dev/mem reaches the registers and
+    two u-dma-buf buffers (``udmabuf0`` in, ``udmabuf1`` out) hold the data. As root."""
+
+    def __init__(self, bitstream=None, timeout_s=10.0):
+        self.timeout_s = timeout_s
+        try:
+            import pynq
+        except ImportError:
+            pynq = None
+        self.pynq = pynq if bitstream is not None else None
+        if self.pynq is not None:
+            self.dma = pynq.Overlay(str(bitstream)).axi_dma     # loads the bitstream
+            self.regs = pynq.MMIO(*ADDRESS_MAP["accel"])
+            self.dma_regs = pynq.MMIO(*ADDRESS_MAP["axi_dma"])
+        else:
+            self.regs = _Window(*ADDRESS_MAP["accel"])
+            self.dma_regs = _Window(*ADDRESS_MAP["axi_dma"])
+            self.buffers = _UDmaBuf("udmabuf0"), _UDmaBuf("udmabuf1")
+
+    def run(self, jobs):
+        results = []
+        for width, height, pixels, capacity in jobs:
+            program = frame_program(width, height, pixels, capacity)
+            results.append(drive(program, self.regs.read, self.regs.write, self._stream))
+        return results
+
+    def _stream(self, data, capacity):
+        if self.pynq is not None:
+            send = self.pynq.allocate((len(data),), dtype=np.uint8)
+            receive = self.pynq.allocate((capacity,), dtype=np.uint8)
+            send[:] = np.frombuffer(data, dtype=np.uint8)
+            self.dma.recvchannel.transfer(receive)
+            self.dma.sendchannel.transfer(send)
+            self.dma.sendchannel.wait()
+            self.dma.recvchannel.wait()
+            # S2MM_LENGTH holds the bytes the packet brought once the transfer is done
+            return bytes(receive[:self.dma_regs.read(S2MM_LENGTH)])
+        source, sink = self.buffers
+        if len(data) > source.size or capacity > sink.size:
+            raise DriverError(f"u-dma-buf buffers of {source.size}/{sink.size} bytes are too "
+                              f"small for {len(data)} in and {capacity} out")
+        source.map[:len(data)] = data
+        dma = self.dma_regs
+        for control, status in ((MM2S_DMACR, MM2S_DMASR), (S2MM_DMACR, S2MM_DMASR)):
+            dma.write(control, DMACR_RS)
+            dma.write(status, 0x7000)       # clear the W1C IOC, delay and error interrupt bits
+        # S2MM first, so that the output never waits for a receive buffer
+        dma.write(S2MM_DA, sink.phys & 0xFFFF_FFFF)
+        dma.write(S2MM_DA_MSB, sink.phys >> 32)
+        dma.write(S2MM_LENGTH, capacity)
+        dma.write(MM2S_SA, source.phys & 0xFFFF_FFFF)
+        dma.write(MM2S_SA_MSB, source.phys >> 32)
+        dma.write(MM2S_LENGTH, len(data))
+        deadline = time.monotonic() + self.timeout_s
+        for status in (MM2S_DMASR, S2MM_DMASR):
+            while not dma.read(status) & (DMASR_IOC | DMASR_ERRORS):
+                if time.monotonic() > deadline:
+                    raise DriverError(f"DMA timeout, status 0x{dma.read(status):08x}")
+            if dma.read(status) & DMASR_ERRORS:
+                raise DriverError(f"DMA error, status 0x{dma.read(status):08x}")
+        return bytes(sink.map[:dma.read(S2MM_LENGTH)])
+
+
+BACKENDS = {"board": BoardBackend, "rtl-sim": RtlSimBackend}
