@@ -303,6 +303,26 @@ def cmd_quant_ablation(args) -> int:
     return 0
 
 
+def cmd_build(args) -> int:
+    from licfpga.boards.cores import DEFAULT_CORE
+    from licfpga.boards.vivado import build
+
+    core = args.core or DEFAULT_CORE
+    try:
+        tree, status = build(args.design, Path(args.out), core, args.clock_mhz)
+    except ValueError as exc:
+        print(f"licfpga: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{tree.root}: {tree.summary}")
+    print(f"core built: {core} (a stand-in until the encoder is a core)")
+    if status is None:
+        print(f"vivado is not on PATH: the tree is ready; to build it, run\n"
+              f"  cd {tree.root} && {' '.join(tree.command)}")
+        return 0
+    print(f"vivado exited with status {status}")
+    return status
+
+
 def _add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="folder of photos or a patch pack (.npz)")
     p.add_argument("--out", required=True, help="checkpoint; resumed when it exists")
@@ -445,6 +465,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--table", action="store_true", help="print the table for every device and N instead")
     p.add_argument("--json", help="write the decision (or the table) here as JSON")
     p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("build", help="write the Vivado tree of a board design (and run Vivado if it is on PATH)")
+    p.add_argument("--board", choices=["zcu102"], default="zcu102")
+    p.add_argument("--design", choices=["ps", "selftest"], default="ps",
+                   help="ps: behind AXI DMA in a Zynq UltraScale+ block design; selftest: ROM frame, verdict on LEDs/UART")
+    p.add_argument("--core", help="the streaming core to wrap (default: the sliding-window generator of g_a's first "
+                                  "layer, until the encoder is a core)")
+    p.add_argument("--clock-mhz", type=float, help="PL clock of ps (default 300, assumed until timing confirms it); "
+                                                   "selftest runs at the board's 125 MHz")
+    p.add_argument("--out", required=True, help="folder for the tree")
+    p.set_defaults(func=cmd_build)
     return parser
 
 

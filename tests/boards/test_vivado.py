@@ -144,3 +144,14 @@ def test_build_without_vivado_prepares_only(tmp_path):
     assert "window-k3s1c3" in tree.summary
     with pytest.raises(ValueError, match="unknown core"):
         build("ps", tmp_path / "x", "no-such-core", run=False)
+
+
+def test_cli_build(tmp_path, capsys, monkeypatch):
+    from licfpga.cli import main
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")        # no vivado: prepare only
+    assert main(["build", "--board", "zcu102", "--design", "ps", "--clock-mhz", "200",
+                 "--out", str(tmp_path / "ps")]) == 0
+    out = capsys.readouterr().out
+    assert "core built: window-k5s2c3" in out and "vivado -mode batch -source build.tcl" in out
+    assert "FREQMHZ {200}" in (tmp_path / "ps" / "bd.tcl").read_text()
+    assert main(["build", "--design", "selftest", "--core", "nope", "--out", str(tmp_path / "x")]) == 1
