@@ -163,3 +163,36 @@ def test_params_rejected_with_names():
         Conv(cfg, ConvParams(w, np.full(4, 1 << 31), ok["multiplier"], ok["shift"]))
     with pytest.raises(ValueError, match=r"must hold integers"):
         ConvParams(w.astype(float), **ok)
+
+
+def divisors(n):
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_conv_layer_random_configs(seed):
+    """Random kernel (1, 3, 5), stride, C_in, C_out, PE, SIMD, input and output types,
+    frame size and handshake densities, through the whole layer."""
+    rng = np.random.default_rng(seed)
+    kernel = int(rng.choice([1, 3, 5]))
+    stride = int(rng.choice([1, 2])) if kernel > 1 else 1
+    c_in, c_out = int(rng.integers(1, 5)), int(rng.integers(1, 7))
+    cfg = LayerConfig(kernel=kernel, stride=stride, c_in=c_in, c_out=c_out,
+                      pe=int(rng.choice(divisors(c_out))),
+                      simd=int(rng.choice(divisors(kernel * kernel * c_in))),
+                      max_width=int(rng.integers(1, 10)), max_height=int(rng.integers(1, 8)),
+                      in_signed=bool(rng.integers(2)))
+    width, height = int(rng.integers(1, cfg.max_width + 1)), int(rng.integers(1, cfg.max_height + 1))
+    frames = [conv_frame(cfg, rng, width, height) for _ in range(2)]
+    params = random_params(cfg, rng, out_signed=bool(rng.integers(2)), frames=frames)
+    dut = ConvLayer(cfg, params)
+    beats = [b for f in frames for b in pixel_beats(f, cfg.simd if dut.addressed else c_in)]
+    want = [b for f in frames for b in expected(cfg, params, f)]
+
+    def setup(ctx):
+        ctx.set(dut.width, width)
+        ctx.set(dut.height, height)
+
+    got, _ = run_stream(dut, beats, len(want), rng, float(rng.choice([0, 0.3, 0.7])),
+                        float(rng.choice([0, 0.3, 0.7])), setup)
+    check(got, want)

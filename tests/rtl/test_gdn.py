@@ -89,3 +89,19 @@ def test_config_rejected_with_names(rng):
     with pytest.raises(ValueError, match=r"normaliser can reach 4329595405309, beyond acc_bits=40"):
         GDNConfig(2, 2, False, 8, 8, 26, 40, np.ones(4, dtype=np.int64), np.full((4, 4), (1 << 26) - 1),
                   params.multiplier, params.shift, intops.RSQRT_TABLE, 0)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_gdn_random_configs(seed):
+    """Random C (1…8), PE, SIMD, input width, direction, frame size and handshake."""
+    rng = np.random.default_rng(seed)
+    channels = int(rng.integers(1, 9))
+    divisors = [d for d in range(1, channels + 1) if channels % d == 0]
+    pe, simd = int(rng.choice(divisors)), int(rng.choice(divisors))
+    in_bits, inverse = int(rng.choice([8, 16])), bool(rng.integers(2))
+    params = gdn_params(rng, channels, inverse, in_bits, tiny_beta=bool(rng.integers(2)))
+    x = gdn_frame(rng, int(rng.integers(1, 7)), int(rng.integers(1, 5)), channels, in_bits)
+    want = expected(params, x, pe)
+    got, _ = run_stream(GDN(gdn_config(params, pe, simd)), pixel_beats(x, simd), len(want), rng,
+                        float(rng.choice([0, 0.3, 0.7])), float(rng.choice([0, 0.3, 0.7])))
+    check(got, want)
