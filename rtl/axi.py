@@ -38,7 +38,7 @@ class Register:
 
 REGISTERS = (
     Register("ID", 0x00, "ro", f"constant 0x{ID:08X} (\"LICF\")"),
-    Register("VERSION", 0x04, "ro", "register-map version, major << 16 | minor"),
+    Register("VERSION", 0x04, "ro", "register-map version: major · 2**16 + minor"),
     Register("CONTROL", 0x08, "wo", "write START to start a frame of WIDTH×HEIGHT (ignored while "
              "BUSY); it also ends the draining of a frame that lacked TLAST", {"START": 0}),
     Register("STATUS", 0x0C, "ro", "BUSY from START until the output's TLAST beat; DONE from then "

@@ -155,3 +155,12 @@ def test_cli_build(tmp_path, capsys, monkeypatch):
     assert "core built: window-k5s2c3" in out and "vivado -mode batch -source build.tcl" in out
     assert "FREQMHZ {200}" in (tmp_path / "ps" / "bd.tcl").read_text()
     assert main(["build", "--design", "selftest", "--core", "nope", "--out", str(tmp_path / "x")]) == 1
+
+
+def test_docs_register_table_is_current():
+    from pathlib import Path
+
+    from licfpga.rtl.axi import register_markdown
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "zcu102.md").read_text()
+    table = doc.split("<!-- registers -->\n")[1].split("<!-- /registers -->")[0]
+    assert table == register_markdown(), "docs/zcu102.md: regenerate the register table"
