@@ -121,9 +121,10 @@ class AXIWrapper(wiring.Component):
     DONE).
     Latency: the core's, plus none: TREADY and the core's input are joined by gates on
     registered state, the output passes straight through. Throughput: the core's, one
-    pixel per cycle at most. Registers: a write completes (BVALID) two cycles after both
-    its address and its data were accepted, a read (RVALID) one cycle after its address;
-    each channel takes a new transfer as soon as its response has left.
+    pixel per cycle at most. Registers: BVALID comes two cycles after the later of a
+    write's address and data handshakes, RVALID one cycle after a read's address; a new
+    write address or data is taken once the previous write is done, a new read address
+    once the previous read data has left.
     """
 
     def __init__(self, core, max_width, max_height):
