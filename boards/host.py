@@ -28,7 +28,7 @@ from ..rtl.axi import ERRORS, ID, REGISTER
 from .cores import CORES
 from .vivado import ADDRESS_MAP
 
-__all__ = ["Read", "Write", "Stream", "DriverError", "Frame", "frame_program", "drive",
+__all__ = ["Read", "Write", "Stream", "DriverError", "Frame", "frame_program", "drive", "drive_async",
            "Accelerator", "BoardBackend", "RtlSimBackend", "BACKENDS"]
 
 START = 1 << REGISTER["CONTROL"].fields["START"]

@@ -29,7 +29,7 @@ from .cores import CORES
 from .selftest import SelfTest, SelfTestTop, checksum, rom_frame
 from .zcu102 import PART, ZCU102Platform
 
-__all__ = ["ADDRESS_MAP", "Tree", "ps_tree", "selftest_tree", "build"]
+__all__ = ["ADDRESS_MAP", "Tree", "ps_tree", "selftest_design", "selftest_tree", "build"]
 
 # The PS's view of the PL: M_AXI_HPM0_FPD's window starts at 0xA000_0000 (UG1085,
 # "System Addresses"). The accelerator's segment is as large as its register block
