@@ -135,9 +135,15 @@ class GDN(wiring.Component):
 
     Latency and throughput
     ----------------------
-    C/PE · C/SIMD cycles per pixel (`gen.cost`'s GDN model); ``latency`` cycles from a
-    pass's last input beat being taken to its output beat (11 tail stages, 12 for the
-    inverse). ``o`` is a FIFO's output register, ``i.ready`` comes from registers only.
+    C/PE · C/SIMD cycles per pixel (`gen.cost`'s GDN model). From the issue of a pass's
+    last beat to its output beat: ``latency`` = 18 + ⌈PE/lanes⌉ cycles (19 + … for the
+    inverse): `MVAU`'s 6, the square's 1, the tail's 11 (12) stages and the drain steps.
+    ``o`` is a FIFO's output register, ``i.ready`` comes from registers only.
+
+    Where this differs from `gen.cost`'s memory estimate: the replay buffer holds x
+    (``in_bits`` per element) rather than squares, and the pixel's x values sit in C
+    registers (plus PE held per pass) rather than a two-pixel RAM per tail lane; the
+    inverse tail has one multiplier more than the forward one (``m·r``).
     """
 
     def __init__(self, cfg: GDNConfig):

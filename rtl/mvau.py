@@ -89,8 +89,15 @@ class MVAU(wiring.Component):
     Latency and throughput
     ----------------------
     NF·SF cycles per pixel, a beat per cycle on ``i`` during pass 0. From the issue of
-    a pass's last beat, its output beat is valid ``latency`` cycles later (the MAC
-    pipeline, the tail's stages, the FIFO). ``o`` is the FIFO's output register.
+    a pass's last beat, its output beat is valid ``latency`` = 6 + transform stages +
+    tail stages + ⌈PE/lanes⌉ cycles later: 6 for the weight/buffer read, the products,
+    the accumulator and holding register, the lane's holding-register read, the output
+    beat register and the FIFO. ``o`` is the FIFO's output register.
+
+    Resources: PE·SIMD multipliers, PE accumulators and holding registers, NF·SF-word
+    weight ROMs (one per PE), an SF-word window buffer (NF > 1), one constants ROM of
+    NF·⌈PE/lanes⌉ words per lane, and an output FIFO of ``fifo_depth`` beats: enough
+    credits for the passes in flight, ⌈(latency+1)/SF⌉ + 1 (at least 3).
     """
 
     def __init__(self, *, matrix, pe, simd, in_shape, weight_shape, acc_shape, out_shape,
