@@ -200,7 +200,6 @@ class MVAU(wiring.Component):
         td = self.transform_stages
         t = [self._transform(m, x1[j]) for j in range(SIMD)]
         ctl_t = delay(m, ctl1, td, "ctl_t")
-        x_t = delay(m, x1, td, "x_t")
         products = []
         for pe in range(PE):
             w = delay(m, weights[pe], td, f"w{pe}")
@@ -212,7 +211,6 @@ class MVAU(wiring.Component):
                 row.append(reg)
             products.append(row)
         ctl_p = delay(m, ctl_t, 1, "ctl_p")
-        x_p = delay(m, x_t, 1, "x_p")
 
         # ---- stage A: accumulate; a finished pass moves to the holding register ------
         hold = [Signal(self.acc_shape, name=f"hold{pe}") for pe in range(PE)]
@@ -233,6 +231,7 @@ class MVAU(wiring.Component):
         if self._keep_input:
             # The pixel's input elements, written in pass 0 at this stage, i.e. after the
             # previous pixel's last pass has taken its own into hold_x.
+            x_p = delay(m, x1, td + 1, "x_p")
             x_all = [Signal(self.in_shape, name=f"x{c}") for c in range(SF * SIMD)]
             x_new = [Signal(self.in_shape, name=f"x_new{c}") for c in range(SF * SIMD)]
             for c in range(SF * SIMD):
