@@ -190,6 +190,7 @@ class ConvLayer(wiring.Component):
         self.addressed = cfg.c_in % cfg.simd == 0
         self._window = (AddressedWindow if self.addressed else SlidingWindow)(cfg)
         self._conv = Conv(cfg, params)
+        self.latency = self._conv.latency       # the engine's, behind the window generator's
         super().__init__({
             "i": In(beat_signature(cfg.in_shape, cfg.simd if self.addressed else cfg.c_in)),
             "o": Out(self._conv.o.signature),

@@ -1,0 +1,213 @@
+"""The stride-2 transposed convolution (CompressAI's ``deconv``: ``ConvTranspose2d(K,
+stride=2, padding=K//2, output_padding=1)``) as four sub-pixel phases of one stride-1
+3×3 convolution, then a row shuffle."""
+
+from dataclasses import dataclass
+
+import numpy as np
+from amaranth import Module, Mux, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .config import LayerConfig
+from .conv import ConvLayer, ConvParams
+from .glue import SkidBuffer
+from .stream import beat_signature
+
+__all__ = ["TransposedConfig", "phase_params", "SubpixelRows", "TransposedConvLayer"]
+
+
+@dataclass(frozen=True)
+class TransposedConfig:
+    """A transposed convolution layer: ``ConvTranspose2d(c_in, c_out, kernel, stride=2,
+    padding=kernel//2, output_padding=1)``, so a W×H input gives a 2W×2H output.
+
+    ``simd`` folds the phase window vector 3·3·C_in and ``pe`` the 4·C_out phase
+    channels; PE must divide C_out so that no beat mixes two phases. The other fields
+    are those of `LayerConfig`; ``max_width``/``max_height`` bound the *input* frame.
+    """
+    kernel: int
+    c_in: int
+    c_out: int
+    pe: int
+    simd: int
+    max_width: int
+    max_height: int
+    in_bits: int = 8
+    in_signed: bool = True
+    weight_bits: int = 8
+    acc_bits: int = 32
+
+    def __post_init__(self):
+        if self.kernel not in (3, 5):
+            raise ValueError(f"kernel={self.kernel}: the sub-pixel phases cover kernels 3 and 5")
+        if not isinstance(self.pe, int) or self.pe < 1 or self.c_out % self.pe:
+            raise ValueError(f"PE={self.pe} does not divide C_out={self.c_out} (a beat would mix phases)")
+        self.phase_config                                   # LayerConfig checks the rest
+
+    @property
+    def phase_config(self) -> LayerConfig:
+        """The stride-1 3×3 convolution that computes the four phases as 4·C_out channels."""
+        return LayerConfig(kernel=3, stride=1, c_in=self.c_in, c_out=4 * self.c_out, pe=self.pe,
+                           simd=self.simd, max_width=self.max_width, max_height=self.max_height,
+                           in_bits=self.in_bits, in_signed=self.in_signed,
+                           weight_bits=self.weight_bits, acc_bits=self.acc_bits)
+
+
+def phase_params(cfg: TransposedConfig, params: ConvParams) -> ConvParams:
+    """The phase convolution's parameters from the transposed convolution's.
+
+    ``params.weight`` is (C_out, C_in, K, K): ``ConvTranspose2d.weight`` with its first
+    two axes swapped. Output pixel (2I+a, 2J+b) takes input row I+d with tap
+    ``k = a + K//2 − 2d`` (d = −1, 0, 1; zero where k falls outside the kernel), and
+    the same along columns; phase 2a+b becomes channels (2a+b)·C_out + c.
+    """
+    K, p = cfg.kernel, cfg.kernel // 2
+    w = params.weight
+    if w.shape != (cfg.c_out, cfg.c_in, K, K):
+        raise ValueError(f"weight has shape {w.shape}, the layer needs {(cfg.c_out, cfg.c_in, K, K)}")
+    phases = np.zeros((4, cfg.c_out, cfg.c_in, 3, 3), dtype=np.int64)
+    for a in range(2):
+        for b in range(2):
+            for r in range(3):
+                for q in range(3):
+                    ky, kx = a + p - 2 * (r - 1), b + p - 2 * (q - 1)
+                    if 0 <= ky < K and 0 <= kx < K:
+                        phases[2 * a + b, :, :, r, q] = w[:, :, ky, kx]
+    return ConvParams(phases.reshape(4 * cfg.c_out, cfg.c_in, 3, 3), np.tile(params.bias, 4),
+                      np.tile(params.multiplier, 4), np.tile(params.shift, 4),
+                      params.out_bits, params.out_signed)
+
+
+class SubpixelRows(wiring.Component):
+    """Reorders the phase convolution's output into the 2W×2H raster.
+
+    Ports
+    -----
+    ``i`` (in): per input pixel, 4·G beats of PE elements (G = C_out/PE): phases (0,0),
+    (0,1), (1,0), (1,1), each one output pixel. ``width`` (in): the input width.
+    ``o`` (out): output pixels in raster order, G beats each, with the frame/line markers.
+
+    Phases (0,·) of an input row are output row 2I and pass straight through; phases
+    (1,·) go into a row buffer (``max_width``·2G words of PE elements) and follow as row
+    2I+1 once the input row is complete, while ``i`` waits.
+
+    Throughput and latency: a beat per cycle; an input row of W pixels costs its 4·G·W
+    beats plus 2·G·W cycles in which ``i`` waits for the buffered row. Latency: 1 cycle
+    (a skid buffer) through, 2 from the buffer. ``o`` and ``i.ready`` come from registers.
+    """
+
+    def __init__(self, shape, pe, groups, max_width):
+        self._g = groups
+        self._max_width = max_width
+        super().__init__({
+            "i": In(beat_signature(shape, pe)),
+            "o": Out(beat_signature(shape, pe)),
+            "width": In(range(1, max_width + 1)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        G = self._g
+        words = self._max_width * 2 * G
+        m.submodules.skid = skid = SkidBuffer(self.o.payload.shape())
+        wiring.connect(m, skid.o, wiring.flipped(self.o))
+        word = self.i.payload.data.shape()
+        m.submodules.row = row = Memory(shape=word, depth=words, init=[])
+        wp, rp = row.write_port(), row.read_port()
+
+        beat = Signal(range(4 * G))                 # beat of the input pixel
+        x = Signal(range(self._max_width))          # input pixel in the row
+        wptr = Signal(range(words))
+        replay = Signal()
+        row_last = Signal()                         # the buffered row ends the frame
+        to_row = beat >= 2 * G
+        take = self.i.valid & self.i.ready
+        m.d.comb += self.i.ready.eq(~replay & (to_row | skid.i.ready))
+        m.d.comb += [wp.addr.eq(wptr), wp.data.eq(self.i.payload.data), wp.en.eq(take & to_row)]
+        with m.If(take):
+            m.d.sync += beat.eq(Mux(beat == 4 * G - 1, 0, beat + 1))
+            with m.If(to_row):
+                m.d.sync += wptr.eq(wptr + 1)
+            with m.If(beat == 4 * G - 1):
+                m.d.sync += x.eq(x + 1)
+                with m.If(x == self.width - 1):
+                    m.d.sync += [x.eq(0), wptr.eq(0), replay.eq(1), row_last.eq(self.i.payload.last)]
+
+        # Replay: one word read per cycle into a register held while the skid is full.
+        raddr = Signal(range(words + 1))
+        rend = Signal(range(words + 1))
+        m.d.comb += rend.eq(self.width * 2 * G)
+        s1_valid = Signal()
+        s1_marks = Signal(data.StructLayout({"eop": 1, "eol": 1, "last": 1}))
+        rgroup = Signal(range(G))
+        advance = ~s1_valid | skid.i.ready
+        issue = replay & (raddr != rend) & advance
+        m.d.comb += [rp.addr.eq(raddr), rp.en.eq(advance)]
+        with m.If(advance):
+            m.d.sync += [s1_valid.eq(issue), s1_marks.eop.eq(rgroup == G - 1),
+                         s1_marks.eol.eq(raddr == rend - 1),
+                         s1_marks.last.eq((raddr == rend - 1) & row_last)]
+        with m.If(issue):
+            m.d.sync += [raddr.eq(raddr + 1), rgroup.eq(Mux(rgroup == G - 1, 0, rgroup + 1))]
+        with m.If(replay & (raddr == rend) & ~s1_valid):
+            m.d.sync += [replay.eq(0), raddr.eq(0)]
+
+        direct = self.i.payload
+        with m.If(replay):
+            m.d.comb += [skid.i.valid.eq(s1_valid), skid.i.payload.data.eq(rp.data),
+                         skid.i.payload.eop.eq(s1_marks.eop), skid.i.payload.eol.eq(s1_marks.eol),
+                         skid.i.payload.last.eq(s1_marks.last)]
+        with m.Else():
+            m.d.comb += [skid.i.valid.eq(self.i.valid & ~to_row), skid.i.payload.data.eq(direct.data),
+                         skid.i.payload.first.eq(direct.first),
+                         skid.i.payload.eop.eq((beat == G - 1) | (beat == 2 * G - 1)),
+                         skid.i.payload.eol.eq((beat == 2 * G - 1) & (x == self.width - 1))]
+        return m
+
+
+class TransposedConvLayer(wiring.Component):
+    """A stride-2 transposed convolution layer: `ConvLayer` of the 3×3 phase convolution
+    (`phase_params`), then `SubpixelRows`.
+
+    Ports
+    -----
+    ``i`` (in): input pixels as `ConvLayer` of ``cfg.phase_config`` takes them;
+    ``width``, ``height`` (in): the input frame size; ``o`` (out): the 2W×2H output in
+    raster order, C_out/PE beats of PE elements per pixel, requantized as `Conv`.
+
+    Arithmetic: ``requantize(conv_transpose2d_int(x, w, bias, 2, K//2, 1), M, s)`` of
+    `model.intops`. The phase kernels are 3×3 with zeros where a phase has fewer taps:
+    for K=5 the phases use 9, 6, 6 and 4 taps (25 useful MACs of 36), for K=3 1, 2, 2
+    and 4 (9 of 36): the price of one uniform MVAU.
+
+    Throughput: the phase convolution's 4·C_out/PE · 9·C_in/SIMD cycles per input pixel
+    (four output pixels), plus 2·(C_out/PE) cycles per input pixel while a buffered odd
+    row leaves (`SubpixelRows`), less what the output FIFO absorbs. Latency: the window
+    generator's, then ``latency`` (the phase engine's and 1).
+    """
+
+    def __init__(self, cfg: TransposedConfig, params: ConvParams):
+        self.cfg = cfg
+        self._conv = ConvLayer(cfg.phase_config, phase_params(cfg, params))
+        self._rows = SubpixelRows(self._conv.o.payload.data.shape().elem_shape, cfg.pe,
+                                  cfg.c_out // cfg.pe, cfg.max_width)
+        self.latency = self._conv.latency + 1   # the engine's and the row shuffle's skid
+        super().__init__({
+            "i": In(self._conv.i.signature.flip()),
+            "o": Out(self._rows.o.signature),
+            "width": In(range(1, cfg.max_width + 1)),
+            "height": In(range(1, cfg.max_height + 1)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.conv = self._conv
+        m.submodules.rows = self._rows
+        m.d.comb += [self._conv.width.eq(self.width), self._conv.height.eq(self.height),
+                     self._rows.width.eq(self.width)]
+        wiring.connect(m, wiring.flipped(self.i), self._conv.i)
+        wiring.connect(m, self._conv.o, self._rows.i)
+        wiring.connect(m, self._rows.o, wiring.flipped(self.o))
+        return m

@@ -1,0 +1,97 @@
+# amaranth: UnusedElaboratable=no
+"""The stride-2 transposed convolution against `model.intops.conv_transpose2d_int` +
+`requantize`, bit for bit, with random weights, data and handshakes."""
+
+import numpy as np
+import pytest
+
+from licfpga.model.intops import conv_transpose2d_int, requantize
+from licfpga.rtl.conv import ConvParams
+from licfpga.rtl.deconv import TransposedConfig, TransposedConvLayer
+from licfpga.sim.reference import pixel_beats
+from streamsim import run_stream
+
+
+def random_params(cfg, rng, out_signed, frames):
+    """Random weights in ``ConvTranspose2d`` layout swapped to (C_out, C_in, K, K), biases,
+    and multipliers/shifts that put the outputs of ``frames`` around the int8 range."""
+    w = rng.integers(-127, 128, (cfg.c_out, cfg.c_in, cfg.kernel, cfg.kernel))
+    bias = rng.integers(-3000, 3001, cfg.c_out)
+    mult = rng.integers(1 << 16, 1 << 17, cfg.c_out)
+    peak = np.ones(cfg.c_out, dtype=np.int64)
+    for f in frames:
+        acc = conv_transpose2d_int(f.transpose(2, 0, 1)[None], w.transpose(1, 0, 2, 3), bias, 2,
+                                   cfg.kernel // 2, 1)
+        peak = np.maximum(peak, np.abs(acc).max(axis=(0, 2, 3)))
+    shift = np.array([max(0, int(p * m).bit_length() - 7) for p, m in zip(peak, mult)])
+    return ConvParams(w, bias, mult, shift, 8, out_signed)
+
+
+def expected(cfg, params, frame):
+    acc = conv_transpose2d_int(frame.transpose(2, 0, 1)[None], params.weight.transpose(1, 0, 2, 3),
+                               params.bias, 2, cfg.kernel // 2, 1)
+    out = requantize(acc, params.multiplier, params.shift, params.out_bits, params.out_signed)
+    return pixel_beats(np.asarray(out[0]).transpose(1, 2, 0), cfg.pe)
+
+
+CONFIGS = [  # kernel, c_in, c_out, pe, simd, out_signed
+    (5, 2, 2, 1, 6, True),      # G=2 beats per output pixel
+    (5, 3, 4, 4, 27, False),    # one beat per output pixel, ReLU
+    (3, 2, 3, 3, 2, True),      # word-addressed windows
+]
+
+
+@pytest.mark.parametrize("kernel,c_in,c_out,pe,simd,out_signed", CONFIGS,
+                         ids=[f"k{k}c{ci}to{co}pe{pe}simd{si}" for k, ci, co, pe, si, _ in CONFIGS])
+@pytest.mark.parametrize("width,height", [(5, 4), (1, 1), (3, 1), (1, 3)])
+def test_transposed_random_handshake(kernel, c_in, c_out, pe, simd, out_signed, width, height, rng):
+    cfg = TransposedConfig(kernel=kernel, c_in=c_in, c_out=c_out, pe=pe, simd=simd, max_width=8,
+                           max_height=6)
+    frames = [rng.integers(-127, 128, (height, width, c_in)) for _ in range(2)]
+    params = random_params(cfg, rng, out_signed, frames)
+    dut = TransposedConvLayer(cfg, params)
+    addressed = c_in % simd == 0
+    beats = [b for f in frames for b in pixel_beats(f, simd if addressed else c_in)]
+    want = [b for f in frames for b in expected(cfg, params, f)]
+
+    def setup(ctx):
+        ctx.set(dut.width, width)
+        ctx.set(dut.height, height)
+
+    got, _ = run_stream(dut, beats, len(want), rng, 0.3, 0.3, setup)
+    for n, (g, e) in enumerate(zip(got, want)):
+        assert g == e, f"beat {n} of {len(want)}: got {g}, expected {e}"
+
+
+def test_transposed_rejects():
+    with pytest.raises(ValueError, match=r"PE=4 does not divide C_out=6 \(a beat would mix phases\)"):
+        TransposedConfig(kernel=5, c_in=2, c_out=6, pe=4, simd=6, max_width=8, max_height=8)
+    with pytest.raises(ValueError, match=r"kernel=7"):
+        TransposedConfig(kernel=7, c_in=2, c_out=6, pe=3, simd=6, max_width=8, max_height=8)
+    with pytest.raises(ValueError, match=r"SIMD=5 does not divide the window vector"):
+        TransposedConfig(kernel=5, c_in=2, c_out=6, pe=3, simd=5, max_width=8, max_height=8)
+
+
+def test_transposed_throughput(rng):
+    """Stall-free: the phase convolution's frame (`gen.cost`) plus 2·G cycles per input
+    pixel for the buffered odd rows, the first two input rows and the latency."""
+    from licfpga.gen.cost import Folding, layer_cost
+    from licfpga.gen.layers import ConvSpec
+    cfg = TransposedConfig(kernel=5, c_in=2, c_out=4, pe=2, simd=9, max_width=8, max_height=6)
+    width, height = 7, 5
+    frame = rng.integers(-127, 128, (height, width, 2))
+    params = random_params(cfg, rng, True, [frame])
+    dut = TransposedConvLayer(cfg, params)
+    want = expected(cfg, params, frame)
+
+    def setup(ctx):
+        ctx.set(dut.width, width)
+        ctx.set(dut.height, height)
+
+    got, cycles = run_stream(dut, pixel_beats(frame, 2), len(want), rng, 0, 0, setup)
+    assert got == want
+    spec = ConvSpec("phases", 3, 1, 2, 16, 8, True, 8, True, 32, 24)
+    phases = layer_cost(spec, Folding(cfg.pe, cfg.simd), width, height, cfg.max_width).cycles
+    groups = cfg.c_out // cfg.pe
+    bound = phases + 2 * groups * width * height + 2 * width + dut.latency + 4
+    assert cycles[-1] <= bound, f"{cycles[-1]} cycles > {bound}"
