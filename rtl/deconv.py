@@ -154,16 +154,17 @@ class SubpixelRows(wiring.Component):
         with m.If(replay & (raddr == rend) & ~s1_valid):
             m.d.sync += [replay.eq(0), raddr.eq(0)]
 
+        # Muxes rather than an If: Icarus runs no ``always @*`` block whose inputs keep
+        # their time-0 values, which would leave these undefined after reset.
         direct = self.i.payload
-        with m.If(replay):
-            m.d.comb += [skid.i.valid.eq(s1_valid), skid.i.payload.data.eq(rp.data),
-                         skid.i.payload.eop.eq(s1_marks.eop), skid.i.payload.eol.eq(s1_marks.eol),
-                         skid.i.payload.last.eq(s1_marks.last)]
-        with m.Else():
-            m.d.comb += [skid.i.valid.eq(self.i.valid & ~to_row), skid.i.payload.data.eq(direct.data),
-                         skid.i.payload.first.eq(direct.first),
-                         skid.i.payload.eop.eq((beat == G - 1) | (beat == 2 * G - 1)),
-                         skid.i.payload.eol.eq((beat == 2 * G - 1) & (x == self.width - 1))]
+        m.d.comb += [
+            skid.i.valid.eq(Mux(replay, s1_valid, self.i.valid & ~to_row)),
+            skid.i.payload.data.eq(Mux(replay, rp.data, direct.data)),
+            skid.i.payload.first.eq(~replay & direct.first),
+            skid.i.payload.eop.eq(Mux(replay, s1_marks.eop, (beat == G - 1) | (beat == 2 * G - 1))),
+            skid.i.payload.eol.eq(Mux(replay, s1_marks.eol, (beat == 2 * G - 1) & (x == self.width - 1))),
+            skid.i.payload.last.eq(replay & s1_marks.last),
+        ]
         return m
 
 

@@ -20,6 +20,7 @@ from amaranth.hdl import signed
 from ..rtl.axi import AXIWrapper
 from ..rtl.config import LayerConfig
 from ..rtl.conv import ConvLayer
+from ..rtl.deconv import TransposedConfig, TransposedConvLayer
 from ..rtl.gdn import GDN
 from ..rtl.glue import Abs, SkidBuffer, StreamFIFO, WidthConverter
 from ..rtl.stream import beat_layout
@@ -158,6 +159,41 @@ def _gdn_case(name, simulator, frames, channels, pe, simd, in_bits, inverse):
              interval=layer_cost(spec, Folding(pe, simd), width, height, width).cycles))
 
 
+def _deconv_case(name, simulator, frames, **config):
+    from ..gen.cost import Folding, layer_cost
+    from ..gen.layers import ConvSpec
+    from .stimuli import deconv_expected, deconv_params
+    cfg = TransposedConfig(**config)
+    params = deconv_params(cfg, _fixed_rng(name))
+    phase = cfg.phase_config
+    spec = ConvSpec(name, 3, 1, cfg.c_in, phase.c_out, cfg.in_bits, cfg.in_signed, 8, True,
+                    cfg.acc_bits, cfg.acc_bits)
+    width, height = frames[0]
+    # The phase convolution's frame plus 2·G cycles per input pixel for the odd rows.
+    interval = layer_cost(spec, Folding(cfg.pe, cfg.simd), width, height, cfg.max_width).cycles \
+        + 2 * (cfg.c_out // cfg.pe) * width * height
+
+    def arrays(rng, w, h):
+        frame = rng.integers(-127, 128, (h, w, cfg.c_in))
+        return frame, deconv_expected(cfg, params, frame)
+
+    return _engine_case(
+        f"deconv/{name}", simulator, lambda: TransposedConvLayer(cfg, params), frames, arrays,
+        dict(in_bits=cfg.in_bits, in_signed=True, out_bits=8, out_signed=True,
+             simd_in=cfg.simd if cfg.c_in % cfg.simd == 0 else cfg.c_in, simd_out=cfg.pe,
+             sized=True, interval=interval))
+
+
+# name: (frames, config): stride-2 transposed convolutions (the decoder's).
+DECONVS = {
+    "k5c2": ([[7, 5], [1, 1], [3, 1]],
+             dict(kernel=5, c_in=2, c_out=4, pe=2, simd=9, max_width=8, max_height=6)),
+    # Only in --full:
+    "k3c4-addressed": ([[6, 4], [1, 1]],
+                       dict(kernel=3, c_in=4, c_out=3, pe=3, simd=2, max_width=8, max_height=6)),
+}
+
+
 # name: (frames, config); the first frame size is also the frame-interval check's.
 CONVS = {
     # g_a's first layer in miniature: uint8 pixels, SIMD 15 across pixels, 37×23.
@@ -232,7 +268,7 @@ DEFAULT = {
     + [("glue", "abs"), ("glue", "gather")]
     + [("conv", "k5s2c3-first"), ("conv", "k3s2c4-relu"), ("gdn", "c4-gdn"), ("gdn", "c6-igdn")],
     "icarus": [("window", "k5s2c3")] + [("glue", n) for n in GLUE] + [("axi", "k5s2c3")]
-    + [("conv", "k3s1c2-nf2"), ("gdn", "c4-gdn")],
+    + [("conv", "k3s1c2-nf2"), ("gdn", "c4-gdn"), ("deconv", "k5c2")],
 }
 
 
@@ -243,6 +279,9 @@ def _case(kind, name, simulator, smoke):
     if kind == "conv":
         frames, config = CONVS[name]
         return _conv_case(name, simulator, frames[:2] if smoke else frames, **config)
+    if kind == "deconv":
+        frames, config = DECONVS[name]
+        return _deconv_case(name, simulator, frames[:2] if smoke else frames, **config)
     if kind == "gdn":
         frames, *unit = GDNS[name]
         return _gdn_case(name, simulator, frames[:2] if smoke else frames, *unit)
@@ -260,7 +299,7 @@ def cases(full=False, simulators=SIMULATORS):
         if full:
             chosen = ([("window", n) for n in WINDOWS] + [("glue", n) for n in GLUE]
                       + [("axi", n) for n in AXI] + [("conv", n) for n in CONVS]
-                      + [("gdn", n) for n in GDNS])
+                      + [("gdn", n) for n in GDNS] + [("deconv", n) for n in DECONVS])
         else:
             chosen = DEFAULT[simulator]
         smoke = simulator == "icarus" and not full

@@ -8,7 +8,7 @@ from ..rtl.config import LayerConfig
 from ..rtl.conv import ConvParams
 
 __all__ = ["conv_params", "conv_frame", "conv_expected", "gdn_params", "gdn_config", "gdn_frame",
-           "gdn_expected"]
+           "gdn_expected", "deconv_params", "deconv_expected"]
 
 
 def conv_params(cfg: LayerConfig, rng, out_bits=8, out_signed=True, frames=()):
@@ -77,4 +77,31 @@ def gdn_expected(params, frame):
     """``gdn32`` (or ``igdn32``) of an (H, W, C) frame."""
     from ..model.intops import gdn32, igdn32
     out = (igdn32 if params.inverse else gdn32)(frame.transpose(2, 0, 1)[None], params)
+    return np.asarray(out[0]).transpose(1, 2, 0)
+
+
+def deconv_params(cfg, rng, out_signed=True, frames=()):
+    """Random parameters of a `rtl.deconv.TransposedConfig` layer, weight as (C_out, C_in,
+    K, K) (``ConvTranspose2d.weight`` with its first two axes swapped), scaled like
+    `conv_params`."""
+    from ..model.intops import conv_transpose2d_int
+    w = rng.integers(-127, 128, (cfg.c_out, cfg.c_in, cfg.kernel, cfg.kernel))
+    bias = rng.integers(-3000, 3001, cfg.c_out)
+    mult = rng.integers(1 << 16, 1 << 17, cfg.c_out)
+    peak = np.ones(cfg.c_out, dtype=np.int64)
+    for f in frames or [rng.integers(-127, 128, (4, 4, cfg.c_in))]:
+        acc = conv_transpose2d_int(f.transpose(2, 0, 1)[None], w.transpose(1, 0, 2, 3), bias, 2,
+                                   cfg.kernel // 2, 1, cfg.acc_bits)
+        peak = np.maximum(peak, np.abs(np.asarray(acc)).max(axis=(0, 2, 3)))
+    shift = np.array([max(0, int(p * m).bit_length() - 7) for p, m in zip(peak, mult)])
+    return ConvParams(w, bias, mult, shift, 8, out_signed)
+
+
+def deconv_expected(cfg, params, frame):
+    """``requantize(conv_transpose2d_int(frame, stride 2, padding K//2, output_padding 1))``,
+    (2H, 2W, C_out)."""
+    from ..model.intops import conv_transpose2d_int, requantize
+    acc = conv_transpose2d_int(frame.transpose(2, 0, 1)[None], params.weight.transpose(1, 0, 2, 3),
+                               params.bias, 2, cfg.kernel // 2, 1, cfg.acc_bits)
+    out = requantize(acc, params.multiplier, params.shift, params.out_bits, params.out_signed)
     return np.asarray(out[0]).transpose(1, 2, 0)

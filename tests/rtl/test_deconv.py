@@ -5,33 +5,20 @@
 import numpy as np
 import pytest
 
-from licfpga.model.intops import conv_transpose2d_int, requantize
-from licfpga.rtl.conv import ConvParams
+from licfpga.gen.cost import Folding, layer_cost
+from licfpga.gen.layers import ConvSpec
 from licfpga.rtl.deconv import TransposedConfig, TransposedConvLayer
 from licfpga.sim.reference import pixel_beats
+from licfpga.sim.stimuli import deconv_expected, deconv_params
 from streamsim import run_stream
 
 
 def random_params(cfg, rng, out_signed, frames):
-    """Random weights in ``ConvTranspose2d`` layout swapped to (C_out, C_in, K, K), biases,
-    and multipliers/shifts that put the outputs of ``frames`` around the int8 range."""
-    w = rng.integers(-127, 128, (cfg.c_out, cfg.c_in, cfg.kernel, cfg.kernel))
-    bias = rng.integers(-3000, 3001, cfg.c_out)
-    mult = rng.integers(1 << 16, 1 << 17, cfg.c_out)
-    peak = np.ones(cfg.c_out, dtype=np.int64)
-    for f in frames:
-        acc = conv_transpose2d_int(f.transpose(2, 0, 1)[None], w.transpose(1, 0, 2, 3), bias, 2,
-                                   cfg.kernel // 2, 1)
-        peak = np.maximum(peak, np.abs(acc).max(axis=(0, 2, 3)))
-    shift = np.array([max(0, int(p * m).bit_length() - 7) for p, m in zip(peak, mult)])
-    return ConvParams(w, bias, mult, shift, 8, out_signed)
+    return deconv_params(cfg, rng, out_signed, frames)
 
 
 def expected(cfg, params, frame):
-    acc = conv_transpose2d_int(frame.transpose(2, 0, 1)[None], params.weight.transpose(1, 0, 2, 3),
-                               params.bias, 2, cfg.kernel // 2, 1)
-    out = requantize(acc, params.multiplier, params.shift, params.out_bits, params.out_signed)
-    return pixel_beats(np.asarray(out[0]).transpose(1, 2, 0), cfg.pe)
+    return pixel_beats(deconv_expected(cfg, params, frame), cfg.pe)
 
 
 CONFIGS = [  # kernel, c_in, c_out, pe, simd, out_signed
@@ -75,8 +62,6 @@ def test_transposed_rejects():
 def test_transposed_throughput(rng):
     """Stall-free: the phase convolution's frame (`gen.cost`) plus 2·G cycles per input
     pixel for the buffered odd rows, the first two input rows and the latency."""
-    from licfpga.gen.cost import Folding, layer_cost
-    from licfpga.gen.layers import ConvSpec
     cfg = TransposedConfig(kernel=5, c_in=2, c_out=4, pe=2, simd=9, max_width=8, max_height=6)
     width, height = 7, 5
     frame = rng.integers(-127, 128, (height, width, 2))

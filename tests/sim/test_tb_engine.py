@@ -1,7 +1,7 @@
 """The compute-engine cases of the default regression (sim/regress.py), through
-sim/runner.py: convolution layers and GDN units on Verilator, a smoke run of each on
-Icarus. Each case is bit-exact against `model.intops` and checks its frame interval
-against `gen.cost`."""
+sim/runner.py: convolution layers and GDN units on Verilator, a smoke run of each and
+of the transposed convolution on Icarus. Each case is bit-exact against `model.intops`
+and checks its frame interval against `gen.cost`."""
 
 import pytest
 
