@@ -5,7 +5,7 @@
 set -euo pipefail
 DATA=${DATA:-../shared/data/train}
 RUNS=${RUNS:-runs}
-STEPS=${STEPS:-200}
+STEPS=${STEPS:-100}
 export OMP_WAIT_POLICY=PASSIVE
 for name in student-n64-q1 student-n64-q2 student-n64-q3 student-n64-q4 \
             student-n64-nokd-q2 student-n64-nokd-q3 student-n32-q2 student-n32-q3; do
