@@ -1,0 +1,383 @@
+"""The encoder top level: g_a and h_a as one dataflow pipeline of engines, and one framed
+output stream of ŷ then ẑ.
+
+`gen.encoder` builds the `EncoderConfig` from a trained artefact and a folding plan;
+this module only composes the RTL library (it knows no torch and no artefact).
+"""
+
+import math
+from dataclasses import dataclass
+
+from amaranth import Module, Mux, Signal
+from amaranth.hdl import Shape, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .config import LayerConfig
+from .conv import ConvLayer, ConvParams
+from .gdn import GDN, GDNConfig
+from .glue import Abs, SkidBuffer, StreamFIFO, WidthConverter
+from .stream import beat_signature
+
+__all__ = ["ConvStage", "GDNStage", "EncoderConfig", "Encoder", "OUT_BITS", "pipe_fifo_depth"]
+
+#: Width of an element on the output stream: ŷ is int16, ẑ (int8) is sign-extended.
+OUT_BITS = 16
+
+
+@dataclass(frozen=True, eq=False)
+class ConvStage:
+    """A convolution engine (`ConvLayer`) named after its layer."""
+    name: str
+    cfg: LayerConfig
+    params: ConvParams
+
+    def __post_init__(self):
+        self.params.check(self.cfg)
+
+    @property
+    def in_shape(self):
+        return self.cfg.in_shape
+
+    @property
+    def out_shape(self):
+        return signed(self.params.out_bits) if self.params.out_signed else unsigned(self.params.out_bits)
+
+    @property
+    def c_in(self):
+        return self.cfg.c_in
+
+    @property
+    def c_out(self):
+        return self.cfg.c_out
+
+    @property
+    def pe(self):
+        return self.cfg.pe
+
+    @property
+    def in_simd(self):
+        """Elements per input beat: SIMD for `AddressedWindow`, a whole pixel for `SlidingWindow`."""
+        return self.cfg.simd if self.cfg.c_in % self.cfg.simd == 0 else self.cfg.c_in
+
+    def out_size(self, width, height):
+        return self.cfg.out_size(width, height)
+
+
+@dataclass(frozen=True, eq=False)
+class GDNStage:
+    """A GDN unit named after its layer."""
+    name: str
+    cfg: GDNConfig
+
+    @property
+    def in_shape(self):
+        return signed(self.cfg.in_bits)
+
+    @property
+    def out_shape(self):
+        return signed(self.cfg.out_bits)
+
+    @property
+    def c_in(self):
+        return self.cfg.channels
+
+    c_out = c_in
+
+    @property
+    def pe(self):
+        return self.cfg.pe
+
+    @property
+    def in_simd(self):
+        return self.cfg.simd
+
+    def out_size(self, width, height):
+        return width, height
+
+
+def pipe_fifo_depth(producer, consumer):
+    """The FIFO between two engines, in the producer's beats (at least 3: a `StreamFIFO`
+    below 3 halves the rate):
+
+    - before a convolution, one input row of it at its maximum width,
+      ``max_width·C/PE``: the window generator's ring of K+s rows lets its writer run
+      only s rows ahead of the rows being read, so when producer and consumer have the
+      same frame interval (a balanced pipeline) the producer would stall whenever the
+      consumer's row reads and its own row writes drift apart, and lose that time for
+      good; a row of slack absorbs the drift (measured: the tiny encoder's frame
+      interval is 36% above `gen.cost`'s with two pixels here, and equal to it with a
+      row);
+    - before a GDN unit, two output pixels of the producer, ``2·C/PE``: the unit takes a
+      pixel's beats back to back in its first pass and then replays them while its input
+      waits, while the producer emits one beat per pass; one buffered pixel lets the unit
+      find the whole pixel ready and the producer finish the next meanwhile.
+    """
+    if isinstance(consumer, ConvStage):
+        return max(3, consumer.cfg.max_width * producer.c_out // producer.pe)
+    return max(3, 2 * producer.c_out // producer.pe)
+
+
+@dataclass(frozen=True, eq=False)
+class EncoderConfig:
+    """The engines of g_a (``analysis``: convolutions and GDN units in stream order) and
+    h_a (``hyper``: convolutions on min(|ŷ|, 2**abs_bits − 1)), checked against each other:
+    every engine reads what the one before writes (channels, element type) and its line
+    buffers hold the largest frame that reaches it from ``max_width``×``max_height``.
+
+    ``y_buffer`` is the depth (in beats of g_a's last PE) of the FIFO on ŷ's way to the
+    output. While the output sends frame n's ẑ, which h_a finishes only after flushing
+    its last rows, ŷ of frame n+1 waits there; a buffer that holds what g_a makes
+    during that flush keeps g_a from stalling on back-to-back frames (`gen.encoder`
+    sizes it from the cost model).
+    """
+    analysis: tuple
+    hyper: tuple
+    max_width: int
+    max_height: int
+    y_buffer: int
+    abs_bits: int = 8
+
+    def __post_init__(self):
+        problems = []
+        if not self.analysis or not self.hyper:
+            raise ValueError("EncoderConfig: analysis and hyper need at least one engine each")
+        for name in ("max_width", "max_height"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                problems.append(f"{name}={value!r} must be a positive integer")
+        if not isinstance(self.y_buffer, int) or self.y_buffer < 3:
+            problems.append(f"y_buffer={self.y_buffer!r} must be an integer of at least 3 (a FIFO below 3 beats "
+                            f"halves the rate)")
+        if problems:
+            raise ValueError("EncoderConfig: " + "; ".join(problems))
+        first = self.analysis[0]
+        if not isinstance(first, ConvStage):
+            problems.append(f"{first.name}: the first engine must be a convolution (it reads whole pixels)")
+        y_shape = self.analysis[-1].out_shape
+        if not y_shape.signed or y_shape.width > OUT_BITS:
+            problems.append(f"{self.analysis[-1].name}: ŷ must be signed of at most {OUT_BITS} bits, "
+                            f"not {y_shape}")
+        z_shape = self.hyper[-1].out_shape
+        if not z_shape.signed or z_shape.width > OUT_BITS:
+            problems.append(f"{self.hyper[-1].name}: ẑ must be signed of at most {OUT_BITS} bits, not {z_shape}")
+        for stage in self.hyper:
+            if not isinstance(stage, ConvStage):
+                problems.append(f"{stage.name}: h_a holds convolutions only")
+        h0 = self.hyper[0]
+        if h0.in_shape != unsigned(self.abs_bits):
+            problems.append(f"{h0.name} reads {h0.in_shape}, but |ŷ| is unsigned({self.abs_bits})")
+        if h0.c_in != self.analysis[-1].c_out:
+            problems.append(f"{h0.name} reads C_in={h0.c_in}, ŷ has {self.analysis[-1].c_out} channels")
+        for chain in (self.analysis, self.hyper):
+            for a, b in zip(chain, chain[1:]):
+                if a.c_out != b.c_in:
+                    problems.append(f"{b.name} reads C_in={b.c_in}, {a.name} writes C_out={a.c_out}")
+                if a.out_shape != b.in_shape:
+                    problems.append(f"{b.name} reads {b.in_shape}, {a.name} writes {a.out_shape}")
+        for stage, (w, h) in zip(self.stages, self.frame_sizes(self.max_width, self.max_height)):
+            if isinstance(stage, ConvStage) and (stage.cfg.max_width < w or stage.cfg.max_height < h):
+                problems.append(f"{stage.name}: line buffers for {stage.cfg.max_width}×{stage.cfg.max_height}, "
+                                f"but a {self.max_width}×{self.max_height} frame reaches it as {w}×{h}")
+        if problems:
+            raise ValueError("EncoderConfig: " + "; ".join(problems))
+
+    @property
+    def stages(self):
+        """Every engine in stream order (|ŷ| is not one: it has no geometry)."""
+        return tuple(self.analysis) + tuple(self.hyper)
+
+    def frame_sizes(self, width, height):
+        """The input frame of every engine of `stages` for an encoder input of width×height."""
+        sizes = []
+        for stage in self.stages:
+            sizes.append((width, height))
+            width, height = stage.out_size(width, height)
+        return sizes
+
+    def latent_sizes(self, width, height):
+        """(ŷ's width, height), (ẑ's width, height) for an input frame."""
+        w, h = width, height
+        for stage in self.analysis:
+            w, h = stage.out_size(w, h)
+        y = (w, h)
+        for stage in self.hyper:
+            w, h = stage.out_size(w, h)
+        return y, (w, h)
+
+    @property
+    def z_buffer_depth(self):
+        """Beats (of h_a's last PE) of the largest ẑ frame: the on-chip ẑ buffer."""
+        _, (w, h) = self.latent_sizes(self.max_width, self.max_height)
+        last = self.hyper[-1]
+        return max(3, w * h * last.c_out // last.pe)
+
+    @property
+    def fifo_depths(self):
+        """The FIFO behind every engine but h_a's last, by name (`pipe_fifo_depth`; g_a's
+        last one's sits behind |ŷ|), then ŷ's branch to the output (``y``, ``y_buffer``)
+        and the ẑ buffer (``z``)."""
+        chain = self.stages       # g_a's last engine feeds h_a's first (through |ŷ|)
+        depths = {a.name: pipe_fifo_depth(a, b) for a, b in zip(chain, chain[1:])}
+        depths["y"] = self.y_buffer
+        depths["z"] = self.z_buffer_depth
+        return depths
+
+
+class _Fork(wiring.Component):
+    """One stream to two: a beat moves when both outputs take it. Both consumers here
+    (a FIFO and `Abs`) drive ready from registers, so the cross terms stay short."""
+
+    def __init__(self, shape):
+        super().__init__({"i": In(beat_signature(*shape)), "a": Out(beat_signature(*shape)),
+                          "b": Out(beat_signature(*shape))})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += [
+            self.a.payload.eq(self.i.payload), self.b.payload.eq(self.i.payload),
+            self.a.valid.eq(self.i.valid & self.b.ready), self.b.valid.eq(self.i.valid & self.a.ready),
+            self.i.ready.eq(self.a.ready & self.b.ready),
+        ]
+        return m
+
+
+def _refold(m, name, port, shape, simd_from, simd_to):
+    """``port`` (beats of ``simd_from`` elements) as beats of ``simd_to``: through the
+    least common multiple, which divides the channels since both do (a gather, then a
+    scatter), so no beat straddles two pixels and each side keeps its own rate."""
+    if simd_from == simd_to:
+        return port
+    lcm = simd_from * simd_to // math.gcd(simd_from, simd_to)
+    for n, (a, b) in enumerate(((simd_from, lcm), (lcm, simd_to))):
+        if a != b:
+            conv = WidthConverter(shape, a, b)
+            m.submodules[f"{name}_refold{n}"] = conv
+            wiring.connect(m, port, conv.i)
+            port = conv.o
+    return port
+
+
+def _fifo(m, name, port, depth):
+    fifo = StreamFIFO(port.payload.shape(), depth)
+    m.submodules[f"{name}_fifo"] = fifo
+    wiring.connect(m, port, fifo.i)
+    return fifo.o
+
+
+class Encoder(wiring.Component):
+    """g_a then h_a: uint8 pixels in, ŷ and ẑ out on one framed stream.
+
+    Ports
+    -----
+    ``i`` (in): pixels in raster order, one whole pixel (C_in = 3 elements of the first
+    layer's input type) per beat; markers are not needed. ``width``, ``height`` (in):
+    the input frame, 1…``max_width``/``max_height``; change them only while the encoder
+    is empty (after the ``last`` beat of the previous frame's packet). ``o`` (out): per
+    frame one packet of int16 elements, one per beat: ŷ (h_y·w_y pixels of M channels,
+    raster order, channel fastest), then ẑ (h_z·w_z pixels of N channels, int8
+    sign-extended). ``first`` on the packet's first beat, ``last`` on its last, ``eol``
+    and ``eop`` on the last element of a latent line and pixel (of ŷ and of ẑ).
+
+    Structure
+    ---------
+    One engine per layer (`ConvLayer`, `GDN`), each followed by a `StreamFIFO` of
+    `pipe_fifo_depth` beats and, where the producer's PE differs from the consumer's
+    input folding, `WidthConverter`\\ s through their least common multiple. ŷ forks into
+    a branch to the output (a FIFO of ``y_buffer`` beats, then one element per beat: ŷ
+    has M elements per 256 input pixels, far below one per cycle) and `Abs` → FIFO → h_a. h_a's ẑ goes into
+    a FIFO that holds a whole ẑ frame of the built-in maximum.
+
+    Why it cannot deadlock: the output sends a frame's ŷ, then its ẑ, then the next
+    frame's ŷ. While ŷ of frame n flows, the ẑ buffer holds ẑ of frame n only (frame
+    n−1's left before; frame n+1's needs ŷ of n+1, which waits behind the ŷ phase), so
+    it never fills and h_a never blocks ŷ. When ŷ's last beat has left, h_a holds all
+    of frame n's input and flushes without more (the window generators need no
+    look-ahead past a frame's last row), so ẑ's last beat arrives, ahead of anything
+    of frame n+1. The consumer drains one stream in order, whatever its pace.
+
+    Throughput and latency
+    ----------------------
+    The slowest engine's frame interval (`gen.cost`), plus the ẑ phase of each frame
+    (its ẑ elements, cycles during which ŷ of the next frame waits). Latency: the
+    engines' fill latencies (a few input rows each) and the ẑ frame.
+    """
+
+    def __init__(self, cfg: EncoderConfig):
+        self.cfg = cfg
+        first = cfg.analysis[0]
+        super().__init__({
+            "i": In(beat_signature(first.in_shape, first.c_in)),
+            "o": Out(beat_signature(signed(OUT_BITS), 1)),
+            "width": In(range(1, cfg.max_width + 1)),
+            "height": In(range(1, cfg.max_height + 1)),
+        })
+
+    def _chain(self, m, stages, port, simd, sizes):
+        """Engines of ``stages`` fed from ``port`` (beats of ``simd`` elements); returns
+        the last engine's output port."""
+        for n, stage in enumerate(stages):
+            engine = ConvLayer(stage.cfg, stage.params) if isinstance(stage, ConvStage) else GDN(stage.cfg)
+            m.submodules[stage.name.replace(".", "_")] = engine
+            if isinstance(stage, ConvStage):
+                w, h = sizes[stage.name]
+                m.d.comb += [engine.width.eq(w), engine.height.eq(h)]
+            port = _refold(m, stage.name.replace(".", "_"), port, stage.in_shape, simd, stage.in_simd)
+            wiring.connect(m, port, engine.i)
+            port, simd = engine.o, stage.pe
+            if n + 1 < len(stages):
+                port = _fifo(m, stage.name.replace(".", "_"), port, pipe_fifo_depth(stage, stages[n + 1]))
+        return port
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.cfg
+
+        # Every engine's frame size, from the encoder's: ⌊(w−1)/s⌋ + 1 per strided layer.
+        sizes = {}
+        w, h = self.width, self.height
+        for stage in cfg.stages:
+            sw = Signal(range(1, cfg.max_width + 1), name=f"{stage.name.replace('.', '_')}_width")
+            sh = Signal(range(1, cfg.max_height + 1), name=f"{stage.name.replace('.', '_')}_height")
+            m.d.comb += [sw.eq(w), sh.eq(h)]
+            sizes[stage.name] = (sw, sh)
+            s = stage.cfg.stride if isinstance(stage, ConvStage) else 1
+            if s != 1:
+                w, h = ((sw - 1) >> (s.bit_length() - 1)) + 1, ((sh - 1) >> (s.bit_length() - 1)) + 1
+
+        first = cfg.analysis[0]
+        y = self._chain(m, cfg.analysis, wiring.flipped(self.i), first.c_in, sizes)
+
+        last = cfg.analysis[-1]
+        y_shape = last.out_shape
+        m.submodules.fork = fork = _Fork((y_shape, last.pe))
+        wiring.connect(m, y, fork.i)
+        y_out = _fifo(m, "y", fork.a, cfg.y_buffer)
+        y_out = _refold(m, "y", y_out, y_shape, last.pe, 1)
+
+        m.submodules.abs = absolute = Abs(y_shape.width, cfg.abs_bits, last.pe)
+        wiring.connect(m, fork.b, absolute.i)
+        ya = _fifo(m, "abs", absolute.o, pipe_fifo_depth(last, cfg.hyper[0]))
+        z = self._chain(m, cfg.hyper, ya, last.pe, sizes)
+        z = _fifo(m, "z", z, cfg.z_buffer_depth)
+        z_out = _refold(m, "z", z, cfg.hyper[-1].out_shape, cfg.hyper[-1].pe, 1)
+
+        # The packet: ŷ until its last beat, then ẑ until its last.
+        m.submodules.out = out = SkidBuffer(self.o.payload.shape())
+        wiring.connect(m, out.o, wiring.flipped(self.o))
+        z_phase = Signal()
+        src = [y_out, z_out]
+        for n, port in enumerate(src):
+            m.d.comb += port.ready.eq(out.i.ready & (z_phase == n))
+        m.d.comb += [
+            out.i.valid.eq(Mux(z_phase, z_out.valid, y_out.valid)),
+            out.i.payload.data[0].eq(Mux(z_phase, z_out.payload.data[0], y_out.payload.data[0])),
+            out.i.payload.first.eq(~z_phase & y_out.payload.first),
+            out.i.payload.last.eq(z_phase & z_out.payload.last),
+            out.i.payload.eol.eq(Mux(z_phase, z_out.payload.eol, y_out.payload.eol)),
+            out.i.payload.eop.eq(Mux(z_phase, z_out.payload.eop, y_out.payload.eop)),
+        ]
+        ends = Mux(z_phase, z_out.payload.last, y_out.payload.last)
+        with m.If(out.i.valid & out.i.ready & ends):
+            m.d.sync += z_phase.eq(~z_phase)
+        return m
