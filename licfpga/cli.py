@@ -265,6 +265,49 @@ def cmd_plan(args) -> int:
     return 0
 
 
+def _frame_arg(text: str, option: str) -> tuple[int, int]:
+    from licfpga.gen.balance import BalanceError
+
+    width, _, height = text.lower().partition("x")
+    if not (width.isdigit() and height.isdigit()):
+        raise BalanceError(f"{option} {text!r} is not WIDTHxHEIGHT")
+    return int(width), int(height)
+
+
+def cmd_generate(args) -> int:
+    import time
+
+    from licfpga.gen.balance import DEFAULT_DSP_MARGIN, DEFAULT_MAX_FRAME, BalanceError, balance_dsp, balance_fps
+    from licfpga.gen.encoder import default_model, design, generate, load
+    from licfpga.gen.layers import encoder_from_artefact
+    from licfpga.gen.plan import DEVICES
+    from licfpga.model.registry import ModelError
+
+    try:
+        if args.dsp_budget is not None and args.fps is not None:
+            raise BalanceError("give --dsp-budget or --fps, not both")
+        artefact, sha256 = load(args.model or default_model())
+        max_frame = _frame_arg(args.max_frame, "--max-frame") if args.max_frame else DEFAULT_MAX_FRAME
+        encoder = encoder_from_artefact(artefact)
+        if args.fps is not None:
+            plan = balance_fps(encoder, args.fps, args.clock_mhz, _frame_arg(args.resolution, "--resolution"),
+                               max_frame)
+        else:
+            budget = args.dsp_budget
+            if budget is None:
+                budget = int(DEVICES["XCZU9EG"].dsp * (1 - DEFAULT_DSP_MARGIN))
+            plan = balance_dsp(encoder, budget, _frame_arg(args.resolution, "--resolution"), max_frame)
+        start = time.perf_counter()
+        files = generate(design(artefact, plan, sha256), Path(args.out), args.clock_mhz)
+    except (BalanceError, ModelError, ValueError) as exc:
+        print(f"licfpga: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.out}: encoder of {artefact.name} ({plan.objective}, {plan.dsp} DSPs, "
+          f"{plan.interval() / (plan.width * plan.height):.3f} cycles/px on {plan.width}×{plan.height}), "
+          f"generated in {time.perf_counter() - start:.1f} s: {', '.join(p.name for p in files.values())}")
+    return 0
+
+
 def cmd_quantize(args) -> int:
     from licfpga.model.artefact import ArtefactError
     from licfpga.model.quantize import QuantizeConfig, quantize
@@ -465,6 +508,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--table", action="store_true", help="print the table for every device and N instead")
     p.add_argument("--json", help="write the decision (or the table) here as JSON")
     p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("generate", help="the encoder's Verilog, manifest and report from an integer artefact")
+    p.add_argument("--model", help="integer artefact: registry name or .json (default: the shipped default student's)")
+    p.add_argument("--out", required=True, help="folder for licfpga_encoder.v, manifest.json, report.md/.json")
+    p.add_argument("--dsp-budget", type=int, help="DSPs to balance within (default: the XCZU9EG's less 10%%)")
+    p.add_argument("--fps", type=float, help="instead of a budget: the fewest DSPs for this frame rate")
+    p.add_argument("--clock-mhz", type=float, default=300.0, help="assumed clock (only a timing report confirms one)")
+    p.add_argument("--resolution", default="1280x720", help="WIDTHxHEIGHT the plan is balanced on (padded to 64)")
+    p.add_argument("--max-frame", help="WIDTHxHEIGHT of the line buffers (default 1920x1088)")
+    p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("build", help="write the Vivado tree of a board design (and run Vivado if it is on PATH)")
     p.add_argument("--board", choices=["zcu102"], default="zcu102")

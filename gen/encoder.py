@@ -1,0 +1,207 @@
+"""From a trained integer artefact and a folding plan to the encoder's RTL: the
+`rtl.encoder.EncoderConfig` (every engine's config and integers), its Verilog, a
+manifest and the plan's report (`licfpga generate`).
+
+The generated tree (:func:`generate`) is a function of its inputs only, byte for byte:
+``encoder.v`` (one top-level module ``licfpga_encoder``; the weight ROMs are initialised
+inside it, so there are no separate memory files), ``manifest.json`` (the artefact and
+its hash, the maximum frame, every engine's config and folding, the FIFO depths, the
+output packet format) and ``report.md``/``report.json`` (:mod:`.report`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from amaranth.back import verilog
+
+from ..model.artefact import Artefact, ConvLayer
+from ..model.intops import RSQRT_TABLE, gdn_square_shift
+from ..rtl.conv import ConvParams
+from ..rtl.encoder import OUT_BITS, ConvStage, Encoder, EncoderConfig, GDNStage
+from ..rtl.gdn import GDNConfig
+from .balance import BalanceError, Plan
+from .layers import ConvSpec, GDNSpec, encoder_from_artefact
+from .report import CLOCK_MHZ, markdown, plan_report
+
+__all__ = ["encoder_config", "EncoderDesign", "design", "generate", "default_model", "load", "TOP", "MANIFEST_FORMAT"]
+
+TOP = "licfpga_encoder"
+MANIFEST_FORMAT = "licfpga-encoder-1"
+
+
+def _conv_stage(spec: ConvSpec, layer: ConvLayer, folding, max_size) -> ConvStage:
+    cfg = spec.layer_config(folding.pe, folding.simd, *max_size)
+    # rtl.conv wants (C_out, C_in, K, K): the artefact's convolution layout.
+    params = ConvParams(layer.weight, layer.bias, layer.multiplier, layer.shift, layer.out_type.bits,
+                        layer.out_type.signed)
+    return ConvStage(spec.name, cfg, params)
+
+
+def encoder_config(artefact: Artefact, plan: Plan) -> EncoderConfig:
+    """The encoder of ``artefact`` folded as ``plan`` (made for this artefact's
+    `gen.layers.encoder_from_artefact`), with line buffers for the plan's maximum frame."""
+    encoder = encoder_from_artefact(artefact)
+    if encoder != plan.encoder:
+        raise ValueError(f"the plan was made for {plan.encoder.source}, not for the artefact {artefact.name}")
+    analysis, hyper = [], []
+    maxima = encoder.frame_sizes(plan.max_width, plan.max_height)
+    for spec, folding, size in zip(encoder.layers, plan.foldings, maxima):
+        if isinstance(spec, ConvSpec):
+            stage = _conv_stage(spec, artefact.layer(spec.name), folding, size)
+        elif isinstance(spec, GDNSpec):
+            params = artefact.layer(spec.name).params
+            stage = GDNStage(spec.name, GDNConfig.from_params(
+                params, pe=folding.pe, simd=folding.simd, rsqrt_table=RSQRT_TABLE,
+                square_shift=gdn_square_shift(params.in_bits)))
+        else:       # |ŷ|: the encoder's own glue between g_a and h_a
+            abs_bits = spec.out_bits
+            continue
+        (analysis if spec.name.startswith("g_a") else hyper).append(stage)
+    return EncoderConfig(tuple(analysis), tuple(hyper), plan.max_width, plan.max_height,
+                         y_buffer_depth(plan, analysis[-1].pe), abs_bits)
+
+
+def y_buffer_depth(plan: Plan, y_pe: int) -> int:
+    """Beats of ŷ (of g_a's last PE) that g_a makes while h_a flushes a frame, on the
+    largest frame: after ŷ's last element, h_a.0 computes its last output row, then h_a.2
+    and h_a.4 theirs (each row needs the rows before it), so the output sends ẑ about
+    Σ (frame cycles / output rows) of h_a's engines later. g_a makes ŷ at its frame's
+    beats per frame interval; two pixels more cover the fork's handshake."""
+    costs = plan.costs(plan.max_width, plan.max_height)
+    interval = max(c.cycles for c in costs)
+    hyper = [(spec, c) for spec, c in zip(plan.encoder.layers, costs) if spec.name.startswith("h_a")]
+    flush = sum(c.cycles / spec.out_size(c.width, c.height)[1] for spec, c in hyper)
+    layers = plan.encoder.layers
+    n = max(i for i, spec in enumerate(layers) if spec.name.startswith("g_a"))
+    w, h = layers[n].out_size(*plan.encoder.frame_sizes(plan.max_width, plan.max_height)[n])
+    last = layers[n]
+    beats = w * h * last.c_out // y_pe
+    return math.ceil(flush * beats / interval) + 2 * last.c_out // y_pe
+
+
+def _stage_json(stage) -> dict:
+    if isinstance(stage, ConvStage):
+        c = stage.cfg
+        return {"name": stage.name, "engine": "conv", "kernel": c.kernel, "stride": c.stride, "c_in": c.c_in,
+                "c_out": c.c_out, "pe": c.pe, "simd": c.simd,
+                "window": "addressed" if c.c_in % c.simd == 0 else "sliding",
+                "max_width": c.max_width, "max_height": c.max_height, "in_bits": c.in_bits,
+                "in_signed": c.in_signed, "acc_bits": c.acc_bits, "out_bits": stage.params.out_bits,
+                "out_signed": stage.params.out_signed}
+    c = stage.cfg
+    return {"name": stage.name, "engine": "igdn" if c.inverse else "gdn", "channels": c.channels, "pe": c.pe,
+            "simd": c.simd, "in_bits": c.in_bits, "out_bits": c.out_bits, "coef_bits": c.coef_bits,
+            "acc_bits": c.acc_bits}
+
+
+@dataclass(frozen=True, eq=False)
+class EncoderDesign:
+    """An artefact, its plan and the encoder they make; ``artefact_sha256`` identifies the
+    artefact (the sha256 of its tensors, as its manifest records them)."""
+
+    artefact: Artefact
+    plan: Plan
+    config: EncoderConfig
+    artefact_sha256: str
+
+    def check_frame(self, width: int, height: int) -> None:
+        """Raises `BalanceError` for a frame the built-in line buffers cannot take."""
+        if width > self.config.max_width:
+            raise BalanceError(f"frame width {width} exceeds the encoder's built-in line-buffer maximum of "
+                               f"{self.config.max_width} pixels: generate it with a larger --max-frame")
+        if height > self.config.max_height:
+            raise BalanceError(f"frame height {height} exceeds the encoder's built-in maximum of "
+                               f"{self.config.max_height} rows: generate it with a larger --max-frame")
+
+    def packet_length(self, width: int, height: int) -> int:
+        """Output elements of one frame: ŷ then ẑ."""
+        (yw, yh), (zw, zh) = self.config.latent_sizes(width, height)
+        return yw * yh * self.config.analysis[-1].c_out + zw * zh * self.config.hyper[-1].c_out
+
+    def model_cycles(self, width: int, height: int) -> int:
+        """`gen.cost`'s frame interval for a width×height input (unpadded: what is streamed)."""
+        from .cost import layer_cost
+        encoder = self.plan.encoder
+        maxima = encoder.frame_sizes(self.plan.max_width, self.plan.max_height)
+        return max(layer_cost(spec, f, w, h, mw).cycles for spec, f, (w, h), (mw, _) in
+                   zip(encoder.layers, self.plan.foldings, encoder.frame_sizes(width, height), maxima))
+
+    def component(self) -> Encoder:
+        return Encoder(self.config)
+
+    def verilog(self) -> str:
+        return verilog.convert(self.component(), name=TOP, emit_src=False)
+
+    def manifest(self, verilog_sha256: str | None = None) -> dict:
+        a = self.artefact
+        return {
+            "format": MANIFEST_FORMAT,
+            "top": TOP,
+            "artefact": {"name": a.name, "N": a.N, "M": a.M, "npz_sha256": self.artefact_sha256},
+            "objective": self.plan.objective,
+            "plan_frame": [self.plan.width, self.plan.height],
+            "max_frame": [self.config.max_width, self.config.max_height],
+            "ports": {"i": "one pixel per beat: 3 × uint8 (R, G, B)",
+                      "width/height": "input frame size, set while the encoder is empty",
+                      "o": f"one int{OUT_BITS} element per beat: per frame ŷ (M channels, raster order), then ẑ "
+                           f"(N channels, sign-extended int8); first/last mark the frame's packet"},
+            "engines": [_stage_json(s) for s in self.config.analysis] + [{"name": "abs", "engine": "abs",
+                                                                         "bits": self.config.abs_bits}]
+            + [_stage_json(s) for s in self.config.hyper],
+            "fifos": self.config.fifo_depths,
+            "fifo_rule": "behind an engine: one input row of a convolution after it at its maximum width, two "
+                         "pixels before a GDN unit (at least 3 beats); ŷ to the output: what g_a makes while h_a "
+                         "flushes a frame (gen.encoder.y_buffer_depth); ẑ buffer: the largest ẑ frame",
+            **({"verilog_sha256": verilog_sha256} if verilog_sha256 else {}),
+        }
+
+
+def design(artefact: Artefact, plan: Plan, artefact_sha256: str) -> EncoderDesign:
+    return EncoderDesign(artefact, plan, encoder_config(artefact, plan), artefact_sha256)
+
+
+def generate(d: EncoderDesign, out: Path, clock_mhz: float = CLOCK_MHZ) -> dict[str, Path]:
+    """Writes the tree into ``out``; returns the written files by role."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    text = d.verilog()
+    files = {"verilog": out / f"{TOP}.v", "manifest": out / "manifest.json", "report_md": out / "report.md",
+             "report_json": out / "report.json"}
+    files["verilog"].write_text(text)
+    files["manifest"].write_text(json.dumps(d.manifest(hashlib.sha256(text.encode()).hexdigest()), indent=1) + "\n")
+    report = plan_report(d.plan, clock_mhz)
+    files["report_json"].write_text(json.dumps(report, indent=1) + "\n")
+    files["report_md"].write_text(markdown(report))
+    return files
+
+
+def default_model() -> str:
+    """The shipped default student's integer artefact (``registry.DEFAULT_MODEL`` + ``-int8``),
+    else the newest ``student-n64-q?-int8``."""
+    import re
+
+    from ..model.registry import DEFAULT_MODEL, ModelError, list_models
+
+    integer = [m for m in list_models() if m.integer]
+    names = {m.name for m in integer}
+    if f"{DEFAULT_MODEL}-int8" in names:
+        return f"{DEFAULT_MODEL}-int8"
+    fallback = [m for m in integer if re.fullmatch(r"student-n64-q\d+-int8", m.name)]
+    if not fallback:
+        raise ModelError(f"no integer artefact of the default student ({DEFAULT_MODEL}-int8, or any "
+                         f"student-n64-q?-int8) is shipped: make one with licfpga quantize, or name one with --model")
+    return max(fallback, key=lambda m: Path(m.path).stat().st_mtime).name
+
+
+def load(name_or_path: str) -> tuple[Artefact, str]:
+    """An integer artefact by registry name or path, and its tensors' sha256."""
+    from ..model.artefact import read_manifest
+    from ..model.registry import load_integer_model
+
+    artefact, info = load_integer_model(name_or_path)
+    return artefact, read_manifest(Path(info.path))["npz"]["sha256"]
