@@ -266,7 +266,8 @@ AXI = {
 DEFAULT = {
     "verilator": [("window", n) for n in ("k5s2c3", "k3s1c4", "k3s2c2", "k5s2c8-addressed")]
     + [("glue", "abs"), ("glue", "gather")]
-    + [("conv", "k5s2c3-first"), ("conv", "k3s2c4-relu"), ("gdn", "c4-gdn"), ("gdn", "c6-igdn")],
+    + [("conv", "k5s2c3-first"), ("conv", "k3s2c4-relu"), ("gdn", "c4-gdn"), ("gdn", "c6-igdn")]
+    + [("encoder", "tiny-student")],
     "icarus": [("window", "k5s2c3")] + [("glue", n) for n in GLUE] + [("axi", "k5s2c3")]
     + [("conv", "k3s1c2-nf2"), ("gdn", "c4-gdn"), ("deconv", "k5c2")],
 }
@@ -285,6 +286,9 @@ def _case(kind, name, simulator, smoke):
     if kind == "gdn":
         frames, *unit = GDNS[name]
         return _gdn_case(name, simulator, frames[:2] if smoke else frames, *unit)
+    if kind == "encoder":
+        from .encoder_bench import encoder_case     # trains the tiny student on first use
+        return encoder_case(simulator)
     if kind == "axi":
         frames, config = AXI[name]
         return _axi_case(name, simulator, frames, **config)
@@ -299,7 +303,8 @@ def cases(full=False, simulators=SIMULATORS):
         if full:
             chosen = ([("window", n) for n in WINDOWS] + [("glue", n) for n in GLUE]
                       + [("axi", n) for n in AXI] + [("conv", n) for n in CONVS]
-                      + [("gdn", n) for n in GDNS] + [("deconv", n) for n in DECONVS])
+                      + [("gdn", n) for n in GDNS] + [("deconv", n) for n in DECONVS]
+                      + ([("encoder", "tiny-student")] if simulator == "verilator" else []))
         else:
             chosen = DEFAULT[simulator]
         smoke = simulator == "icarus" and not full

@@ -1,0 +1,152 @@
+"""The caller's side of the encoder bench (`sim.tb_encoder`): a tiny trained student, its
+generated encoder at a small DSP budget, small real image crops and the integer golden
+model's packets for them.
+
+The tiny student (N=8, M=16) is trained for 200 steps on crops of the bundled Kodak
+photo and smooth noisy gradients (about 5 s on one core), then quantized after
+training (PTQ) and exported. Training is seeded and single-threaded, so the same
+machine makes the same artefact, hence the same Verilog and one cached Verilator
+build for every run of the bench; the artefact is kept under the build folder.
+"""
+
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+
+from .runner import BUILD_ROOT
+
+__all__ = ["TINY", "BUDGET", "MAX_FRAME", "tiny_student", "tiny_design", "crops", "golden_packet", "encoder_case"]
+
+TINY = {"N": 8, "M": 16}
+#: A DSP budget that keeps the tiny encoder near 5 cycles per pixel (64×64 plan frame).
+BUDGET = 100
+MAX_FRAME = (64, 64)
+RECIPE = "tiny-student-v1"        # change when the recipe below changes: a new artefact
+
+
+def _gradient(rng, width, height):
+    """A smooth colour gradient with mild noise."""
+    yy, xx = np.mgrid[0:height, 0:width] / max(width, height)
+    base = np.stack([rng.uniform(0, 255) + rng.uniform(-200, 200) * (a * xx + (1 - a) * yy)
+                     for a in rng.uniform(0, 1, 3)], axis=-1)
+    return (base + rng.normal(0, 6, base.shape)).clip(0, 255).astype(np.uint8)
+
+
+def _kodak():
+    from PIL import Image
+    with Image.open(files("licfpga") / "data" / "kodim23-crop.png") as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def crops(rng, sizes):
+    """One frame per (width, height): crops of the Kodak photo, every third a gradient."""
+    photo = _kodak()
+    out = []
+    for n, (w, h) in enumerate(sizes):
+        if n % 3 == 2:
+            out.append(_gradient(rng, w, h))
+        else:
+            y0, x0 = rng.integers(0, photo.shape[0] - h + 1), rng.integers(0, photo.shape[1] - w + 1)
+            out.append(photo[y0:y0 + h, x0:x0 + w].copy())
+    return out
+
+
+def tiny_student(folder: Path | None = None) -> Path:
+    """The tiny student's artefact (manifest path), made once per ``folder``."""
+    import torch
+    from PIL import Image
+
+    from ..model.data import CropSampler
+    from ..model.hyperprior import ScaleHyperprior, load_state_dict_strict
+    from ..model.quantize import QuantizedHyperprior, calibrate, export
+    from ..model.train import TrainConfig, train
+
+    folder = Path(folder or BUILD_ROOT / "artefacts" / RECIPE)
+    manifest = folder / "int" / "tiny-student-int8.json"
+    if manifest.exists():
+        return manifest
+    photos = folder / "photos"
+    photos.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    Image.fromarray(_kodak()).save(photos / "kodim23-crop.png")
+    for n in range(4):
+        Image.fromarray(_gradient(rng, 96, 96)).save(photos / f"gradient{n}.png")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        checkpoint = folder / "tiny-student.ckpt"
+        train(TrainConfig(data=str(photos), out=str(checkpoint), **TINY, lmbda=0.05, steps=200, batch=4, crop=64,
+                          lr=3e-3, checkpoint_every=200, seed=0))
+        model = ScaleHyperprior(**TINY)
+        load_state_dict_strict(model, torch.load(checkpoint, weights_only=False)["model"])
+        batch = CropSampler(photos, crop=64).batch(8, np.random.default_rng(1))
+        q = QuantizedHyperprior.from_float(model, calibrate(model, batch))
+        meta = {"role": "student", "quality": 1, "lmbda": 0.05, "distilled": False,
+                "source": {"name": RECIPE}, "quantization": {"method": "ptq"}}
+        return export(q, "tiny-student-int8", meta).save(folder / "int")
+    finally:
+        torch.set_num_threads(threads)
+
+
+@lru_cache(maxsize=None)
+def tiny_design(manifest: Path, budget: int = BUDGET, max_frame: tuple[int, int] = MAX_FRAME):
+    """The generated encoder of an artefact at ``budget`` DSPs, planned on ``max_frame``."""
+    from ..gen.balance import balance_dsp
+    from ..gen.encoder import design
+    from ..gen.layers import encoder_from_artefact
+    from ..model.artefact import load_artefact, read_manifest
+
+    artefact = load_artefact(manifest)
+    plan = balance_dsp(encoder_from_artefact(artefact), budget, frame=max_frame, max_frame=max_frame)
+    return design(artefact, plan, read_manifest(manifest)["npz"]["sha256"])
+
+
+def golden_packet(artefact, frame) -> tuple[np.ndarray, tuple, tuple]:
+    """The integer golden model's packet of an (H, W, 3) uint8 frame: ŷ then ẑ, pixel
+    by pixel in raster order, channel fastest; and the two latents' [w, h, channels]."""
+    import torch
+
+    from ..model.golden import GoldenModel
+
+    golden = GoldenModel(artefact)
+    x = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None].to(torch.int64)
+    y = golden.g_a(x)
+    z = golden.h_a(y)
+    parts = [t[0].permute(1, 2, 0).numpy() for t in (y, z)]
+    shapes = tuple([p.shape[1], p.shape[0], p.shape[2]] for p in parts)
+    return np.concatenate([p.reshape(-1) for p in parts]), *shapes
+
+
+def encoder_case(simulator="verilator"):
+    """The regression's case (`sim.regress.Case`) of the tiny student's encoder."""
+    from .regress import Case
+
+    sizes = [(64, 48), (32, 32), (40, 24), (16, 16), (48, 64), (64, 64), (64, 64)]
+    sequence = [0, 1, 2, 3, 4]
+    pair = [5, 6]
+    params = {"idle": 0.3, "stall": 0.3, "sequence": sequence, "throughput": pair, "tolerance": 0.1,
+              "long_stalls": [[40, 3000], [None, 3000]]}
+
+    def make():
+        return tiny_design(tiny_student()).component()
+
+    def arrays(rng):
+        d = tiny_design(tiny_student())
+        out, frames = {}, []
+        for n, frame in enumerate(crops(rng, sizes)):
+            d.check_frame(frame.shape[1], frame.shape[0])
+            out[f"in{n}"] = frame
+            out[f"out{n}"], y, z = golden_packet(d.artefact, frame)
+            frames.append({"width": frame.shape[1], "height": frame.shape[0], "y": y, "z": z})
+        # The bench's frame descriptions come with the frames (run_case calls this
+        # before it hands ``params`` to the bench).
+        params["frames"] = frames
+        # The second long stall falls on ẑ's first element.
+        first = frames[sequence[0]]
+        params["long_stalls"][1][0] = int(np.prod(first["y"]))
+        params["interval"] = d.model_cycles(*sizes[pair[0]])
+        return out
+
+    return Case("encoder/tiny-student", simulator, make, "licfpga.sim.tb_encoder", params, arrays)

@@ -1,0 +1,15 @@
+"""The generated encoder of a tiny trained student (sim/encoder_bench.py) in Verilator:
+its ŷ and ẑ are the integer golden model's, bit for bit, for Kodak crops and noisy
+gradients of five sizes with random source idle and sink back-pressure, through long
+sink stalls (mid-ŷ and on ẑ's first element), and two frames back to back come within
+10% of `gen.cost`'s frame interval. One cached build serves the three cocotb tests."""
+
+from licfpga.sim.regress import cases, run_case
+
+CASES = [c for c in cases() if c.bench == "licfpga.sim.tb_encoder"]
+
+
+def test_encoder_bench():
+    assert [c.id for c in CASES] == ["encoder/tiny-student-verilator"]
+    result = run_case(CASES[0])
+    assert result.tests == 3 and not result.failed
