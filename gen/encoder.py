@@ -154,9 +154,9 @@ class EncoderDesign:
                                                                          "bits": self.config.abs_bits}]
             + [_stage_json(s) for s in self.config.hyper],
             "fifos": self.config.fifo_depths,
-            "fifo_rule": "behind an engine: one input row of a convolution after it at its maximum width, two "
-                         "pixels before a GDN unit (at least 3 beats); ŷ to the output: what g_a makes while h_a "
-                         "flushes a frame (gen.encoder.y_buffer_depth); ẑ buffer: the largest ẑ frame",
+            "fifo_rule": "behind every engine: two output pixels, 2·C_out/PE beats (at least 3); ŷ to the "
+                         "output: what g_a makes while h_a flushes a frame (gen.encoder.y_buffer_depth); ẑ buffer: "
+                         "the largest ẑ frame",
             **({"verilog_sha256": verilog_sha256} if verilog_sha256 else {}),
         }
 

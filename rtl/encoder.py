@@ -96,25 +96,21 @@ class GDNStage:
         return width, height
 
 
-def pipe_fifo_depth(producer, consumer):
-    """The FIFO between two engines, in the producer's beats (at least 3: a `StreamFIFO`
-    below 3 halves the rate):
+def pipe_fifo_depth(producer):
+    """The FIFO behind an engine: two output pixels of it, 2·C_out/PE beats (at least 3:
+    a `StreamFIFO` below 3 halves the rate).
 
-    - before a convolution, one input row of it at its maximum width,
-      ``max_width·C/PE``: the window generator's ring of K+s rows lets its writer run
-      only s rows ahead of the rows being read, so when producer and consumer have the
-      same frame interval (a balanced pipeline) the producer would stall whenever the
-      consumer's row reads and its own row writes drift apart, and lose that time for
-      good; a row of slack absorbs the drift (measured: the tiny encoder's frame
-      interval is 36% above `gen.cost`'s with two pixels here, and equal to it with a
-      row);
-    - before a GDN unit, two output pixels of the producer, ``2·C/PE``: the unit takes a
-      pixel's beats back to back in its first pass and then replays them while its input
-      waits, while the producer emits one beat per pass; one buffered pixel lets the unit
-      find the whole pixel ready and the producer finish the next meanwhile.
+    Why two pixels: a folded consumer (a GDN unit, or a convolution's MAC array) takes a
+    pixel's beats back to back in its first pass and then replays them while its input
+    waits, whereas the producer emits one beat per pass, evenly over its period. With
+    one pixel buffered the consumer finds the whole pixel ready when it starts, and the
+    producer finishes the next one meanwhile (double buffering at pixel granularity).
+    Row-level burstiness of the strided layers is the window generators' business: their
+    rings of K+s line buffers let the writer run s rows ahead. Measured on the tiny
+    encoder (sim/tb_encoder.py), whose three slowest engines share one frame interval:
+    back-to-back frames within 0.5% of `gen.cost`'s interval, the same as with a FIFO of
+    one input row before every convolution, so the row FIFOs are not built.
     """
-    if isinstance(consumer, ConvStage):
-        return max(3, consumer.cfg.max_width * producer.c_out // producer.pe)
     return max(3, 2 * producer.c_out // producer.pe)
 
 
@@ -218,7 +214,7 @@ class EncoderConfig:
         last one's sits behind |ŷ|), then ŷ's branch to the output (``y``, ``y_buffer``)
         and the ẑ buffer (``z``)."""
         chain = self.stages       # g_a's last engine feeds h_a's first (through |ŷ|)
-        depths = {a.name: pipe_fifo_depth(a, b) for a, b in zip(chain, chain[1:])}
+        depths = {a.name: pipe_fifo_depth(a) for a in chain[:-1]}
         depths["y"] = self.y_buffer
         depths["z"] = self.z_buffer_depth
         return depths
@@ -326,7 +322,7 @@ class Encoder(wiring.Component):
             wiring.connect(m, port, engine.i)
             port, simd = engine.o, stage.pe
             if n + 1 < len(stages):
-                port = _fifo(m, stage.name.replace(".", "_"), port, pipe_fifo_depth(stage, stages[n + 1]))
+                port = _fifo(m, stage.name.replace(".", "_"), port, pipe_fifo_depth(stage))
         return port
 
     def elaborate(self, platform):
@@ -357,7 +353,7 @@ class Encoder(wiring.Component):
 
         m.submodules.abs = absolute = Abs(y_shape.width, cfg.abs_bits, last.pe)
         wiring.connect(m, fork.b, absolute.i)
-        ya = _fifo(m, "abs", absolute.o, pipe_fifo_depth(last, cfg.hyper[0]))
+        ya = _fifo(m, "abs", absolute.o, pipe_fifo_depth(last))
         z = self._chain(m, cfg.hyper, ya, last.pe, sizes)
         z = _fifo(m, "z", z, cfg.z_buffer_depth)
         z_out = _refold(m, "z", z, cfg.hyper[-1].out_shape, cfg.hyper[-1].pe, 1)
