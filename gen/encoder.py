@@ -102,12 +102,13 @@ def _stage_json(stage) -> dict:
 @dataclass(frozen=True, eq=False)
 class EncoderDesign:
     """An artefact, its plan and the encoder they make; ``artefact_sha256`` identifies the
-    artefact (the sha256 of its tensors, as its manifest records them)."""
+    artefact in the manifest (the sha256 of its tensors, as its own manifest records
+    them; ``None`` for an artefact held in memory only)."""
 
     artefact: Artefact
     plan: Plan
     config: EncoderConfig
-    artefact_sha256: str
+    artefact_sha256: str | None
 
     def check_frame(self, width: int, height: int) -> None:
         """Raises `BalanceError` for a frame the built-in line buffers cannot take."""
@@ -161,7 +162,7 @@ class EncoderDesign:
         }
 
 
-def design(artefact: Artefact, plan: Plan, artefact_sha256: str) -> EncoderDesign:
+def design(artefact: Artefact, plan: Plan, artefact_sha256: str | None) -> EncoderDesign:
     return EncoderDesign(artefact, plan, encoder_config(artefact, plan), artefact_sha256)
 
 

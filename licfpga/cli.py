@@ -98,10 +98,20 @@ def _golden_backend(codec):
     return GoldenBackend(codec.artefact)
 
 
+def _rtl_sim_backend(codec):
+    from licfpga.model.codec import CodecError, IntegerCodec
+    from licfpga.sim.rtl_backend import RtlSimBackend
+
+    if not isinstance(codec, IntegerCodec):
+        raise CodecError(f"{codec.name} is a float model: --backend rtl-sim runs the encoder generated from an "
+                         f"integer model (e.g. {codec.name}-int8)")
+    return RtlSimBackend(codec.artefact)
+
+
 #: Analysis backends of ``compress --backend``: name -> factory(codec) -> AnalysisBackend. Hardware
 #: backends are added here, so that ``model/`` never imports hardware code. Without --backend a
 #: codec uses its own default (``Codec.default_backend_name``: golden for integer models).
-BACKENDS = {"float": _float_backend, "golden": _golden_backend}
+BACKENDS = {"float": _float_backend, "golden": _golden_backend, "rtl-sim": _rtl_sim_backend}
 
 
 def _report_errors(action) -> int:
