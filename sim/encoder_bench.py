@@ -126,8 +126,7 @@ def encoder_case(simulator="verilator"):
     sizes = [(64, 48), (32, 32), (40, 24), (16, 16), (48, 64), (64, 64), (64, 64)]
     sequence = [0, 1, 2, 3, 4]
     pair = [5, 6]
-    params = {"idle": 0.3, "stall": 0.3, "sequence": sequence, "throughput": pair, "tolerance": 0.1,
-              "long_stalls": [[40, 3000], [None, 3000]]}
+    params = {"idle": 0.3, "stall": 0.3, "sequence": sequence, "throughput": pair, "tolerance": 0.1}
 
     def make():
         return tiny_design(tiny_student()).component()
@@ -143,9 +142,10 @@ def encoder_case(simulator="verilator"):
         # The bench's frame descriptions come with the frames (run_case calls this
         # before it hands ``params`` to the bench).
         params["frames"] = frames
-        # The second long stall falls on ẑ's first element.
-        first = frames[sequence[0]]
-        params["long_stalls"][1][0] = int(np.prod(first["y"]))
+        # Long stalls of the back-to-back pair: mid-ŷ, on ẑ's first element, in the second ŷ.
+        first = frames[pair[0]]
+        y_len, packet = int(np.prod(first["y"])), int(np.prod(first["y"]) + np.prod(first["z"]))
+        params["long_stalls"] = [[y_len // 3, 3000], [y_len, 3000], [packet + y_len // 2, 3000]]
         params["interval"] = d.model_cycles(*sizes[pair[0]])
         return out
 
