@@ -132,6 +132,17 @@ class EncoderDesign:
         return max(layer_cost(spec, f, w, h, mw).cycles for spec, f, (w, h), (mw, _) in
                    zip(encoder.layers, self.plan.foldings, encoder.frame_sizes(width, height), maxima))
 
+    def buffers(self) -> dict:
+        """Every FIFO's depth, payload bits and memory (`gen.cost.Memory`: block RAM above
+        64 words, else LUTs); these come on top of the plan's per-engine estimate."""
+        from .cost import Memory
+        out = {}
+        bits = self.config.fifo_bits
+        for name, depth in self.config.fifo_depths.items():
+            mem = Memory("fifo", depth, bits[name], 1, rom=False)
+            out[name] = {"depth": depth, "bits": bits[name], "bram36": mem.bram36, "luts": mem.luts}
+        return out
+
     def component(self) -> Encoder:
         return Encoder(self.config)
 
@@ -154,7 +165,7 @@ class EncoderDesign:
             "engines": [_stage_json(s) for s in self.config.analysis] + [{"name": "abs", "engine": "abs",
                                                                          "bits": self.config.abs_bits}]
             + [_stage_json(s) for s in self.config.hyper],
-            "fifos": self.config.fifo_depths,
+            "fifos": self.buffers(),
             "fifo_rule": "behind every engine: two output pixels, 2·C_out/PE beats (at least 3); ŷ to the "
                          "output: what g_a makes while h_a flushes a frame (gen.encoder.y_buffer_depth); ẑ buffer: "
                          "the largest ẑ frame",

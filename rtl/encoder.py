@@ -17,7 +17,7 @@ from .config import LayerConfig
 from .conv import ConvLayer, ConvParams
 from .gdn import GDN, GDNConfig
 from .glue import Abs, SkidBuffer, StreamFIFO, WidthConverter
-from .stream import beat_signature
+from .stream import beat_layout, beat_signature
 
 __all__ = ["ConvStage", "GDNStage", "EncoderConfig", "Encoder", "OUT_BITS", "pipe_fifo_depth"]
 
@@ -218,6 +218,19 @@ class EncoderConfig:
         depths["y"] = self.y_buffer
         depths["z"] = self.z_buffer_depth
         return depths
+
+    @property
+    def fifo_bits(self):
+        """The payload width (data and markers) of every FIFO of `fifo_depths`."""
+        def bits(shape, pe):
+            return beat_layout(shape, pe).size
+        chain = self.stages
+        out = {a.name: bits(a.out_shape, a.pe) for a in chain[:-1]}
+        last = self.analysis[-1]
+        out[last.name] = bits(unsigned(self.abs_bits), last.pe)      # behind |ŷ|
+        out["y"] = bits(last.out_shape, last.pe)
+        out["z"] = bits(self.hyper[-1].out_shape, self.hyper[-1].pe)
+        return out
 
 
 class _Fork(wiring.Component):

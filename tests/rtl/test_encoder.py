@@ -38,6 +38,8 @@ def test_a_consistent_encoder_elaborates():
     # Two output pixels behind every engine (at least 3 beats); the ẑ buffer holds a whole ẑ frame.
     assert cfg.fifo_depths == {"g_a.0": 4, "g_a.1": 4, "g_a.2": 8, "y": 8, "z": 8 * 8 * 2}
     assert pipe_fifo_depth(hyper[0]) == 4
+    # Payloads: PE elements and 4 markers; g_a's last FIFO holds |ŷ| (uint8), the ŷ branch int16.
+    assert cfg.fifo_bits == {"g_a.0": 8 + 4, "g_a.1": 8 + 4, "g_a.2": 8 + 4, "y": 16 + 4, "z": 8 + 4}
 
 
 @pytest.mark.parametrize("change, message", [

@@ -36,7 +36,9 @@ def test_generate_is_byte_identical(tiny_design, tmp_path):
     assert [(e["pe"], e["simd"]) for e in manifest["engines"] if e["engine"] != "abs"] == \
         [(f.pe, f.simd) for spec, f in zip(tiny_design.plan.encoder.layers, tiny_design.plan.foldings)
          if spec.kind != "abs"]
-    assert manifest["fifos"] == tiny_design.config.fifo_depths and manifest["max_frame"] == list(FRAME)
+    assert {k: v["depth"] for k, v in manifest["fifos"].items()} == tiny_design.config.fifo_depths
+    assert manifest["fifos"]["z"]["bits"] == 8 * tiny_design.config.hyper[-1].pe + 4
+    assert manifest["max_frame"] == list(FRAME)
     assert "Bottleneck" in first["report_md"].read_text()
 
 
