@@ -24,6 +24,7 @@ TINY = {"N": 8, "M": 16}
 BUDGET = 100
 MAX_FRAME = (64, 64)
 RECIPE = "tiny-student-v1"        # change when the recipe below changes: a new artefact
+ARTEFACT = "tiny-student-int8"
 
 
 def _gradient(rng, width, height):
@@ -64,7 +65,7 @@ def tiny_student(folder: Path | None = None) -> Path:
     from ..model.train import TrainConfig, train
 
     folder = Path(folder or BUILD_ROOT / "artefacts" / RECIPE)
-    manifest = folder / "int" / "tiny-student-int8.json"
+    manifest = folder / "int" / f"{ARTEFACT}.json"
     if manifest.exists():
         return manifest
     photos = folder / "photos"
@@ -85,7 +86,7 @@ def tiny_student(folder: Path | None = None) -> Path:
         q = QuantizedHyperprior.from_float(model, calibrate(model, batch))
         meta = {"role": "student", "quality": 1, "lmbda": 0.05, "distilled": False,
                 "source": {"name": RECIPE}, "quantization": {"method": "ptq"}}
-        return export(q, "tiny-student-int8", meta).save(folder / "int")
+        return export(q, ARTEFACT, meta).save(folder / "int")
     finally:
         torch.set_num_threads(threads)
 
@@ -149,4 +150,6 @@ def encoder_case(simulator="verilator"):
         params["interval"] = d.model_cycles(*sizes[pair[0]])
         return out
 
-    return Case("encoder/tiny-student", simulator, make, "licfpga.sim.tb_encoder", params, arrays)
+    # Named like `rtl_backend`'s builds (encoder_<artefact>), so that the backend's test on
+    # the same artefact, budget and frame finds this build in the cache.
+    return Case(f"encoder/{ARTEFACT}", simulator, make, "licfpga.sim.tb_encoder", params, arrays)

@@ -267,7 +267,7 @@ DEFAULT = {
     "verilator": [("window", n) for n in ("k5s2c3", "k3s1c4", "k3s2c2", "k5s2c8-addressed")]
     + [("glue", "abs"), ("glue", "gather")]
     + [("conv", "k5s2c3-first"), ("conv", "k3s2c4-relu"), ("gdn", "c4-gdn"), ("gdn", "c6-igdn")]
-    + [("encoder", "tiny-student")],
+    + [("encoder", "tiny-student-int8")],
     "icarus": [("window", "k5s2c3")] + [("glue", n) for n in GLUE] + [("axi", "k5s2c3")]
     + [("conv", "k3s1c2-nf2"), ("gdn", "c4-gdn"), ("deconv", "k5c2")],
 }
@@ -304,7 +304,7 @@ def cases(full=False, simulators=SIMULATORS):
             chosen = ([("window", n) for n in WINDOWS] + [("glue", n) for n in GLUE]
                       + [("axi", n) for n in AXI] + [("conv", n) for n in CONVS]
                       + [("gdn", n) for n in GDNS] + [("deconv", n) for n in DECONVS]
-                      + ([("encoder", "tiny-student")] if simulator == "verilator" else []))
+                      + ([("encoder", "tiny-student-int8")] if simulator == "verilator" else []))
         else:
             chosen = DEFAULT[simulator]
         smoke = simulator == "icarus" and not full

@@ -10,6 +10,6 @@ CASES = [c for c in cases() if c.bench == "licfpga.sim.tb_encoder"]
 
 
 def test_encoder_bench():
-    assert [c.id for c in CASES] == ["encoder/tiny-student-verilator"]
+    assert [c.id for c in CASES] == ["encoder/tiny-student-int8-verilator"]
     result = run_case(CASES[0])
     assert result.tests == 3 and not result.failed
