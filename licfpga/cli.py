@@ -135,11 +135,11 @@ def cmd_compress(args) -> int:
     import time
 
     from licfpga.model.codec import Codec, compress
-    from licfpga.model.registry import DEFAULT_MODEL
+    from licfpga.model.registry import default_codec_model
 
     def run() -> int:
         start = time.perf_counter()
-        codec = Codec.load(args.model or DEFAULT_MODEL)
+        codec = Codec.load(args.model or default_codec_model())
         summary = compress(args.input, args.output, codec, BACKENDS[args.backend or codec.default_backend_name](codec))
         print(f"{args.output}: {summary.bytes} bytes, {summary.bpp:.4f} bpp ({summary.width}×{summary.height}), "
               f"{time.perf_counter() - start:.2f} s")
@@ -166,13 +166,13 @@ def cmd_demo(args) -> int:
 
     from licfpga.model.codec import Codec, compress, decompress, read_image
     from licfpga.model.metrics import ms_ssim, psnr
-    from licfpga.model.registry import DEFAULT_MODEL
+    from licfpga.model.registry import default_codec_model
 
     def run() -> int:
         sample = files("licfpga") / "data" / "kodim23-crop.png"
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        codec = Codec.load(args.model or DEFAULT_MODEL)
+        codec = Codec.load(args.model or default_codec_model())
         backend = args.backend or codec.default_backend_name
         start = time.perf_counter()
         summary = compress(sample, out / "sample.lic", codec, BACKENDS[backend](codec))
@@ -424,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(N=64, func=cmd_distill)
 
     p = sub.add_parser("demo", help="compress and decompress the bundled sample photo (Kodak kodim23, cropped)")
-    p.add_argument("--model", help="registry name or weight file (default: the shipped default student)")
+    p.add_argument("--model", help="registry name or weight file (default: the shipped default student's integer artefact)")
     p.add_argument("--backend", choices=sorted(BACKENDS), help="default: golden for integer models, else float")
     p.add_argument("--out", default="demo-output", help="folder for the .lic file and the decoded PNG")
     p.set_defaults(func=cmd_demo)
@@ -476,7 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compress", help="compress an image into a .lic file")
     p.add_argument("input", help="image file (RGB, grayscale, palette, or opaque RGBA)")
     p.add_argument("output", help=".lic file")
-    p.add_argument("--model", help="registry name or weights .pt (default: the registry's default model)")
+    p.add_argument("--model", help="registry name, weights .pt or artefact .json (default: the shipped default student's integer artefact)")
     p.add_argument("--backend", choices=sorted(BACKENDS),
                    help="what runs the analysis transform (default: golden for integer models, else float)")
     p.set_defaults(func=cmd_compress)

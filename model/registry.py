@@ -23,6 +23,7 @@ from .hyperprior import ScaleHyperprior, config_from_state_dict, load_state_dict
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 FORMAT = "licfpga-float-1"
+#: The shipped default student (float); its integer artefact is ``DEFAULT_MODEL + "-int8"``.
 DEFAULT_MODEL = "student-n64-q2"
 
 
@@ -179,3 +180,10 @@ def model_id(info: ModelInfo) -> bytes:
     """A short fingerprint of a model's weights, stored in compressed files. For an
     integer model it hashes the manifest, which holds the sha256 of the tensors."""
     return hashlib.sha256(Path(info.path).read_bytes()).digest()[:8]
+
+
+def default_codec_model(directory: Path = WEIGHTS_DIR) -> str:
+    """What compression uses when no model is named: the default student's integer
+    artefact (bit-exact with the hardware, decodes identically anywhere) where it is
+    shipped, else the float student."""
+    return f"{DEFAULT_MODEL}-int8" if f"{DEFAULT_MODEL}-int8" in _catalogue(str(directory)) else DEFAULT_MODEL

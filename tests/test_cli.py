@@ -24,3 +24,10 @@ def test_regress_is_reachable_from_the_cli(capsys):
     # A filter that matches no bench case runs nothing and fails loudly rather than passing empty.
     assert main(["regress", "-k", "no-such-case"]) == 1
     assert "0 passed, 0 failed" in capsys.readouterr().out
+
+
+def test_compression_defaults_to_the_integer_artefact_where_shipped(tmp_path):
+    from licfpga.model.registry import DEFAULT_MODEL, default_codec_model
+
+    assert default_codec_model(tmp_path) == DEFAULT_MODEL  # an empty folder: the float name
+    assert default_codec_model() == f"{DEFAULT_MODEL}-int8"  # the shipped models include its artefact
