@@ -193,7 +193,8 @@ def cmd_learning_curve(args) -> int:
     from licfpga.model.curves import curve, plot_curves
     from licfpga.model.registry import list_models, model_info
 
-    infos = [model_info(name) for name in args.models] if args.models else list_models()
+    # Integer artefacts carry no training history of their own (QAT is logged by quantize).
+    infos = [model_info(name) for name in args.models] if args.models else [i for i in list_models() if not i.integer]
     curves = [curve(info) for info in infos]
     if args.plot:
         plot_curves(curves, args.plot)
@@ -430,7 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("learning-curve", help="training curves of shipped models, with a log-time extrapolation")
-    p.add_argument("models", nargs="*", help="model names (default: all shipped)")
+    p.add_argument("models", nargs="*", help="model names (default: all shipped float models)")
     p.add_argument("--plot", help="PNG to write")
     p.add_argument("--json", help="JSON to write")
     p.set_defaults(func=cmd_learning_curve)
