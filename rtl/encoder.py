@@ -107,9 +107,9 @@ def pipe_fifo_depth(producer):
     producer finishes the next one meanwhile (double buffering at pixel granularity).
     Row-level burstiness of the strided layers is the window generators' business: their
     rings of K+s line buffers let the writer run s rows ahead. Measured on the tiny
-    encoder (sim/tb_encoder.py), whose three slowest engines share one frame interval:
-    back-to-back frames within 0.5% of `gen.cost`'s interval, the same as with a FIFO of
-    one input row before every convolution, so the row FIFOs are not built.
+    encoder (sim/tb_encoder.py), whose slowest engines share one frame interval: a FIFO
+    of one input row before every convolution was no faster than two pixels, and
+    back-to-back frames take `gen.cost`'s interval to the cycle at 50, 100 and 200 DSPs.
     """
     return max(3, 2 * producer.c_out // producer.pe)
 
