@@ -127,7 +127,7 @@ def encoder_case(simulator="verilator"):
     sizes = [(64, 48), (32, 32), (40, 24), (16, 16), (48, 64), (64, 64), (64, 64)]
     sequence = [0, 1, 2, 3, 4]
     pair = [5, 6]
-    params = {"idle": 0.3, "stall": 0.3, "sequence": sequence, "throughput": pair, "tolerance": 0.1}
+    params = {"idle": 0.3, "stall": 0.3, "sequence": sequence, "throughput": pair, "tolerance": 0.02}
 
     def make():
         return tiny_design(tiny_student()).component()
