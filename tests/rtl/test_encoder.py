@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pytest
+from amaranth.hdl import Fragment
 
 from licfpga.rtl.config import LayerConfig
 from licfpga.rtl.conv import ConvParams
@@ -35,6 +36,7 @@ def test_a_consistent_encoder_elaborates():
     assert cfg.latent_sizes(17, 9) == ((5, 3), (5, 3))
     enc = Encoder(cfg)
     assert enc.o.payload.shape().size == 16 + 4
+    Fragment.get(enc, None)
     # Two output pixels behind every engine (at least 3 beats); the ẑ buffer holds a whole ẑ frame.
     assert cfg.fifo_depths == {"g_a.0": 4, "g_a.1": 4, "g_a.2": 8, "y": 8, "z": 8 * 8 * 2}
     assert pipe_fifo_depth(hyper[0]) == 4
