@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 
 from amaranth import Module, Mux, Signal
-from amaranth.hdl import Shape, signed, unsigned
+from amaranth.hdl import signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
