@@ -307,9 +307,12 @@ class Encoder(wiring.Component):
 
     Throughput and latency
     ----------------------
-    The slowest engine's frame interval (`gen.cost`), plus the ẑ phase of each frame
-    (its ẑ elements, cycles during which ŷ of the next frame waits). Latency: the
-    engines' fill latencies (a few input rows each) and the ẑ frame.
+    Back to back, the slowest engine's frame interval (`gen.cost`), as long as the ŷ
+    buffer holds what g_a makes while the output sends the previous frame's ẑ (h_a's
+    flush; the tiny encoder measures the interval to the cycle). A frame's latency:
+    the engines' fill latencies (a few input rows each), h_a's flush and the ẑ packet.
+    ``i.ready`` comes from the first window generator's registers, ``o`` from a skid
+    buffer's.
     """
 
     def __init__(self, cfg: EncoderConfig):
