@@ -311,8 +311,8 @@ class Encoder(wiring.Component):
     buffer holds what g_a makes while the output sends the previous frame's ẑ (h_a's
     flush; the tiny encoder measures the interval to the cycle). A frame's latency:
     the engines' fill latencies (a few input rows each), h_a's flush and the ẑ packet.
-    ``i.ready`` comes from the first window generator's registers, ``o`` from a skid
-    buffer's.
+    ``i.ready`` depends on registers only (the first window generator's, through a width
+    converter where it folds the pixel), ``o`` is a skid buffer's.
     """
 
     def __init__(self, cfg: EncoderConfig):
