@@ -23,16 +23,22 @@ async def reset(dut, cycles=2):
     dut.rst.value = 0
 
 
-async def exchange(dut, beats, count, rng, idle, stall, patience=5_000):
+async def exchange(dut, beats, count, rng, idle, stall, patience=5_000, long_stalls=(), drain=8):
     """Offers the packed ``beats`` on ``i`` (idle with probability ``idle`` before each)
     and takes ``count`` beats from ``o`` (not ready with probability ``stall`` each
-    cycle). Returns the received packed beats and the cycle (from 1) of each. Fails
-    after ``patience`` cycles without a beat moving on either side."""
+    cycle, and for ``cycles`` in a row once output beat ``at`` is due, for each
+    ``(at, cycles)`` of ``long_stalls``). Returns the received packed beats and the cycle
+    (from 1) of each. Fails after ``patience`` cycles without a beat moving on either
+    side, or if a beat beyond ``count`` leaves within ``drain`` cycles."""
     sent, offering, got, cycles = 0, False, [], []
-    cycle = moved = 0
+    cycle = moved = hold_until = 0
+    pending = sorted(long_stalls)
     while len(got) < count:
         await FallingEdge(dut.clk)
         cycle += 1
+        if pending and len(got) >= pending[0][0]:
+            hold_until = cycle + pending.pop(0)[1]
+            moved = hold_until
         if cycle - moved > patience:
             raise AssertionError(f"stuck after {sent} of {len(beats)} beats in and "
                                  f"{len(got)} of {count} out: nothing moved for {patience} cycles")
@@ -40,7 +46,7 @@ async def exchange(dut, beats, count, rng, idle, stall, patience=5_000):
             dut.i__payload.value = beats[sent]
             offering = True
         dut.i__valid.value = offering
-        ready = not (stall and rng.random() < stall)
+        ready = cycle >= hold_until and not (stall and rng.random() < stall)
         dut.o__ready.value = ready
         await ReadOnly()
         if offering and dut.i__ready.value:
@@ -52,7 +58,7 @@ async def exchange(dut, beats, count, rng, idle, stall, patience=5_000):
     await FallingEdge(dut.clk)
     dut.i__valid.value = 0
     assert sent == len(beats), f"the block accepted {sent} of {len(beats)} input beats"
-    for _ in range(8):
+    for _ in range(drain):
         await ReadOnly()
         assert not (dut.o__valid.value and dut.o__ready.value), "a beat beyond the expected ones"
         await FallingEdge(dut.clk)

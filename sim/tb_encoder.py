@@ -18,11 +18,10 @@ pixels and ``out<n>`` the packet's elements.
 import cocotb
 import numpy as np
 from amaranth.hdl import unsigned
-from cocotb.triggers import FallingEdge, ReadOnly
 
 from licfpga.sim.reference import pack, pixel_beats
 from licfpga.sim.runner import bench_arrays, bench_params
-from licfpga.sim.streams import reset
+from licfpga.sim.streams import exchange, reset
 
 OUT_BITS = 16
 
@@ -49,54 +48,14 @@ def _unpack(value):
     return element, (value >> 16) & 1, (value >> 17) & 1, (value >> 18) & 1, (value >> 19) & 1
 
 
-async def _run(dut, beats, count, rng, idle, stall, long_stalls=(), patience=20_000):
-    """Offers ``beats`` on ``i`` and takes ``count`` beats from ``o``; the sink stalls with
-    probability ``stall`` per cycle and for ``cycles`` in a row when beat ``at`` of
-    ``long_stalls`` is due. Returns the packed output beats and their cycles."""
-    sent, offering, got, cycles = 0, False, [], []
-    cycle = moved = 0
-    hold_until = 0
-    pending = sorted(long_stalls)
-    while len(got) < count:
-        await FallingEdge(dut.clk)
-        cycle += 1
-        if pending and len(got) >= pending[0][0]:
-            hold_until = cycle + pending.pop(0)[1]
-            moved = hold_until
-        if cycle - moved > patience:
-            raise AssertionError(f"stuck after {sent} of {len(beats)} beats in and {len(got)} of {count} out: "
-                                 f"nothing moved for {patience} cycles")
-        if not offering and sent < len(beats) and not (idle and rng.random() < idle):
-            dut.i__payload.value = beats[sent]
-            offering = True
-        dut.i__valid.value = offering
-        ready = cycle >= hold_until and not (stall and rng.random() < stall)
-        dut.o__ready.value = ready
-        await ReadOnly()
-        if offering and dut.i__ready.value:
-            sent, offering, moved = sent + 1, False, cycle
-        if ready and dut.o__valid.value:
-            got.append(dut.o__payload.value.to_unsigned())
-            cycles.append(cycle)
-            moved = cycle
-    await FallingEdge(dut.clk)
-    dut.i__valid.value = 0
-    assert sent == len(beats), f"the encoder accepted {sent} of {len(beats)} input beats"
-    for _ in range(16):
-        await ReadOnly()
-        assert not (dut.o__valid.value and dut.o__ready.value), "a beat beyond the frame's packet"
-        await FallingEdge(dut.clk)
-    dut.o__ready.value = 0
-    return got, cycles
-
-
 async def _frames(dut, params, arrays, indexes, rng, idle, stall, long_stalls=()):
     frames = [params["frames"][n] for n in indexes]
     dut.width.value = frames[0]["width"]
     dut.height.value = frames[0]["height"]
     beats = [pack(b, unsigned(8), 3) for n in indexes for b in pixel_beats(arrays[f"in{n}"], 3)]
     want = [(int(e), *m) for n, f in zip(indexes, frames) for e, m in zip(arrays[f"out{n}"], _markers(f))]
-    got, cycles = await _run(dut, beats, len(want), rng, idle, stall, long_stalls)
+    got, cycles = await exchange(dut, beats, len(want), rng, idle, stall, patience=20_000,
+                                 long_stalls=long_stalls, drain=16)
     size = f"{frames[0]['width']}×{frames[0]['height']}"
     for k, (g, e) in enumerate(zip(got, want)):
         g = _unpack(g)
