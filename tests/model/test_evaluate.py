@@ -183,3 +183,11 @@ def test_cli_errors_are_one_line(images, tmp_path, capsys, argv, message):
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert err.startswith("licfpga: error:") and message in err and err.count("\n") == 1
+
+
+def test_cli_eval_anchor_quality_sweep(images, tmp_path):
+    out = tmp_path / "anchors.json"
+    assert main(["eval", str(images), "--anchors", "jpeg", "--anchor-qualities", "2", "5", "8",
+                 "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert sorted({r["name"] for r in report["rows"]}) == ["jpeg-q2", "jpeg-q5", "jpeg-q8"]
