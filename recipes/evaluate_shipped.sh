@@ -15,6 +15,10 @@ for f in model/weights/*.pt model/weights/student-n64-q?-int8.json; do
     [ -e "$f" ] && models+=(--model "$(basename "${f%.*}")")
 done
 licfpga eval "$KODAK" "${models[@]}" --json results/kodak.json --plot docs/rd-kodak.png | tee results/kodak.txt
+# JPEG and WebP at low qualities too, where the shipped models' PSNRs lie, and BD-rates against that JPEG.
+licfpga eval "$KODAK" --anchors jpeg,webp --anchor-qualities 1 2 3 4 5 6 8 10 --json results/kodak-low-anchors.json \
+    > results/kodak-low-anchors.txt
+licfpga bdrate results/kodak-low-anchors.json results/kodak.json --anchor-curve jpeg | tee results/bd-vs-low-jpeg.txt
 # The distilled N=64 student's integer artefacts (hybrid int8 conv + GDN32, QAT) against their float selves.
 licfpga bdrate results/kodak.json --anchor-curve student-n64 --test-curve student-n64-int8 | tee results/int8-vs-float.txt
 licfpga learning-curve --plot docs/learning-curve.png --json results/learning-curve.json | tee results/learning-curve.txt
