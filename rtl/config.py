@@ -7,9 +7,22 @@ message that names the offending values.
 
 from dataclasses import dataclass
 
+import numpy as np
 from amaranth.hdl import signed, unsigned
 
-__all__ = ["LayerConfig"]
+__all__ = ["LayerConfig", "freeze_integer_arrays"]
+
+
+def freeze_integer_arrays(config, names):
+    """Turn the fields ``names`` of a frozen dataclass into read-only int64 arrays,
+    refusing anything that does not hold integers (so ROM contents are exact)."""
+    for name in names:
+        value = np.asarray(getattr(config, name))
+        if value.dtype.kind not in "iu":
+            raise ValueError(f"{type(config).__name__}.{name} must hold integers, got {value.dtype}")
+        value = value.astype(np.int64)
+        value.setflags(write=False)
+        object.__setattr__(config, name, value)
 
 
 @dataclass(frozen=True)

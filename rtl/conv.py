@@ -9,7 +9,7 @@ from amaranth.hdl import signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .config import LayerConfig
+from .config import LayerConfig, freeze_integer_arrays
 from .mvau import MVAU, round_shift
 from .stream import beat_signature
 from .window import AddressedWindow, SlidingWindow
@@ -37,13 +37,7 @@ class ConvParams:
     out_signed: bool = True
 
     def __post_init__(self):
-        for name in ("weight", "bias", "multiplier", "shift"):
-            value = np.asarray(getattr(self, name))
-            if value.dtype.kind not in "iu":
-                raise ValueError(f"ConvParams.{name} must hold integers, got {value.dtype}")
-            value = value.astype(np.int64)
-            value.setflags(write=False)
-            object.__setattr__(self, name, value)
+        freeze_integer_arrays(self, ("weight", "bias", "multiplier", "shift"))
         problems = []
         if self.weight.ndim != 4 or self.weight.shape[2] != self.weight.shape[3]:
             problems.append(f"weight has shape {self.weight.shape}, expected (C_out, C_in, K, K)")

@@ -10,6 +10,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from .config import freeze_integer_arrays
 from .mvau import MVAU, delay, round_shift
 from .stream import beat_signature
 
@@ -68,13 +69,7 @@ class GDNConfig:
         return (x_max * x_max + ((1 << self.square_shift) >> 1)) >> self.square_shift
 
     def __post_init__(self):
-        for name in ("beta", "gamma", "multiplier", "shift", "rsqrt_table"):
-            value = np.asarray(getattr(self, name))
-            if value.dtype.kind not in "iu":
-                raise ValueError(f"GDNConfig.{name} must hold integers, got {value.dtype}")
-            value = value.astype(np.int64)
-            value.setflags(write=False)
-            object.__setattr__(self, name, value)
+        freeze_integer_arrays(self, ("beta", "gamma", "multiplier", "shift", "rsqrt_table"))
         c = len(self.beta)
         problems = []
         for name, shape in {"gamma": (c, c), "multiplier": (c,), "shift": (c,),
