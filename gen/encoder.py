@@ -28,7 +28,8 @@ from .balance import BalanceError, Plan
 from .layers import ConvSpec, GDNSpec, encoder_from_artefact
 from .report import CLOCK_MHZ, markdown, plan_report
 
-__all__ = ["encoder_config", "EncoderDesign", "design", "generate", "default_model", "load", "TOP", "MANIFEST_FORMAT"]
+__all__ = ["encoder_config", "EncoderDesign", "design", "generate", "default_model", "load", "golden_packet", "TOP",
+           "MANIFEST_FORMAT"]
 
 TOP = "licfpga_encoder"
 MANIFEST_FORMAT = "licfpga-encoder-1"
@@ -174,6 +175,24 @@ class EncoderDesign:
                          "the largest ẑ frame",
             **({"verilog_sha256": verilog_sha256} if verilog_sha256 else {}),
         }
+
+
+def golden_packet(artefact: Artefact, frame) -> tuple:
+    """What the encoder emits for an (H, W, 3) uint8 frame, from the integer golden model:
+    the packet's elements (ŷ then ẑ, pixel by pixel in raster order, channel fastest) and
+    the two latents' [w, h, channels]."""
+    import numpy as np
+    import torch
+
+    from ..model.golden import GoldenModel
+
+    golden = GoldenModel(artefact)
+    x = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None].to(torch.int64)
+    y = golden.g_a(x)
+    z = golden.h_a(y)
+    parts = [t[0].permute(1, 2, 0).numpy() for t in (y, z)]
+    shapes = tuple([p.shape[1], p.shape[0], p.shape[2]] for p in parts)
+    return np.concatenate([p.reshape(-1) for p in parts]), *shapes
 
 
 def design(artefact: Artefact, plan: Plan, artefact_sha256: str | None) -> EncoderDesign:

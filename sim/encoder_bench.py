@@ -1,6 +1,6 @@
 """The caller's side of the encoder bench (`sim.tb_encoder`): a tiny trained student, its
 generated encoder at a small DSP budget, small real image crops and the integer golden
-model's packets for them.
+model's packets for them (`gen.encoder.golden_packet`).
 
 The tiny student (N=8, M=16) is trained for 200 steps on crops of the bundled Kodak
 photo and smooth noisy gradients (about 5 s on one core), then quantized after
@@ -15,9 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..gen.encoder import golden_packet  # the benches' reference, kept here under its old name
 from .runner import BUILD_ROOT
 
-__all__ = ["TINY", "BUDGET", "MAX_FRAME", "tiny_student", "tiny_design", "crops", "golden_packet", "encoder_case"]
+__all__ = ["TINY", "BUDGET", "MAX_FRAME", "tiny_student", "tiny_design", "crops", "golden_packet", "encoder_case",
+           "axi_encoder_case"]
 
 TINY = {"N": 8, "M": 16}
 #: A DSP budget that keeps the tiny encoder near 5 cycles per pixel (64×64 plan frame).
@@ -104,22 +106,6 @@ def tiny_design(manifest: Path, budget: int = BUDGET, max_frame: tuple[int, int]
     return design(artefact, plan, read_manifest(manifest)["npz"]["sha256"])
 
 
-def golden_packet(artefact, frame) -> tuple[np.ndarray, tuple, tuple]:
-    """The integer golden model's packet of an (H, W, 3) uint8 frame: ŷ then ẑ, pixel
-    by pixel in raster order, channel fastest; and the two latents' [w, h, channels]."""
-    import torch
-
-    from ..model.golden import GoldenModel
-
-    golden = GoldenModel(artefact)
-    x = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None].to(torch.int64)
-    y = golden.g_a(x)
-    z = golden.h_a(y)
-    parts = [t[0].permute(1, 2, 0).numpy() for t in (y, z)]
-    shapes = tuple([p.shape[1], p.shape[0], p.shape[2]] for p in parts)
-    return np.concatenate([p.reshape(-1) for p in parts]), *shapes
-
-
 def encoder_case(simulator="verilator"):
     """The regression's case (`sim.regress.Case`) of the tiny student's encoder."""
     from .regress import Case
@@ -153,3 +139,40 @@ def encoder_case(simulator="verilator"):
     # Named like `rtl_backend`'s builds (encoder_<artefact>), so that the backend's test on
     # the same artefact, budget and frame finds this build in the cache.
     return Case(f"encoder/{ARTEFACT}", simulator, make, "licfpga.sim.tb_encoder", params, arrays)
+
+
+def axi_encoder_case(simulator="verilator"):
+    """The regression's case (`sim.regress.Case`) of the tiny student's encoder behind the
+    AXI wrapper (`sim.tb_axi_encoder`): two clean frames of different sizes, a frame with
+    an early TLAST and one without TLAST, each followed by a clean one."""
+    from ..rtl.axi import AXIWrapper
+    from .regress import Case
+
+    clean = [(64, 48), (40, 24)]
+    early, missing = (48, 32), (32, 32)
+    params = {"max": list(MAX_FRAME), "idle": 0.2, "stall": 0.3}
+
+    def make():
+        return AXIWrapper(tiny_design(tiny_student()).component(), *MAX_FRAME)
+
+    def arrays(rng):
+        d = tiny_design(tiny_student())
+        frames = crops(rng, clean + [early, missing])
+        out = {}
+        for n, frame in enumerate(frames[:2]):
+            out[f"in{n}"], out[f"out{n}"] = frame.reshape(-1, 3), golden_packet(d.artefact, frame)[0]
+        # early TLAST: the wrapper completes the frame with zero pixels
+        short = frames[2].reshape(-1, 3)[:-5]
+        padded = np.concatenate([short, np.zeros((5, 3), dtype=np.uint8)]).reshape(frames[2].shape)
+        out["in2"], out["out2"] = short, golden_packet(d.artefact, padded)[0]
+        # missing TLAST: three more pixels follow, dropped up to their TLAST
+        extra = rng.integers(0, 256, (3, 3), dtype=np.uint8)
+        out["in3"] = np.concatenate([frames[3].reshape(-1, 3), extra])
+        out["out3"] = golden_packet(d.artefact, frames[3])[0]
+        params["frames"] = [[w, h, n] for n, (w, h) in enumerate(clean)]
+        params["malformed"] = [[*early, 2, "early", len(short)], [*missing, 3, "missing", 3]]
+        return out
+
+    # Named as boards.host.RtlSimBackend names its builds (axi_encoder_<artefact>), so that
+    # the host driver's and the codec's rtl-sim tests on a 64×64 frame share this build.
+    return Case(f"axi_encoder/{ARTEFACT}", simulator, make, "licfpga.sim.tb_axi_encoder", params, arrays)
