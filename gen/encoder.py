@@ -239,3 +239,27 @@ def load(name_or_path: str) -> tuple[Artefact, str]:
 
     artefact, info = load_integer_model(name_or_path)
     return artefact, read_manifest(Path(info.path))["npz"]["sha256"]
+
+
+def plan_design(model: str | None = None, dsp_budget: int | None = None, fps: float | None = None,
+                clock_mhz: float = CLOCK_MHZ, resolution: tuple[int, int] = (1280, 720),
+                max_frame: tuple[int, int] | None = None) -> EncoderDesign:
+    """The encoder `licfpga generate` makes: ``model`` (default: the shipped default
+    student) balanced within ``dsp_budget`` DSPs (default: the XCZU9EG's less the
+    margin) or, given ``fps``, with the fewest DSPs for that rate at ``clock_mhz``, on a
+    ``resolution`` frame, with line buffers for ``max_frame`` (default 1920×1088)."""
+    from .balance import DEFAULT_DSP_MARGIN, DEFAULT_MAX_FRAME, balance_dsp, balance_fps
+    from .plan import DEVICES
+
+    if dsp_budget is not None and fps is not None:
+        raise BalanceError("give a DSP budget or a frame rate, not both")
+    artefact, sha256 = load(model or default_model())
+    encoder = encoder_from_artefact(artefact)
+    max_frame = max_frame or DEFAULT_MAX_FRAME
+    if fps is not None:
+        plan = balance_fps(encoder, fps, clock_mhz, resolution, max_frame)
+    else:
+        if dsp_budget is None:
+            dsp_budget = int(DEVICES["XCZU9EG"].dsp * (1 - DEFAULT_DSP_MARGIN))
+        plan = balance_dsp(encoder, dsp_budget, resolution, max_frame)
+    return design(artefact, plan, sha256)

@@ -98,20 +98,26 @@ def _golden_backend(codec):
     return GoldenBackend(codec.artefact)
 
 
-def _rtl_sim_backend(codec):
-    from licfpga.model.codec import CodecError, IntegerCodec
-    from licfpga.sim.rtl_backend import RtlSimBackend
+def _hardware_backend(name, factory):
+    """A backend of the AXI-wrapped encoder (`boards.host`): ``factory(artefact)``."""
+    def make(codec):
+        from licfpga.model.codec import CodecError, IntegerCodec
 
-    if not isinstance(codec, IntegerCodec):
-        raise CodecError(f"{codec.name} is a float model: --backend rtl-sim runs the encoder generated from an "
-                         f"integer model (e.g. {codec.name}-int8)")
-    return RtlSimBackend(codec.artefact)
+        if not isinstance(codec, IntegerCodec):
+            raise CodecError(f"{codec.name} is a float model: --backend {name} runs the encoder generated from an "
+                             f"integer model (e.g. {codec.name}-int8)")
+        from licfpga.boards import host
+
+        return getattr(host, factory)(codec.artefact)
+    return make
 
 
 #: Analysis backends of ``compress --backend``: name -> factory(codec) -> AnalysisBackend. Hardware
 #: backends are added here, so that ``model/`` never imports hardware code. Without --backend a
 #: codec uses its own default (``Codec.default_backend_name``: golden for integer models).
-BACKENDS = {"float": _float_backend, "golden": _golden_backend, "rtl-sim": _rtl_sim_backend}
+BACKENDS = {"float": _float_backend, "golden": _golden_backend,
+            "rtl-sim": _hardware_backend("rtl-sim", "rtl_sim_analysis"),
+            "board": _hardware_backend("board", "board_analysis")}
 
 
 def _report_errors(action) -> int:
@@ -289,35 +295,72 @@ def _frame_arg(text: str, option: str) -> tuple[int, int]:
 def cmd_generate(args) -> int:
     import time
 
-    from licfpga.gen.balance import DEFAULT_DSP_MARGIN, DEFAULT_MAX_FRAME, BalanceError, balance_dsp, balance_fps
-    from licfpga.gen.encoder import default_model, design, generate, load
-    from licfpga.gen.layers import encoder_from_artefact
-    from licfpga.gen.plan import DEVICES
+    from licfpga.gen.balance import BalanceError
+    from licfpga.gen.encoder import generate, plan_design
     from licfpga.model.registry import ModelError
 
     try:
-        if args.dsp_budget is not None and args.fps is not None:
-            raise BalanceError("give --dsp-budget or --fps, not both")
-        artefact, sha256 = load(args.model or default_model())
-        max_frame = _frame_arg(args.max_frame, "--max-frame") if args.max_frame else DEFAULT_MAX_FRAME
-        encoder = encoder_from_artefact(artefact)
-        if args.fps is not None:
-            plan = balance_fps(encoder, args.fps, args.clock_mhz, _frame_arg(args.resolution, "--resolution"),
-                               max_frame)
-        else:
-            budget = args.dsp_budget
-            if budget is None:
-                budget = int(DEVICES["XCZU9EG"].dsp * (1 - DEFAULT_DSP_MARGIN))
-            plan = balance_dsp(encoder, budget, _frame_arg(args.resolution, "--resolution"), max_frame)
+        d = _design_args(args)
         start = time.perf_counter()
-        files = generate(design(artefact, plan, sha256), Path(args.out), args.clock_mhz)
+        files = generate(d, Path(args.out), args.clock_mhz)
     except (BalanceError, ModelError, ValueError) as exc:
         print(f"licfpga: error: {exc}", file=sys.stderr)
         return 1
-    print(f"{args.out}: encoder of {artefact.name} ({plan.objective}, {plan.dsp} DSPs, "
+    plan = d.plan
+    print(f"{args.out}: encoder of {d.artefact.name} ({plan.objective}, {plan.dsp} DSPs, "
           f"{plan.interval() / (plan.width * plan.height):.3f} cycles/px on {plan.width}×{plan.height}), "
           f"generated in {time.perf_counter() - start:.1f} s: {', '.join(p.name for p in files.values())}")
     return 0
+
+
+def _design_args(args):
+    """The `gen.encoder.plan_design` of generate's (and bench-rtl's) options."""
+    from licfpga.gen.encoder import plan_design
+
+    return plan_design(args.model, args.dsp_budget, args.fps, args.clock_mhz,
+                       _frame_arg(args.resolution, "--resolution"),
+                       _frame_arg(args.max_frame, "--max-frame") if args.max_frame else None)
+
+
+def _add_design_args(p) -> None:
+    p.add_argument("--model", help="integer artefact: registry name or .json (default: the shipped default student's)")
+    p.add_argument("--dsp-budget", type=int, help="DSPs to balance within (default: the XCZU9EG's less 10%%)")
+    p.add_argument("--fps", type=float, help="instead of a budget: the fewest DSPs for this frame rate")
+    p.add_argument("--clock-mhz", type=float, default=300.0, help="assumed clock (only a timing report confirms one)")
+    p.add_argument("--resolution", default="1280x720", help="WIDTHxHEIGHT the plan is balanced on (padded to 64)")
+    p.add_argument("--max-frame", help="WIDTHxHEIGHT of the line buffers (default 1920x1088)")
+
+
+def cmd_bench_rtl(args) -> int:
+    import json
+
+    import numpy as np
+
+    from licfpga.gen.balance import BalanceError
+    from licfpga.model.registry import ModelError
+    from licfpga.sim.frame_bench import bench, bench_frame, bench_summary
+    from licfpga.sim.runner import BenchFailure
+
+    try:
+        d = _design_args(args)
+        frame, source = bench_frame(args.image)
+        result = bench(d, frame, frames=args.frames, jobs=args.jobs,
+                       log=lambda line: print(line, file=sys.stderr))
+    except (BalanceError, ModelError, ValueError, OSError, BenchFailure) as exc:
+        print(f"licfpga: error: {exc}", file=sys.stderr)
+        return 1
+    result["image"] = source
+    if not args.no_synth:
+        from licfpga.gen.synth import synthesize_design
+
+        result.update(synthesize_design(d).total)
+    else:
+        result.update({"dsp": result["plan_dsp"], "bram36": result["plan_bram36"], "lut": None, "ff": None,
+                       "resources": "analytical (--no-synth)"})
+    print(bench_summary(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+    return 0 if result["bit_exact"] else 2
 
 
 def cmd_quantize(args) -> int:
@@ -359,17 +402,20 @@ def cmd_quant_ablation(args) -> int:
 
 
 def cmd_build(args) -> int:
-    from licfpga.boards.cores import DEFAULT_CORE
     from licfpga.boards.vivado import build
+    from licfpga.gen.balance import BalanceError
+    from licfpga.gen.encoder import default_model, load
+    from licfpga.model.registry import ModelError
 
-    core = args.core or DEFAULT_CORE
     try:
-        tree, status = build(args.design, Path(args.out), core, args.clock_mhz)
-    except ValueError as exc:
+        artefact, sha256 = load(args.model or default_model())
+        tree, status = build(args.design, Path(args.out), artefact, sha256, args.dsp_budget, args.clock_mhz)
+    except (BalanceError, ModelError, ValueError) as exc:
         print(f"licfpga: error: {exc}", file=sys.stderr)
         return 1
     print(f"{tree.root}: {tree.summary}")
-    print(f"core built: {core} (a stand-in until the encoder is a core)")
+    print(tree.resources.markdown(), end="")
+    print(f"{tree.resources.summary()} (details: {tree.root / 'report.md'})")
     if status is None:
         print(f"vivado is not on PATH: the tree is ready; to build it, run\n"
               f"  cd {tree.root} && {' '.join(tree.command)}")
@@ -524,21 +570,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("generate", help="the encoder's Verilog, manifest and report from an integer artefact")
-    p.add_argument("--model", help="integer artefact: registry name or .json (default: the shipped default student's)")
     p.add_argument("--out", required=True, help="folder for licfpga_encoder.v, manifest.json, report.md/.json")
-    p.add_argument("--dsp-budget", type=int, help="DSPs to balance within (default: the XCZU9EG's less 10%%)")
-    p.add_argument("--fps", type=float, help="instead of a budget: the fewest DSPs for this frame rate")
-    p.add_argument("--clock-mhz", type=float, default=300.0, help="assumed clock (only a timing report confirms one)")
-    p.add_argument("--resolution", default="1280x720", help="WIDTHxHEIGHT the plan is balanced on (padded to 64)")
-    p.add_argument("--max-frame", help="WIDTHxHEIGHT of the line buffers (default 1920x1088)")
+    _add_design_args(p)
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("bench-rtl", help="one Kodak-size frame through the generated encoder in Verilator: "
+                                         "cycles/px vs the model, DSP efficiency, bit-exact check, Yosys resources")
+    _add_design_args(p)
+    p.add_argument("--image", help="the frame (default: the bundled Kodak crop, resized to 768x512)")
+    p.add_argument("--frames", type=int, default=2, help="frames streamed back to back (2: steady-state interval)")
+    p.add_argument("--jobs", type=int, default=1, help="compiler jobs of the Verilator build")
+    p.add_argument("--no-synth", action="store_true", help="skip Yosys; report the analytical resources")
+    p.add_argument("--json", help="write the measurements here")
+    p.set_defaults(func=cmd_bench_rtl)
 
     p = sub.add_parser("build", help="write the Vivado tree of a board design (and run Vivado if it is on PATH)")
     p.add_argument("--board", choices=["zcu102"], default="zcu102")
     p.add_argument("--design", choices=["ps", "selftest"], default="ps",
                    help="ps: behind AXI DMA in a Zynq UltraScale+ block design; selftest: ROM frame, verdict on LEDs/UART")
-    p.add_argument("--core", help="the streaming core to wrap (default: the sliding-window generator of g_a's first "
-                                  "layer, until the encoder is a core)")
+    p.add_argument("--model", help="integer artefact whose encoder is the core: registry name or .json (default: the "
+                                   "shipped default student's)")
+    p.add_argument("--dsp-budget", type=int, help="DSPs the encoder is balanced within (default: the XCZU9EG's less 10%%)")
     p.add_argument("--clock-mhz", type=float, help="PL clock of ps (default 300, assumed until timing confirms it); "
                                                    "selftest runs at the board's 125 MHz")
     p.add_argument("--out", required=True, help="folder for the tree")
