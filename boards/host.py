@@ -1,16 +1,18 @@
 """Host driver of the accelerator: one interface, two backends.
 
-`Accelerator.encode` streams frames through the AXI-wrapped core and returns its
-output. What it does on the bus is one sans-IO program, `frame_program`: a generator
-that yields `Read`, `Write` and `Stream` requests and receives their answers. A
-backend only carries them out:
+`Accelerator.encode` streams frames through the AXI-wrapped encoder (`boards.core`) and
+returns each frame's packet of ŷ and ẑ; `EncoderAnalysis` makes that the codec's
+analysis backend (`licfpga compress --backend board|rtl-sim`). What the driver does on
+the bus is one sans-IO program, `frame_program`: a generator that yields `Read`,
+`Write` and `Stream` requests and receives their answers. A backend only carries them
+out:
 
 ``board``
     on the ZCU102's Linux (the ``ps`` design loaded): registers and AXI DMA through
     PYNQ when it is installed, else through /dev/mem, with DMA buffers from the
     u-dma-buf driver (physically contiguous, its physical address in sysfs).
 ``rtl-sim``
-    the same program inside a cocotb simulation of the wrapped core
+    the same program inside a cocotb simulation of the wrapped encoder in Verilator
     (`boards.host_tb`), carried out by cocotbext-axi's AxiLiteMaster, AxiStreamSource
     and AxiStreamSink.
 """
@@ -25,11 +27,15 @@ from pathlib import Path
 import numpy as np
 
 from ..rtl.axi import ERRORS, ID, REGISTER
-from .cores import CORES
 from .vivado import ADDRESS_MAP
 
 __all__ = ["Read", "Write", "Stream", "DriverError", "Frame", "frame_program", "drive", "drive_async",
-           "Accelerator", "BoardBackend", "RtlSimBackend", "BACKENDS"]
+           "Accelerator", "BoardBackend", "RtlSimBackend", "EncoderAnalysis", "rtl_sim_analysis", "board_analysis",
+           "RTL_SIM_DSP_BUDGET"]
+
+#: The rtl-sim codec backend's budget: enough for the cheapest folding of every engine of
+#: the N=8…64 students, and small, so that the Verilog and its build stay small.
+RTL_SIM_DSP_BUDGET = 100
 
 START = 1 << REGISTER["CONTROL"].fields["START"]
 DONE = 1 << REGISTER["STATUS"].fields["DONE"]
@@ -131,52 +137,92 @@ async def drive_async(program, lite, source, sink):
 
 
 class Accelerator:
-    """The accelerator built around ``core`` (a `boards.cores` name), on ``backend``."""
+    """The AXI-wrapped encoder ``core`` (`boards.core.EncoderCore`) on ``backend``."""
 
     def __init__(self, core, backend):
-        self.spec = CORES[core]
+        self.core = core
         self.backend = backend
 
     def encode(self, frames):
-        """Streams each (H, W, C_in) uint8 frame through the core; returns for each a
-        (beats, SIMD) array of its output elements and the CYCLES register."""
-        from ..sim.axi import unwords, words
-        spec = self.spec
-        jobs = []
-        for frame in frames:
-            height, width, _ = frame.shape
-            pixels = words(frame.reshape(-1, spec.c_in), spec.elem_bits, spec.in_tdata)
-            capacity = spec.output_beats(width, height) * spec.out_tdata // 8
-            jobs.append((width, height, pixels, capacity))
-        results = self.backend.run(jobs)
-        return [(unwords(r.output, spec.simd, spec.elem_bits, spec.out_tdata), r.cycles)
-                for r in results]
+        """Streams each (H, W, 3) uint8 frame through the encoder; returns for each its
+        packet's elements (ŷ then ẑ) and the CYCLES register."""
+        jobs = [(f.shape[1], f.shape[0], self.core.pixels(f), self.core.capacity(f.shape[1], f.shape[0]))
+                for f in frames]
+        return [(self.core.elements(r.output), r.cycles) for r in self.backend.run(jobs)]
 
 
 class RtlSimBackend:
-    """Runs the jobs in one cocotb simulation of `rtl.axi.AXIWrapper` around the core
-    (frames up to ``max_size``) on ``simulator``."""
+    """Runs the jobs in one cocotb simulation of ``core``'s `rtl.axi.AXIWrapper` on
+    ``simulator``; the build is cached by its Verilog (`sim.runner`)."""
 
-    def __init__(self, core, max_size=(64, 64), simulator="icarus", seed=1):
+    def __init__(self, core, simulator="verilator", seed=1):
         self.core = core
-        self.max_size = max_size
         self.simulator = simulator
         self.seed = seed
 
     def run(self, jobs):
-        from ..rtl.axi import AXIWrapper
         from ..sim.runner import run_bench
-        spec = CORES[self.core]
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "frames.npz"
             arrays = {f"pixels{n}": np.frombuffer(job[2], dtype=np.uint8) for n, job in enumerate(jobs)}
             params = {"jobs": [[w, h, c] for w, h, _, c in jobs], "out": str(out)}
-            run_bench(AXIWrapper(spec.make(*self.max_size), *self.max_size),
-                      f"host_{self.core}", "licfpga.boards.host_tb", params, arrays=arrays,
-                      simulator=self.simulator, seed=self.seed)
+            run_bench(self.core.wrapper(), f"axi_encoder_{self.core.name}", "licfpga.boards.host_tb", params,
+                      arrays=arrays, simulator=self.simulator, seed=self.seed)
             with np.load(out) as got:
                 return [Frame(got[f"output{n}"].tobytes(), int(got["cycles"][n]))
                         for n in range(len(jobs))]
+
+
+class EncoderAnalysis:
+    """`model.codec.AnalysisBackend` on the accelerator: ``core_for(width, height)`` gives
+    the `boards.core.EncoderCore` for a frame, ``transport(core)`` the backend that runs it
+    (`RtlSimBackend`, `BoardBackend`). A frame the encoder cannot take, or a driver error,
+    is a `model.codec.CodecError` named after the backend. ``cycles``: the last frame's
+    CYCLES register."""
+
+    def __init__(self, name, core_for, transport):
+        self.name = name
+        self.core_for = core_for
+        self.transport = transport
+        self.cycles = None
+
+    def analyse(self, x):
+        from ..gen.balance import BalanceError
+        from ..model.codec import CodecError
+        height, width = x.shape[:2]
+        try:
+            core = self.core_for(width, height)
+            [(packet, self.cycles)] = Accelerator(core, self.transport(core)).encode([x])
+        except (BalanceError, DriverError) as exc:
+            raise CodecError(f"{self.name}: {exc}") from None
+        return core.latents(packet, width, height)
+
+
+def rtl_sim_analysis(artefact, simulator="verilator"):
+    """The codec's ``rtl-sim`` backend: for each frame, the encoder of ``artefact``
+    generated with line buffers for exactly that frame within `RTL_SIM_DSP_BUDGET` DSPs,
+    AXI-wrapped, run by `RtlSimBackend` (one build per frame size, cached). For small
+    images and models: the shipped N=64 students build for many minutes."""
+    from .core import encoder_core
+
+    def core_for(width, height):
+        return encoder_core(artefact, None, RTL_SIM_DSP_BUDGET, max_frame=(width, height),
+                            plan_frame=(width, height))
+    return EncoderAnalysis("rtl-sim", core_for, lambda core: RtlSimBackend(core, simulator))
+
+
+def board_analysis(artefact, bitstream=None):
+    """The codec's ``board`` backend: the ``ps`` design's encoder of ``artefact`` on this
+    ZCU102 (`BoardBackend`). Off the board, a `model.codec.CodecError` before anything is
+    written."""
+    from ..model.codec import CodecError
+    from .vivado import ps_core
+    try:
+        board = BoardBackend(bitstream)
+    except DriverError as exc:
+        raise CodecError(f"board: {exc}") from None
+    core = ps_core(artefact)
+    return EncoderAnalysis("board", lambda width, height: core, lambda _: board)
 
 
 # AXI DMA registers in direct register mode (PG021, "Register Space").
@@ -214,13 +260,28 @@ class _UDmaBuf:
             self.map = mmap.mmap(f.fileno(), self.size)
 
 
+def _zynq_ultrascale():
+    """Whether this Linux runs on a Zynq UltraScale+ (its device tree says so)."""
+    for path in ("/proc/device-tree/compatible", "/sys/firmware/devicetree/base/compatible"):
+        try:
+            return b"xlnx,zynqmp" in Path(path).read_bytes()
+        except OSError:
+            continue
+    return False
+
+
 class BoardBackend:
     """The ZCU102 with the ``ps`` design. With PYNQ installed and ``bitstream`` given
     (its .bit with the .hwh beside it), PYNQ loads it and moves the data; otherwise the
     bitstream must be loaded already (fpgautil), and /dev/mem reaches the registers and
-    two u-dma-buf buffers (``udmabuf0`` in, ``udmabuf1`` out) hold the data. As root."""
+    two u-dma-buf buffers (``udmabuf0`` in, ``udmabuf1`` out) hold the data. As root.
+
+    Anywhere but a Zynq UltraScale+ it raises `DriverError` before it touches /dev/mem."""
 
     def __init__(self, bitstream=None, timeout_s=10.0):
+        if not _zynq_ultrascale():
+            raise DriverError("this machine is not the ZCU102 (its device tree names no xlnx,zynqmp): "
+                              "the board backend runs on the board's Linux with the ps design loaded")
         self.timeout_s = timeout_s
         try:
             import pynq
@@ -232,9 +293,13 @@ class BoardBackend:
             self.regs = pynq.MMIO(*ADDRESS_MAP["accel"])
             self.dma_regs = pynq.MMIO(*ADDRESS_MAP["axi_dma"])
         else:
-            self.regs = _Window(*ADDRESS_MAP["accel"])
-            self.dma_regs = _Window(*ADDRESS_MAP["axi_dma"])
-            self.buffers = _UDmaBuf("udmabuf0"), _UDmaBuf("udmabuf1")
+            try:
+                self.buffers = _UDmaBuf("udmabuf0"), _UDmaBuf("udmabuf1")
+                self.regs = _Window(*ADDRESS_MAP["accel"])
+                self.dma_regs = _Window(*ADDRESS_MAP["axi_dma"])
+            except OSError as exc:
+                raise DriverError(f"{exc.filename or '/dev/mem'}: {exc.strerror or exc} (the board backend "
+                                  f"needs root and the u-dma-buf buffers udmabuf0/1)") from None
 
     def run(self, jobs):
         results = []
@@ -279,5 +344,3 @@ class BoardBackend:
                 raise DriverError(f"DMA error, status 0x{dma.read(status):08x}")
         return bytes(sink.map[:dma.read(S2MM_LENGTH)])
 
-
-BACKENDS = {"board": BoardBackend, "rtl-sim": RtlSimBackend}

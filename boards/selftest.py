@@ -1,11 +1,12 @@
-"""Board self-test without a processor: a test frame in ROM streams through the core,
-a checksum of its output is compared with the one computed here from the reference,
-and the verdict shows on the LEDs and the UART.
+"""Board self-test without a processor: a test frame in ROM streams through the
+generated encoder, a checksum of its output packet is compared with the one the integer
+golden model gives for that frame (`boards.vivado.selftest_design`), and the verdict
+shows on the LEDs and the UART.
 
-`SelfTest` is the logic (simulated in the tests); `SelfTestTop` puts it on a platform
-(`boards.zcu102`): clock and reset from the platform's defaults (125 MHz, CPU_RESET
-restarts the test), LED 0 PASS, LED 1 FAIL, LED 2 running, LED 7 a heartbeat, and on
-the UART (115200 8N1) a line ``PASS 0000abcd`` or ``FAIL 0000abcd`` every
+`SelfTest` is the logic (simulated by `sim.tb_selftest`); `SelfTestTop` puts it on a
+platform (`boards.zcu102`): clock and reset from the platform's defaults (125 MHz,
+CPU_RESET restarts the test), LED 0 PASS, LED 1 FAIL, LED 2 running, LED 7 a heartbeat,
+and on the UART (115200 8N1) a line ``PASS 0000abcd`` or ``FAIL 0000abcd`` every
 ``repeat_cycles``, with the frame's cycle count in hex.
 """
 
@@ -61,7 +62,7 @@ class SelfTest(wiring.Component):
     the UART's bit time; ``repeat_cycles``: cycles from one report line to the next.
 
     Ports: ``leds`` (out, 8: PASS, FAIL, running, …, heartbeat on the top bit), ``tx``
-    (out, UART, idle high).
+    (out, UART, idle high). ``rom_bits``: the width of a ROM word (a pixel and its markers).
     The frame streams at the core's rate (the ROM is read combinationally, one pixel
     per cycle); the verdict follows the output's ``last`` beat by one cycle.
     """
@@ -72,21 +73,22 @@ class SelfTest(wiring.Component):
         self.expected = expected
         self.clocks_per_bit = clocks_per_bit
         self.repeat_cycles = repeat_cycles
+        self.layout = beat_layout(core.i.payload.data.shape().elem_shape, frame.shape[2])
+        self.rom_bits = self.layout.size
         super().__init__({"leds": Out(8), "tx": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.core = core = self.core
-        height, width, channels = self.frame.shape
+        height, width, _ = self.frame.shape
         m.d.comb += [core.width.eq(width), core.height.eq(height)]
 
         # --- source: the frame, with its markers, from a ROM ------------------------
-        layout = beat_layout(core.i.payload.data.shape().elem_shape, channels)
-        pixels = [layout.const({
+        pixels = [self.layout.const({
             "data": [int(e) for e in self.frame[y, x]], "first": x == 0 and y == 0,
             "last": x == width - 1 and y == height - 1, "eol": x == width - 1, "eop": 1,
         }).as_value().value for y in range(height) for x in range(width)]
-        m.submodules.rom = rom = Memory(shape=layout.size, depth=len(pixels), init=pixels)
+        m.submodules.rom = rom = Memory(shape=self.rom_bits, depth=len(pixels), init=pixels)
         read = rom.read_port(domain="comb")
         addr = Signal(range(len(pixels) + 1))
         m.d.comb += [read.addr.eq(addr), core.i.payload.eq(read.data),
@@ -153,11 +155,13 @@ class SelfTestTop(Elaboratable):
         self.baud = baud
         self.repeat_s = repeat_s
 
+    def timing(self, clock_hz):
+        """(clock cycles per UART bit, cycles between report lines) at ``clock_hz``."""
+        return round(clock_hz / self.baud), round(clock_hz * self.repeat_s)
+
     def elaborate(self, platform):
         m = Module()
-        clock = platform.default_clk_frequency
-        m.submodules.test = test = self.make_self_test(
-            round(clock / self.baud), round(clock * self.repeat_s))
+        m.submodules.test = test = self.make_self_test(*self.timing(platform.default_clk_frequency))
         for n in range(8):
             m.submodules[f"led{n}"] = led = io.Buffer("o", platform.request("led", n, dir="-"))
             m.d.comb += led.o.eq(test.leds[n])

@@ -1,5 +1,6 @@
-"""Vivado build trees for the ZCU102: ``ps`` (the accelerator behind AXI DMA in a Zynq
-UltraScale+ block design) and ``selftest`` (a standalone Amaranth platform design).
+"""Vivado build trees for the ZCU102: ``ps`` (the generated encoder behind AXI DMA in a
+Zynq UltraScale+ block design) and ``selftest`` (a standalone Amaranth platform design:
+a ROM frame through the encoder, checked against the integer golden model).
 
 `build` writes the tree, then runs Vivado in batch mode when ``vivado`` is on PATH, and
 otherwise prints the one command to run. Everything Vivado needs is in the tree.
@@ -13,6 +14,9 @@ accelerator as an RTL module reference; its wrapper is the top level. The build 
 the bitstream and, for software, the hardware platform (``write_hw_platform``, .xsa).
 The PL clock (``pl_clk0``) is set to the requested frequency: an assumption until
 the timing report confirms it.
+
+Each tree also holds ``report.md``: the encoder's plan (`gen.report`) and the whole-PL
+resource estimate against the XCZU9EG (`boards.resources`).
 """
 
 import json
@@ -24,12 +28,17 @@ from pathlib import Path
 from amaranth.back import verilog
 from amaranth.lib.wiring import In
 
-from ..rtl.axi import ADDRESS_BITS, AXIWrapper, register_markdown
-from .cores import CORES
+from ..gen.balance import DEFAULT_MAX_FRAME
+from ..gen.report import markdown, plan_report
+from ..rtl.axi import ADDRESS_BITS, register_markdown
+from ..rtl.encoder import OUT_BITS
+from .core import PIXEL_BYTES, encoder_core
+from .resources import estimate_ps, estimate_selftest
 from .selftest import SelfTest, SelfTestTop, checksum, rom_frame
 from .zcu102 import PART, ZCU102Platform
 
-__all__ = ["ADDRESS_MAP", "Tree", "ps_tree", "selftest_design", "selftest_tree", "build"]
+__all__ = ["ADDRESS_MAP", "PS_MAX", "SELFTEST_FRAME", "Tree", "ps_core", "selftest_core", "ps_tree",
+           "selftest_design", "selftest_tree", "build"]
 
 # The PS's view of the PL: M_AXI_HPM0_FPD's window starts at 0xA000_0000 (UG1085,
 # "System Addresses"). The accelerator's segment is as large as its register block
@@ -41,8 +50,9 @@ ADDRESS_MAP = {
 BD_NAME = "licfpga"
 ACCEL_MODULE = "licfpga_accel"
 PS_PROJECT = "licfpga_ps"
-# A frame size the ps build takes at most: 1080p, padded to a multiple of 64 rows.
-PS_MAX = (1920, 1088)
+# The largest frame of the ps build: gen.balance's built-in maximum (1080p, padded to 64).
+PS_MAX = DEFAULT_MAX_FRAME
+# The self-test's ROM frame: small, so the ROM stays in LUTs.
 SELFTEST_FRAME = (32, 16)
 SELFTEST_CLOCK_MHZ = 125.0
 
@@ -50,11 +60,13 @@ SELFTEST_CLOCK_MHZ = 125.0
 @dataclass
 class Tree:
     """What `ps_tree`/`selftest_tree` wrote: the folder, the files, the command that
-    builds it and a one-line description of the design."""
+    builds it, a one-line description of the design and its resource estimate
+    (`boards.resources.Estimate`)."""
     root: Path
     files: list
     command: list
     summary: str
+    resources: object
 
 
 def _size(value):
@@ -244,87 +256,123 @@ def _write(root, files):
     return sorted(files)
 
 
-def _check_core(core):
-    if core not in CORES:
-        raise ValueError(f"unknown core {core!r} (known: {', '.join(CORES)})")
-    return CORES[core]
+def ps_core(artefact, sha256=None, dsp_budget=None):
+    """The encoder of the ``ps`` design: frames up to `PS_MAX`."""
+    return encoder_core(artefact, sha256, dsp_budget, max_frame=PS_MAX)
 
 
-def ps_tree(out, core, clock_mhz=300.0, max_size=PS_MAX):
-    """Writes the ``ps`` tree under ``out``: hdl/ (the wrapped core and its Vivado
-    top), bd.tcl, build.tcl, ps.xdc, REGISTERS.md, manifest.json."""
-    spec = _check_core(core)
+def selftest_core(artefact, sha256=None, dsp_budget=None):
+    """The encoder of the ``selftest`` design: line buffers for its ROM frame only."""
+    return encoder_core(artefact, sha256, dsp_budget, max_frame=SELFTEST_FRAME)
+
+
+def _report(core, estimate, clock_mhz):
+    return (f"# {estimate.design}: {core.describe()}\n\n## Whole-PL resource estimate ({PART})\n\n"
+            f"{estimate.markdown()}\n## The encoder's plan\n\n{markdown(plan_report(core.design.plan, clock_mhz))}")
+
+
+def _model_json(core):
+    a, plan = core.design.artefact, core.design.plan
+    return {"model": a.name, "N": a.N, "M": a.M, "npz_sha256": core.design.artefact_sha256,
+            "objective": plan.objective, "dsp": plan.dsp,
+            "cycles_per_pixel": plan.interval() / (plan.width * plan.height), "plan_frame": [plan.width, plan.height]}
+
+
+def ps_tree(out, core, clock_mhz=300.0):
+    """Writes the ``ps`` tree of ``core`` (`ps_core`) under ``out``: hdl/ (the wrapped
+    encoder and its Vivado top), bd.tcl, build.tcl, ps.xdc, REGISTERS.md, report.md,
+    manifest.json."""
     root = Path(out)
-    wrapper = AXIWrapper(spec.make(*max_size), *max_size)
+    wrapper = core.wrapper()
     core_module = f"{ACCEL_MODULE}_core"
+    estimate = estimate_ps(core)
     files = {
         f"hdl/{core_module}.v": verilog.convert(wrapper, name=core_module, emit_src=False),
         f"hdl/{ACCEL_MODULE}.v": _accel_wrapper(wrapper, core_module),
-        "bd.tcl": _bd_tcl(clock_mhz, spec.in_tdata, spec.out_tdata),
+        "bd.tcl": _bd_tcl(clock_mhz, core.in_tdata, core.out_tdata),
         "build.tcl": _build_tcl(),
         "ps.xdc": PS_XDC,
         "REGISTERS.md": f"# {ACCEL_MODULE} registers (base 0x{ADDRESS_MAP['accel'][0]:08X})\n\n"
                         + register_markdown(),
+        "report.md": _report(core, estimate, clock_mhz),
     }
+    max_size = core.max_size
     manifest = {
-        "design": "ps", "part": PART, "core": core, "core_doc": spec.doc,
+        "design": "ps", "part": PART, "core": _model_json(core),
         "clock_mhz": clock_mhz, "max_width": max_size[0], "max_height": max_size[1],
-        "in_tdata": spec.in_tdata, "out_tdata": spec.out_tdata,
+        "in_tdata": core.in_tdata, "out_tdata": core.out_tdata,
+        "stream": {"in": f"one pixel per beat: {PIXEL_BYTES} × uint8 (R, G, B) in bits 0–23",
+                   "out": f"one int{OUT_BITS} element per beat: ŷ then ẑ, TLAST on the frame's last"},
         "address_map": {k: {"base": v[0], "range": v[1]} for k, v in ADDRESS_MAP.items()},
+        "resources": estimate.as_json(),
         "outputs": [f"{PS_PROJECT}.bit", f"{PS_PROJECT}.xsa", "reports/"],
     }
     files["manifest.json"] = json.dumps(manifest, indent=1) + "\n"
     return Tree(root, _write(root, files), ["vivado", "-mode", "batch", "-source", "build.tcl"],
-                f"ps: {core} ({spec.doc}) behind AXI DMA on the ZCU102 PS, pl_clk0 "
-                f"{clock_mhz:g} MHz (assumed until the timing report confirms it), frames up "
-                f"to {max_size[0]}×{max_size[1]}")
+                f"ps: {core.describe()} behind AXI DMA on the ZCU102 PS, pl_clk0 {clock_mhz:g} MHz (assumed "
+                f"until the timing report confirms it)", estimate)
 
 
 def selftest_design(core, size=SELFTEST_FRAME, seed=1):
-    """The self-test's frame and a factory of `SelfTest` (given the UART's bit time and
-    the report period) for ``core``, with the checksum from the core's reference."""
-    spec = _check_core(core)
+    """The self-test of ``core`` (`selftest_core`) on a ROM frame of ``size``: a factory
+    of `SelfTest` and the expected (elements, checksum), from the integer golden model. The
+    factory takes the UART's bit time and the report period, and optionally the
+    ``component`` to test (default: a new encoder) and the ``expected`` pair (default:
+    the golden model's)."""
     width, height = size
-    frame = rom_frame(width, height, spec.c_in, seed)
-    reference = spec.reference(frame)
-    expected = (len(reference), checksum(reference, spec.elem_bits))
+    core.design.check_frame(width, height)
+    frame = rom_frame(width, height, PIXEL_BYTES, seed)
+    reference = core.reference(frame)
+    golden = (len(reference), checksum(reference.reshape(-1, 1), OUT_BITS))
 
-    def make(clocks_per_bit, repeat_cycles):
-        return SelfTest(spec.make(width, height), frame, expected, clocks_per_bit, repeat_cycles)
-    return make, expected
+    def make(clocks_per_bit, repeat_cycles, component=None, expected=golden):
+        return SelfTest(core.make() if component is None else component, frame, expected, clocks_per_bit,
+                        repeat_cycles)
+    return make, golden
 
 
-def selftest_tree(out, core, clock_mhz=None):
-    """Writes the ``selftest`` tree under ``out`` through Amaranth's Vivado back end
-    (selftest.v, selftest.xdc, selftest.tcl: synthesis, placement, routing, reports of
-    utilisation and timing, bitstream; build_selftest.sh runs it)."""
+def _check_selftest_clock(clock_mhz):
     if clock_mhz not in (None, SELFTEST_CLOCK_MHZ):
         raise ValueError(f"selftest runs on the ZCU102's fixed {SELFTEST_CLOCK_MHZ:g} MHz "
                          f"clock (CLK_125); --clock-mhz {clock_mhz:g} applies to --design ps")
+
+
+def selftest_tree(out, core, clock_mhz=None):
+    """Writes the ``selftest`` tree of ``core`` (`selftest_core`) under ``out`` through
+    Amaranth's Vivado back end (selftest.v, selftest.xdc, selftest.tcl: synthesis,
+    placement, routing, reports of utilisation and timing, bitstream; build_selftest.sh
+    runs it), with report.md and manifest.json."""
+    _check_selftest_clock(clock_mhz)
     make, expected = selftest_design(core)
+    top = SelfTestTop(make)
+    clock = SELFTEST_CLOCK_MHZ * 1e6
+    estimate = estimate_selftest(core, lambda stub: make(*top.timing(clock), component=stub))
     root = Path(out)
-    plan = ZCU102Platform().build(SelfTestTop(make), name="selftest", do_build=False)
+    plan = ZCU102Platform().build(top, name="selftest", do_build=False)
     root.mkdir(parents=True, exist_ok=True)
     plan.extract(root)
     files = sorted(str(p.relative_to(root)) for p in root.iterdir() if p.is_file())
-    manifest = {"design": "selftest", "part": PART, "core": core, "clock_mhz": SELFTEST_CLOCK_MHZ,
-                "frame": list(SELFTEST_FRAME), "expected_beats": expected[0],
-                "expected_checksum": expected[1], "outputs": ["selftest.bit"]}
-    files += _write(root, {"manifest.json": json.dumps(manifest, indent=1) + "\n"})
+    manifest = {"design": "selftest", "part": PART, "core": _model_json(core), "clock_mhz": SELFTEST_CLOCK_MHZ,
+                "frame": list(SELFTEST_FRAME), "expected_elements": expected[0],
+                "expected_checksum": expected[1], "checksum_source": "integer golden model (model.golden)",
+                "resources": estimate.as_json(), "outputs": ["selftest.bit"]}
+    files += _write(root, {"manifest.json": json.dumps(manifest, indent=1) + "\n",
+                           "report.md": _report(core, estimate, SELFTEST_CLOCK_MHZ)})
     return Tree(root, sorted(set(files)), ["sh", "build_selftest.sh"],
-                f"selftest: {core} ({CORES[core].doc}) on a {SELFTEST_FRAME[0]}×"
-                f"{SELFTEST_FRAME[1]} ROM frame at {SELFTEST_CLOCK_MHZ:g} MHz; LED0 PASS, LED1 "
-                f"FAIL, UART 115200 8N1")
+                f"selftest: {core.describe()} on a {SELFTEST_FRAME[0]}×{SELFTEST_FRAME[1]} ROM frame at "
+                f"{SELFTEST_CLOCK_MHZ:g} MHz; LED0 PASS, LED1 FAIL, UART 115200 8N1", estimate)
 
 
-def build(design, out, core, clock_mhz=None, run=None):
-    """Writes the tree of ``design`` (``ps`` or ``selftest``) and runs Vivado on it if
-    ``run`` (default: whether ``vivado`` is on PATH). Returns the `Tree` and the exit
-    status of Vivado (None when it did not run)."""
+def build(design, out, artefact, sha256=None, dsp_budget=None, clock_mhz=None, run=None):
+    """Writes the tree of ``design`` (``ps`` or ``selftest``) for the encoder of
+    ``artefact`` within ``dsp_budget`` DSPs and runs Vivado on it if ``run`` (default:
+    whether ``vivado`` is on PATH). Returns the `Tree` and the exit status of Vivado
+    (None when it did not run)."""
     if design == "ps":
-        tree = ps_tree(out, core, 300.0 if clock_mhz is None else clock_mhz)
+        tree = ps_tree(out, ps_core(artefact, sha256, dsp_budget), 300.0 if clock_mhz is None else clock_mhz)
     elif design == "selftest":
-        tree = selftest_tree(out, core, clock_mhz)
+        _check_selftest_clock(clock_mhz)      # before the encoder is balanced
+        tree = selftest_tree(out, selftest_core(artefact, sha256, dsp_budget), clock_mhz)
     else:
         raise ValueError(f"unknown design {design!r} (ps or selftest)")
     if run is None:

@@ -136,8 +136,6 @@ def encoder_case(simulator="verilator"):
         params["interval"] = d.model_cycles(*sizes[pair[0]])
         return out
 
-    # Named like `rtl_backend`'s builds (encoder_<artefact>), so that the backend's test on
-    # the same artefact, budget and frame finds this build in the cache.
     return Case(f"encoder/{ARTEFACT}", simulator, make, "licfpga.sim.tb_encoder", params, arrays)
 
 

@@ -289,6 +289,9 @@ def _case(kind, name, simulator, smoke):
     if kind == "encoder":
         from .encoder_bench import encoder_case     # trains the tiny student on first use
         return encoder_case(simulator)
+    if kind == "axi-encoder":      # CI runs it through tests/boards/test_core.py
+        from .encoder_bench import axi_encoder_case
+        return axi_encoder_case(simulator)
     if kind == "axi":
         frames, config = AXI[name]
         return _axi_case(name, simulator, frames, **config)
@@ -304,7 +307,8 @@ def cases(full=False, simulators=SIMULATORS):
             chosen = ([("window", n) for n in WINDOWS] + [("glue", n) for n in GLUE]
                       + [("axi", n) for n in AXI] + [("conv", n) for n in CONVS]
                       + [("gdn", n) for n in GDNS] + [("deconv", n) for n in DECONVS]
-                      + ([("encoder", "tiny-student-int8")] if simulator == "verilator" else []))
+                      + ([("encoder", "tiny-student-int8"), ("axi-encoder", "tiny-student-int8")]
+                         if simulator == "verilator" else []))
         else:
             chosen = DEFAULT[simulator]
         smoke = simulator == "icarus" and not full

@@ -1,62 +1,38 @@
-"""The self-test design in simulation: the ROM frame streams through the core, the
-verdict reaches the LEDs and the UART line decodes to PASS (or FAIL when the expected
-checksum or beat count is wrong)."""
+"""The self-test design in simulation (cocotb, `sim.tb_selftest`, on Icarus): the tiny
+student's encoder (small budget) streams the ROM frame; with the checksum the integer
+golden model gives, the UART line and the LEDs say PASS; with a corrupted checksum or
+element count, FAIL. And the checksum itself, on a hand-made case."""
 
+import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
-from licfpga.boards.cores import CORES
-from licfpga.boards.selftest import MESSAGE_BYTES, SelfTest, checksum, rom_frame
-from licfpga.boards.vivado import SELFTEST_FRAME, selftest_design
+from licfpga.boards.selftest import checksum
+from licfpga.boards.vivado import SELFTEST_FRAME, selftest_core, selftest_design
+from licfpga.model.artefact import load_artefact
+from licfpga.sim.encoder_bench import BUDGET, tiny_student
+from licfpga.sim.runner import run_bench
 
 BIT = 4         # clock cycles per UART bit in simulation
 
 
-def run(dut, limit=20_000):
-    """Returns the first report line from ``dut.tx`` and the LEDs at its end."""
-    result = {}
-
-    async def uart(ctx):
-        chars, cycle = [], 0
-        while len(chars) < MESSAGE_BYTES:
-            await ctx.tick()
-            cycle += 1
-            assert cycle < limit, f"no report after {limit} cycles: {bytes(chars)!r}"
-            if ctx.get(dut.tx):
-                continue
-            await ctx.tick().repeat(BIT // 2)        # the middle of the start bit
-            byte = 0
-            for n in range(8):
-                await ctx.tick().repeat(BIT)
-                byte |= ctx.get(dut.tx) << n
-            await ctx.tick().repeat(BIT)
-            assert ctx.get(dut.tx) == 1, "no stop bit"
-            chars.append(byte)
-        result["line"], result["leds"] = bytes(chars), ctx.get(dut.leds)
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(uart)
-    sim.run()
-    return result["line"], result["leds"]
+@pytest.fixture(scope="module")
+def design():
+    core = selftest_core(load_artefact(tiny_student()), dsp_budget=BUDGET)
+    assert all(f <= m for f, m in zip(SELFTEST_FRAME, core.max_size))
+    return core, *selftest_design(core)
 
 
-def test_selftest_design_passes():
-    make, (beats, _) = selftest_design("window-k5s2c3")
-    line, leds = run(make(BIT, 100))
-    assert line.startswith(b"PASS ") and line.endswith(b"\r\n"), line
-    width, height = SELFTEST_FRAME
-    assert beats <= int(line[5:13], 16) < 4 * width * height, line
-    assert leds & 0b111 == 0b001
+@pytest.mark.parametrize("verdict, wrong", [("PASS", None), ("FAIL", "checksum"), ("FAIL", "elements")])
+def test_selftest_verdict(design, verdict, wrong):
+    core, make, (elements, total) = design
+    expected = {None: (elements, total), "checksum": (elements, total ^ 1 << 7),
+                "elements": (elements + 1, total)}[wrong]
+    run_bench(make(BIT, 100, expected=expected), f"selftest_{core.name}", "licfpga.sim.tb_selftest",
+              {"bit": BIT, "verdict": verdict, "elements": elements, "limit": 100_000}, simulator="icarus")
 
 
-@pytest.mark.parametrize("wrong", ["checksum", "beats"])
-def test_selftest_fails_on_a_wrong_expectation(wrong):
-    spec = CORES["window-k3s1c3"]
-    frame = rom_frame(9, 5, spec.c_in)
-    reference = spec.reference(frame)
-    beats, total = len(reference), checksum(reference, spec.elem_bits)
-    expected = (beats, total ^ 1) if wrong == "checksum" else (beats + 1, total)
-    line, leds = run(SelfTest(spec.make(9, 5), frame, expected, BIT, 100))
-    assert line.startswith(b"FAIL "), line
-    assert leds & 0b111 == 0b010
+def test_checksum_folds_and_rotates():
+    # two 16-bit elements: -1 → 0xFFFF, then 2: rotl(0xFFFF) ^ 2 = 0x1FFFC
+    assert checksum(np.array([[-1], [2]]), 16) == 0x1FFFC
+    # a 40-bit beat folds its 32-bit chunks by XOR
+    assert checksum([[0x12, 0x34, 0x56, 0x78, 0x9A]], 8) == 0x78563412 ^ 0x9A

@@ -1,6 +1,8 @@
-"""The Vivado trees: every Tcl file parses and runs through tclsh with Vivado's
-commands stubbed (each call recorded), the files it reads exist, and the part, the
-clocks and the address map agree with the platform and the register block."""
+"""The Vivado trees of the tiny student's encoder (small budget): every Tcl file parses
+and runs through tclsh with Vivado's commands stubbed (each call recorded), the files it
+reads exist, and the part, the clocks, the stream widths and the address map agree with
+the platform, the core and the register block; `licfpga build` prints the resource
+estimate."""
 
 import json
 import shutil
@@ -8,10 +10,12 @@ import subprocess
 
 import pytest
 
-from licfpga.boards.cores import CORES
-from licfpga.boards.vivado import ADDRESS_MAP, ACCEL_MODULE, build, ps_tree, selftest_tree
+from licfpga.boards.vivado import (ADDRESS_MAP, ACCEL_MODULE, PS_MAX, build, ps_core, ps_tree, selftest_core,
+                                   selftest_tree)
 from licfpga.boards.zcu102 import PART
+from licfpga.model.artefact import load_artefact
 from licfpga.rtl.axi import ADDRESS_BITS, REGISTERS
+from licfpga.sim.encoder_bench import BUDGET, tiny_student
 
 pytestmark = pytest.mark.skipif(shutil.which("tclsh") is None, reason="tclsh is not installed")
 
@@ -59,8 +63,18 @@ def referenced_files(calls):
 
 
 @pytest.fixture(scope="module")
-def ps(tmp_path_factory):
-    return ps_tree(tmp_path_factory.mktemp("ps"), "window-k5s2c3", clock_mhz=250)
+def artefact():
+    return load_artefact(tiny_student())
+
+
+@pytest.fixture(scope="module")
+def core(artefact):
+    return ps_core(artefact, dsp_budget=BUDGET)
+
+
+@pytest.fixture(scope="module")
+def ps(tmp_path_factory, core):
+    return ps_tree(tmp_path_factory.mktemp("ps"), core, clock_mhz=250)
 
 
 def test_tcl_parses(ps):
@@ -90,7 +104,7 @@ def test_ps_flow(ps, tmp_path):
     assert "CONFIG.PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ 250" in ps_config
 
 
-def test_ps_address_map_agrees_with_the_register_block(ps, tmp_path):
+def test_ps_address_map_agrees_with_the_register_block(ps, core, tmp_path):
     calls = run_tcl(tmp_path, ps.root, "build.tcl")
     assigned = {}
     for args in calls_of(calls, "assign_bd_address"):
@@ -101,23 +115,30 @@ def test_ps_address_map_agrees_with_the_register_block(ps, tmp_path):
     assert ADDRESS_MAP["accel"][1] == 1 << ADDRESS_BITS > max(r.offset for r in REGISTERS)
     manifest = json.loads((ps.root / "manifest.json").read_text())
     assert manifest["address_map"]["accel"]["base"] == ADDRESS_MAP["accel"][0]
+    assert [manifest["max_width"], manifest["max_height"]] == list(core.max_size) == list(PS_MAX)
+    core_v = (ps.root / "hdl" / f"{ACCEL_MODULE}_core.v").read_text()
+    for value in PS_MAX:        # MAX_WIDTH/MAX_HEIGHT as the register block reads them
+        assert f"32'd{value}" in core_v
     assert "| 0x28 | FRAMES |" in (ps.root / "REGISTERS.md").read_text()
 
 
-def test_ps_stream_widths_agree(ps, tmp_path):
+def test_ps_stream_widths_agree(ps, core, tmp_path):
     calls = run_tcl(tmp_path, ps.root, "build.tcl")
     dma = " ".join(" ".join(c) for c in calls_of(calls, "set_property") if "CONFIG.c_include_sg" in " ".join(c))
-    spec = CORES["window-k5s2c3"]
-    assert f"CONFIG.c_m_axis_mm2s_tdata_width {spec.in_tdata}" in dma
-    assert f"CONFIG.c_s_axis_s2mm_tdata_width {spec.out_tdata}" in dma
+    assert (core.in_tdata, core.out_tdata) == (32, 16)     # a pixel of 3 × uint8, an int16 element
+    assert f"CONFIG.c_m_axis_mm2s_tdata_width {core.in_tdata}" in dma
+    assert f"CONFIG.c_s_axis_s2mm_tdata_width {core.out_tdata}" in dma
     top = (ps.root / "hdl" / f"{ACCEL_MODULE}.v").read_text()
-    assert f"input wire [{spec.in_tdata - 1}:0] s_axis_tdata" in top
-    assert f"output wire [{spec.out_tdata - 1}:0] m_axis_tdata" in top
+    assert f"input wire [{core.in_tdata - 1}:0] s_axis_tdata" in top
+    assert f"output wire [{core.out_tdata - 1}:0] m_axis_tdata" in top
     assert f"module {ACCEL_MODULE}_core(" in (ps.root / "hdl" / f"{ACCEL_MODULE}_core.v").read_text()
+    manifest = json.loads((ps.root / "manifest.json").read_text())
+    assert manifest["core"]["model"] == core.name and manifest["resources"]["fits"]
+    assert "Whole-PL resource estimate" in (ps.root / "report.md").read_text()
 
 
-def test_selftest_tree(tmp_path):
-    tree = selftest_tree(tmp_path / "selftest", "window-k3s1c3")
+def test_selftest_tree(artefact, tmp_path):
+    tree = selftest_tree(tmp_path / "selftest", selftest_core(artefact, dsp_budget=BUDGET))
     calls = run_tcl(tmp_path, tree.root, "selftest.tcl")
     project = calls_of(calls, "create_project")[0]
     assert project[project.index("-part") + 1] == PART
@@ -131,30 +152,27 @@ def test_selftest_tree(tmp_path):
     assert "set_property LOC G21" in xdc and "-period 8.0" in xdc
     for pin in ("AG14", "AF13", "F13"):         # LED 0, LED 1, UART TX
         assert f"set_property LOC {pin} " in xdc
+    manifest = json.loads((tree.root / "manifest.json").read_text())
+    assert manifest["checksum_source"].startswith("integer golden model") and manifest["resources"]["fits"]
 
 
-def test_selftest_clock_is_the_board_clock(tmp_path):
+def test_selftest_clock_is_the_board_clock(artefact, tmp_path):
     with pytest.raises(ValueError, match="125 MHz"):
-        selftest_tree(tmp_path, "window-k5s2c3", clock_mhz=200)
-
-
-def test_build_without_vivado_prepares_only(tmp_path):
-    tree, status = build("ps", tmp_path / "ps", "window-k3s1c3", run=False)
-    assert status is None and tree.command[:3] == ["vivado", "-mode", "batch"]
-    assert "window-k3s1c3" in tree.summary
-    with pytest.raises(ValueError, match="unknown core"):
-        build("ps", tmp_path / "x", "no-such-core", run=False)
+        build("selftest", tmp_path, artefact, clock_mhz=200, run=False)
 
 
 def test_cli_build(tmp_path, capsys, monkeypatch):
     from licfpga.cli import main
     monkeypatch.setenv("PATH", "/usr/bin:/bin")        # no vivado: prepare only
-    assert main(["build", "--board", "zcu102", "--design", "ps", "--clock-mhz", "200",
-                 "--out", str(tmp_path / "ps")]) == 0
+    model = str(tiny_student())
+    assert main(["build", "--board", "zcu102", "--design", "selftest", "--model", model, "--dsp-budget",
+                 str(BUDGET), "--out", str(tmp_path / "selftest")]) == 0
     out = capsys.readouterr().out
-    assert "core built: window-k5s2c3" in out and "vivado -mode batch -source build.tcl" in out
-    assert "FREQMHZ {200}" in (tmp_path / "ps" / "bd.tcl").read_text()
-    assert main(["build", "--design", "selftest", "--core", "nope", "--out", str(tmp_path / "x")]) == 1
+    assert "tiny-student-int8" in out and "sh build_selftest.sh" in out
+    assert "| **total** |" in out and "whole-PL estimate (selftest)" in out and "fits the XCZU9EG" in out
+    assert main(["build", "--design", "ps", "--model", model, "--dsp-budget", "3", "--out", str(tmp_path / "x")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("licfpga: error: ") and err.count("\n") == 1 and not (tmp_path / "x").exists()
 
 
 def test_docs_register_table_is_current():

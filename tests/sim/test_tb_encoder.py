@@ -3,7 +3,7 @@ its ŷ and ẑ are the integer golden model's, bit for bit, for Kodak crops and 
 gradients of five sizes with random source idle and sink back-pressure, through long
 sink stalls (mid-ŷ, on ẑ's first element, in the next frame's ŷ), and two frames back
 to back come within 2% of `gen.cost`'s frame interval (measured: equal). One cached
-build serves the three cocotb tests (and tests/sim/test_rtl_backend.py)."""
+build serves the three cocotb tests."""
 
 from licfpga.sim.regress import cases, run_case
 

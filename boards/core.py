@@ -1,0 +1,105 @@
+"""The accelerator's core: the generated encoder (`gen.encoder`) of an integer artefact
+behind the AXI wrapper (`rtl.axi`), and how its frames look on the wire, so that the
+board designs (`boards.vivado`, `boards.selftest`), the host driver (`boards.host`) and
+the benches agree on one description.
+
+On the wire: one input beat per pixel, R, G, B as uint8 in bits 0–23 of a 32-bit TDATA;
+one output beat per element, int16 TDATA: per frame one packet of ŷ (M channels per
+latent pixel, raster order, channel fastest) then ẑ (N channels), TLAST on its last beat.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..gen.balance import DEFAULT_DSP_MARGIN, DEFAULT_MAX_FRAME, DEFAULT_PLAN_FRAME, balance_dsp
+from ..gen.encoder import EncoderDesign, design, golden_packet
+from ..gen.layers import encoder_from_artefact
+from ..gen.plan import DEVICES
+from ..rtl.axi import AXIWrapper, stream_bits
+from ..rtl.encoder import OUT_BITS
+
+__all__ = ["EncoderCore", "encoder_core", "default_dsp_budget", "DEVICE"]
+
+#: The ZCU102's device, whose capacities bound the budget and the resource check.
+DEVICE = DEVICES["XCZU9EG"]
+PIXEL_BYTES = 3
+
+
+def default_dsp_budget():
+    """The XCZU9EG's DSPs less the balancer's margin, as ``licfpga generate`` takes them."""
+    return int(DEVICE.dsp * (1 - DEFAULT_DSP_MARGIN))
+
+
+@dataclass(frozen=True, eq=False)
+class EncoderCore:
+    """The generated encoder of ``design`` as the AXI-wrapped core."""
+    design: EncoderDesign
+
+    @property
+    def name(self):
+        return self.design.artefact.name
+
+    @property
+    def max_size(self):
+        return self.design.config.max_width, self.design.config.max_height
+
+    in_tdata = stream_bits(8 * PIXEL_BYTES)
+    out_tdata = stream_bits(OUT_BITS)
+
+    def describe(self):
+        a, plan = self.design.artefact, self.design.plan
+        return (f"the encoder of {a.name} (N={a.N}, M={a.M}; {plan.objective}, {plan.dsp} DSPs, "
+                f"frames up to {self.max_size[0]}×{self.max_size[1]})")
+
+    def make(self):
+        """The encoder component (ports ``i``, ``o``, ``width``, ``height``)."""
+        return self.design.component()
+
+    def wrapper(self):
+        """The encoder behind `rtl.axi.AXIWrapper`, for frames up to `max_size`."""
+        return AXIWrapper(self.make(), *self.max_size)
+
+    def pixels(self, frame):
+        """TDATA bytes of an (H, W, 3) uint8 frame: one 32-bit little-endian word per pixel."""
+        frame = np.asarray(frame, dtype=np.uint8)
+        if frame.ndim != 3 or frame.shape[2] != PIXEL_BYTES:
+            raise ValueError(f"a frame is (H, W, {PIXEL_BYTES}) uint8, not {frame.shape}")
+        words = np.zeros(frame.shape[:2] + (self.in_tdata // 8,), dtype=np.uint8)
+        words[..., :PIXEL_BYTES] = frame
+        return words.tobytes()
+
+    def capacity(self, width, height):
+        """Bytes of a width×height frame's output packet."""
+        return self.design.packet_length(width, height) * self.out_tdata // 8
+
+    def elements(self, data):
+        """The packet's elements from its TDATA bytes."""
+        return np.frombuffer(data, dtype="<i2").astype(np.int64)
+
+    def reference(self, frame):
+        """The packet's elements for an (H, W, 3) frame, from the integer golden model."""
+        return golden_packet(self.design.artefact, frame)[0]
+
+    def latents(self, packet, width, height):
+        """ŷ (M, h_y, w_y) and ẑ (N, h_z, w_z) from a width×height frame's packet."""
+        (yw, yh), (zw, zh) = self.design.config.latent_sizes(width, height)
+        a = self.design.artefact
+        if len(packet) != yw * yh * a.M + zw * zh * a.N:
+            raise ValueError(f"a {width}×{height} frame's packet has {yw * yh * a.M + zw * zh * a.N} elements, "
+                             f"not {len(packet)}")
+        y = packet[:yw * yh * a.M].reshape(yh, yw, a.M).transpose(2, 0, 1)
+        z = packet[yw * yh * a.M:].reshape(zh, zw, a.N).transpose(2, 0, 1)
+        return y, z
+
+
+def encoder_core(artefact, sha256=None, dsp_budget=None, max_frame=DEFAULT_MAX_FRAME, plan_frame=None):
+    """The `EncoderCore` of ``artefact`` balanced within ``dsp_budget`` DSPs (default
+    `default_dsp_budget`) on ``plan_frame`` (default: 720p padded, or ``max_frame`` when
+    that is smaller), with line buffers for ``max_frame``. Raises `gen.balance.BalanceError`
+    for a budget or frame it cannot meet."""
+    if plan_frame is None:
+        plan_frame = tuple(min(p, m) for p, m in zip(DEFAULT_PLAN_FRAME, max_frame))
+    budget = default_dsp_budget() if dsp_budget is None else dsp_budget
+    plan = balance_dsp(encoder_from_artefact(artefact), budget, frame=plan_frame, max_frame=max_frame)
+    return EncoderCore(design(artefact, plan, sha256))
