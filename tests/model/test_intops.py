@@ -118,6 +118,14 @@ def test_bit_length_is_the_leading_zero_count(v):
     assert int(I.bit_length(np.array(v))) == v.bit_length()
 
 
+@pytest.mark.parametrize("lib", [np.array, torch.tensor])
+def test_bit_length_at_every_power_of_two(lib):
+    # Above 2**53 the float64 exponent of 2**k - 1 rounds up to k + 1: the correction.
+    values = [0] + [2**k + d for k in range(63) for d in (-1, 0, 1) if 0 <= 2**k + d < 2**63]
+    got = I.bit_length(lib(values, dtype=np.int64) if lib is np.array else lib(values, dtype=torch.int64))
+    assert [int(n) for n in got] == [v.bit_length() for v in values]
+
+
 # ---------------------------------------------------------------------- convolutions
 
 @pytest.mark.parametrize("cin,cout,k,stride,lo,hi", [(3, 4, 5, 2, 0, 256), (5, 3, 5, 2, -127, 128),
