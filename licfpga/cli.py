@@ -283,6 +283,22 @@ def cmd_plan(args) -> int:
     return 0
 
 
+def cmd_synth(args) -> int:
+    from licfpga.gen.balance import BalanceError
+    from licfpga.gen.synth import DEFAULT_CACHE, SynthError, markdown, synthesize_design
+    from licfpga.model.registry import ModelError
+
+    try:
+        report = synthesize_design(_design_args(args), Path(args.cache or DEFAULT_CACHE), args.jobs)
+    except (BalanceError, ModelError, SynthError, ValueError) as exc:
+        print(f"licfpga: error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.as_json(), indent=1) + "\n")
+    print(markdown(report))
+    return 0
+
+
 def _frame_arg(text: str, option: str) -> tuple[int, int]:
     from licfpga.gen.balance import BalanceError
 
@@ -554,6 +570,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-curve", action="append", help="only this test curve label; repeat for more")
     p.add_argument("--method", choices=["pchip", "cubic"], default="pchip")
     p.set_defaults(func=cmd_bdrate)
+
+    p = sub.add_parser("synth", help="resource estimate of the generated encoder: every engine synthesized by "
+                                     "Yosys (synth_xilinx -family xcup), cached, summed against the XCZU9EG")
+    _add_design_args(p)
+    p.add_argument("--json", help="write the report here as JSON")
+    p.add_argument("--jobs", type=int, default=1, help="Yosys processes at once")
+    p.add_argument("--cache", help="folder of cached results (default: build/synth)")
+    p.set_defaults(func=cmd_synth)
 
     sub.add_parser("regress", add_help=False,
                    help="cocotb regression of the RTL blocks on Verilator and Icarus (licfpga regress --help)")

@@ -19,7 +19,7 @@ from .gdn import GDN, GDNConfig
 from .glue import Abs, SkidBuffer, StreamFIFO, WidthConverter
 from .stream import beat_layout, beat_signature
 
-__all__ = ["ConvStage", "GDNStage", "EncoderConfig", "Encoder", "OUT_BITS", "pipe_fifo_depth"]
+__all__ = ["ConvStage", "GDNStage", "EncoderConfig", "Encoder", "OUT_BITS", "pipe_fifo_depth", "z_buffer_depth"]
 
 #: Width of an element on the output stream: ŷ is int16, ẑ (int8) is sign-extended.
 OUT_BITS = 16
@@ -114,6 +114,13 @@ def pipe_fifo_depth(producer):
     return max(3, 2 * producer.c_out // producer.pe)
 
 
+def z_buffer_depth(z_size, channels, pe):
+    """The ẑ buffer: beats of ``pe`` elements of the largest ẑ frame (``z_size`` =
+    (width, height), ``channels`` per pixel), at least 3."""
+    w, h = z_size
+    return max(3, w * h * channels // pe)
+
+
 @dataclass(frozen=True, eq=False)
 class EncoderConfig:
     """The engines of g_a (``analysis``: convolutions and GDN units in stream order) and
@@ -204,9 +211,8 @@ class EncoderConfig:
     @property
     def z_buffer_depth(self):
         """Beats (of h_a's last PE) of the largest ẑ frame: the on-chip ẑ buffer."""
-        _, (w, h) = self.latent_sizes(self.max_width, self.max_height)
-        last = self.hyper[-1]
-        return max(3, w * h * last.c_out // last.pe)
+        _, z_size = self.latent_sizes(self.max_width, self.max_height)
+        return z_buffer_depth(z_size, self.hyper[-1].c_out, self.hyper[-1].pe)
 
     @property
     def fifo_depths(self):
@@ -325,11 +331,17 @@ class Encoder(wiring.Component):
             "height": In(range(1, cfg.max_height + 1)),
         })
 
+    @staticmethod
+    def engine(stage):
+        """The engine of ``stage``: a `ConvLayer` or a `GDN` unit. (`gen.synth` replaces
+        them with black boxes of the same signature to synthesize the glue on its own.)"""
+        return ConvLayer(stage.cfg, stage.params) if isinstance(stage, ConvStage) else GDN(stage.cfg)
+
     def _chain(self, m, stages, port, simd, sizes):
         """Engines of ``stages`` fed from ``port`` (beats of ``simd`` elements); returns
         the last engine's output port."""
         for n, stage in enumerate(stages):
-            engine = ConvLayer(stage.cfg, stage.params) if isinstance(stage, ConvStage) else GDN(stage.cfg)
+            engine = self.engine(stage)
             m.submodules[stage.name.replace(".", "_")] = engine
             if isinstance(stage, ConvStage):
                 w, h = sizes[stage.name]
