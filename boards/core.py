@@ -9,6 +9,7 @@ latent pixel, raster order, channel fastest) then ẑ (N channels), TLAST on its
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -16,10 +17,10 @@ from ..gen.balance import DEFAULT_DSP_MARGIN, DEFAULT_MAX_FRAME, DEFAULT_PLAN_FR
 from ..gen.encoder import EncoderDesign, design, golden_packet
 from ..gen.layers import encoder_from_artefact
 from ..gen.plan import DEVICES
-from ..rtl.axi import AXIWrapper, stream_bits
+from ..rtl.axi import AXIWrapper, model_register, stream_bits
 from ..rtl.encoder import OUT_BITS
 
-__all__ = ["EncoderCore", "encoder_core", "default_dsp_budget", "DEVICE"]
+__all__ = ["EncoderCore", "encoder_core", "load_model", "default_dsp_budget", "DEVICE"]
 
 #: The ZCU102's device, whose capacities bound the budget and the resource check.
 DEVICE = DEVICES["XCZU9EG"]
@@ -31,10 +32,23 @@ def default_dsp_budget():
     return int(DEVICE.dsp * (1 - DEFAULT_DSP_MARGIN))
 
 
+def load_model(name=None):
+    """An integer artefact by registry name or path (default: the shipped default
+    student's), its tensors' sha256 and its MODEL register value (`rtl.axi.model_register`)."""
+    from ..gen.encoder import default_model
+    from ..model.artefact import read_manifest
+    from ..model.registry import load_integer_model, model_id
+
+    artefact, info = load_integer_model(name or default_model())
+    return artefact, read_manifest(Path(info.path))["npz"]["sha256"], model_register(model_id(info))
+
+
 @dataclass(frozen=True, eq=False)
 class EncoderCore:
-    """The generated encoder of ``design`` as the AXI-wrapped core."""
+    """The generated encoder of ``design`` as the AXI-wrapped core; ``model_id``: what its
+    MODEL register reads (`rtl.axi.model_register`; 0: not recorded)."""
     design: EncoderDesign
+    model_id: int = 0
 
     @property
     def name(self):
@@ -58,7 +72,7 @@ class EncoderCore:
 
     def wrapper(self):
         """The encoder behind `rtl.axi.AXIWrapper`, for frames up to `max_size`."""
-        return AXIWrapper(self.make(), *self.max_size)
+        return AXIWrapper(self.make(), *self.max_size, self.model_id)
 
     def pixels(self, frame):
         """TDATA bytes of an (H, W, 3) uint8 frame: one 32-bit little-endian word per pixel."""
@@ -93,13 +107,14 @@ class EncoderCore:
         return y, z
 
 
-def encoder_core(artefact, sha256=None, dsp_budget=None, max_frame=DEFAULT_MAX_FRAME, plan_frame=None):
+def encoder_core(artefact, sha256=None, dsp_budget=None, max_frame=DEFAULT_MAX_FRAME, plan_frame=None, model_id=0):
     """The `EncoderCore` of ``artefact`` balanced within ``dsp_budget`` DSPs (default
     `default_dsp_budget`) on ``plan_frame`` (default: 720p padded, or ``max_frame`` when
-    that is smaller), with line buffers for ``max_frame``. Raises `gen.balance.BalanceError`
+    that is smaller), with line buffers for ``max_frame``, its MODEL register reading
+    ``model_id``. Raises `gen.balance.BalanceError`
     for a budget or frame it cannot meet."""
     if plan_frame is None:
         plan_frame = tuple(min(p, m) for p, m in zip(DEFAULT_PLAN_FRAME, max_frame))
     budget = default_dsp_budget() if dsp_budget is None else dsp_budget
     plan = balance_dsp(encoder_from_artefact(artefact), budget, frame=plan_frame, max_frame=max_frame)
-    return EncoderCore(design(artefact, plan, sha256))
+    return EncoderCore(design(artefact, plan, sha256), model_id)

@@ -71,13 +71,19 @@ class Frame:
     cycles: int
 
 
-def frame_program(width, height, pixels, capacity):
-    """The bus transactions of one frame: check the ID and size limits, clear the error
-    flags, program the size, START, stream the pixels and take the output, then check
-    DONE and the error flags and read the cycle count. Returns a `Frame`."""
+def frame_program(width, height, pixels, capacity, model_id=None):
+    """The bus transactions of one frame: check the ID, the model (MODEL must read
+    ``model_id`` when it is given) and the size limits, clear the error flags, program the
+    size, START, stream the pixels and take the output, then check DONE and the error
+    flags and read the cycle count. Returns a `Frame`."""
     ident = yield Read("ID")
     if ident != ID:
         raise DriverError(f"no licfpga accelerator: ID reads 0x{ident:08X}, not 0x{ID:08X}")
+    if model_id is not None:
+        built = yield Read("MODEL")
+        if built != model_id:
+            raise DriverError(f"the accelerator was built for another model (MODEL 0x{built:08x}, this model "
+                              f"0x{model_id:08x}): load the bitstream licfpga build --model made for this one")
     limit = (yield Read("MAX_WIDTH")), (yield Read("MAX_HEIGHT"))
     if not (1 <= width <= limit[0] and 1 <= height <= limit[1]):
         raise DriverError(f"frame {width}×{height} is outside this build's 1…{limit[0]}×{limit[1]}")
@@ -146,8 +152,8 @@ class Accelerator:
     def encode(self, frames):
         """Streams each (H, W, 3) uint8 frame through the encoder; returns for each its
         packet's elements (ŷ then ẑ) and the CYCLES register."""
-        jobs = [(f.shape[1], f.shape[0], self.core.pixels(f), self.core.capacity(f.shape[1], f.shape[0]))
-                for f in frames]
+        jobs = [(f.shape[1], f.shape[0], self.core.pixels(f), self.core.capacity(f.shape[1], f.shape[0]),
+                 self.core.model_id or None) for f in frames]
         return [(self.core.elements(r.output), r.cycles) for r in self.backend.run(jobs)]
 
 
@@ -165,7 +171,7 @@ class RtlSimBackend:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "frames.npz"
             arrays = {f"pixels{n}": np.frombuffer(job[2], dtype=np.uint8) for n, job in enumerate(jobs)}
-            params = {"jobs": [[w, h, c] for w, h, _, c in jobs], "out": str(out)}
+            params = {"jobs": [[w, h, c, model] for w, h, _, c, model in jobs], "out": str(out)}
             run_bench(self.core.wrapper(), f"axi_encoder_{self.core.name}", "licfpga.boards.host_tb", params,
                       arrays=arrays, simulator=self.simulator, seed=self.seed)
             with np.load(out) as got:
@@ -198,30 +204,31 @@ class EncoderAnalysis:
         return core.latents(packet, width, height)
 
 
-def rtl_sim_analysis(artefact, simulator="verilator"):
+def rtl_sim_analysis(artefact, model_id=0, simulator="verilator"):
     """The codec's ``rtl-sim`` backend: for each frame, the encoder of ``artefact``
     generated with line buffers for exactly that frame within `RTL_SIM_DSP_BUDGET` DSPs,
-    AXI-wrapped, run by `RtlSimBackend` (one build per frame size, cached). For small
-    images and models: the shipped N=64 students build for many minutes."""
+    AXI-wrapped (MODEL reading ``model_id``, checked as on the board), run by
+    `RtlSimBackend` (one build per frame size, cached). For small images and models: the
+    shipped N=64 students build for many minutes."""
     from .core import encoder_core
 
     def core_for(width, height):
         return encoder_core(artefact, None, RTL_SIM_DSP_BUDGET, max_frame=(width, height),
-                            plan_frame=(width, height))
+                            plan_frame=(width, height), model_id=model_id)
     return EncoderAnalysis("rtl-sim", core_for, lambda core: RtlSimBackend(core, simulator))
 
 
-def board_analysis(artefact, bitstream=None):
+def board_analysis(artefact, model_id, bitstream=None):
     """The codec's ``board`` backend: the ``ps`` design's encoder of ``artefact`` on this
-    ZCU102 (`BoardBackend`). Off the board, a `model.codec.CodecError` before anything is
-    written."""
+    ZCU102 (`BoardBackend`), whose MODEL register must read ``model_id``. Off the board,
+    a `model.codec.CodecError` before anything is written."""
     from ..model.codec import CodecError
     from .vivado import ps_core
     try:
         board = BoardBackend(bitstream)
     except DriverError as exc:
         raise CodecError(f"board: {exc}") from None
-    core = ps_core(artefact)
+    core = ps_core(artefact, model_id=model_id)
     return EncoderAnalysis("board", lambda width, height: core, lambda _: board)
 
 
@@ -303,8 +310,8 @@ class BoardBackend:
 
     def run(self, jobs):
         results = []
-        for width, height, pixels, capacity in jobs:
-            program = frame_program(width, height, pixels, capacity)
+        for job in jobs:
+            program = frame_program(*job)
             results.append(drive(program, self.regs.read, self.regs.write, self._stream))
         return results
 

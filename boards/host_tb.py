@@ -2,8 +2,8 @@
 each job against the simulated `rtl.axi.AXIWrapper` through cocotbext-axi and writes
 the outputs and cycle counts to the .npz that `host.RtlSimBackend` reads.
 
-Parameters (`sim.runner.bench_params`): ``jobs`` ([width, height, output capacity]
-each) and ``out`` (the .npz path). Arrays: ``pixels<n>``, each job's TDATA bytes.
+Parameters (`sim.runner.bench_params`): ``jobs`` ([width, height, output capacity,
+expected MODEL or None] each) and ``out`` (the .npz path). Arrays: ``pixels<n>``, each job's TDATA bytes.
 """
 
 import cocotb
@@ -23,8 +23,8 @@ async def frames(dut):
     await ClockCycles(dut.clk, 3)
     dut.rst.value = 0
     outputs, cycles = {}, []
-    for n, (width, height, capacity) in enumerate(params["jobs"]):
-        program = frame_program(width, height, arrays[f"pixels{n}"].tobytes(), capacity)
+    for n, (width, height, capacity, model_id) in enumerate(params["jobs"]):
+        program = frame_program(width, height, arrays[f"pixels{n}"].tobytes(), capacity, model_id)
         frame = await drive_async(program, lite, source, sink)
         outputs[f"output{n}"] = np.frombuffer(frame.output, dtype=np.uint8)
         cycles.append(frame.cycles)

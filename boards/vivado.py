@@ -32,7 +32,7 @@ from ..gen.balance import DEFAULT_MAX_FRAME
 from ..gen.report import markdown, plan_report
 from ..rtl.axi import ADDRESS_BITS, register_markdown
 from ..rtl.encoder import OUT_BITS
-from .core import PIXEL_BYTES, encoder_core
+from .core import PIXEL_BYTES, encoder_core, load_model
 from .resources import estimate_ps, estimate_selftest
 from .selftest import SelfTest, SelfTestTop, checksum, rom_frame
 from .zcu102 import PART, ZCU102Platform
@@ -256,9 +256,9 @@ def _write(root, files):
     return sorted(files)
 
 
-def ps_core(artefact, sha256=None, dsp_budget=None):
-    """The encoder of the ``ps`` design: frames up to `PS_MAX`."""
-    return encoder_core(artefact, sha256, dsp_budget, max_frame=PS_MAX)
+def ps_core(artefact, sha256=None, dsp_budget=None, model_id=0):
+    """The encoder of the ``ps`` design: frames up to `PS_MAX`, MODEL reading ``model_id``."""
+    return encoder_core(artefact, sha256, dsp_budget, max_frame=PS_MAX, model_id=model_id)
 
 
 def selftest_core(artefact, sha256=None, dsp_budget=None):
@@ -274,6 +274,7 @@ def _report(core, estimate, clock_mhz):
 def _model_json(core):
     a, plan = core.design.artefact, core.design.plan
     return {"model": a.name, "N": a.N, "M": a.M, "npz_sha256": core.design.artefact_sha256,
+            "model_id": core.model_id,
             "objective": plan.objective, "dsp": plan.dsp,
             "cycles_per_pixel": plan.interval() / (plan.width * plan.height), "plan_frame": [plan.width, plan.height]}
 
@@ -363,18 +364,21 @@ def selftest_tree(out, core, clock_mhz=None):
                 f"{SELFTEST_CLOCK_MHZ:g} MHz; LED0 PASS, LED1 FAIL, UART 115200 8N1", estimate)
 
 
-def build(design, out, artefact, sha256=None, dsp_budget=None, clock_mhz=None, run=None):
+def build(design, out, model=None, dsp_budget=None, clock_mhz=None, run=None):
     """Writes the tree of ``design`` (``ps`` or ``selftest``) for the encoder of
-    ``artefact`` within ``dsp_budget`` DSPs and runs Vivado on it if ``run`` (default:
+    ``model`` (an integer artefact's registry name or path; default: the shipped default
+    student's) within ``dsp_budget`` DSPs and runs Vivado on it if ``run`` (default:
     whether ``vivado`` is on PATH). Returns the `Tree` and the exit status of Vivado
     (None when it did not run)."""
-    if design == "ps":
-        tree = ps_tree(out, ps_core(artefact, sha256, dsp_budget), 300.0 if clock_mhz is None else clock_mhz)
-    elif design == "selftest":
-        _check_selftest_clock(clock_mhz)      # before the encoder is balanced
-        tree = selftest_tree(out, selftest_core(artefact, sha256, dsp_budget), clock_mhz)
-    else:
+    if design not in ("ps", "selftest"):
         raise ValueError(f"unknown design {design!r} (ps or selftest)")
+    if design == "selftest":
+        _check_selftest_clock(clock_mhz)      # before the encoder is balanced
+    artefact, sha256, model_id = load_model(model)
+    if design == "ps":
+        tree = ps_tree(out, ps_core(artefact, sha256, dsp_budget, model_id), 300.0 if clock_mhz is None else clock_mhz)
+    else:
+        tree = selftest_tree(out, selftest_core(artefact, sha256, dsp_budget), clock_mhz)
     if run is None:
         run = shutil.which("vivado") is not None
     status = subprocess.call(tree.command, cwd=tree.root) if run else None

@@ -99,7 +99,7 @@ def _golden_backend(codec):
 
 
 def _hardware_backend(name, factory):
-    """A backend of the AXI-wrapped encoder (`boards.host`): ``factory(artefact)``."""
+    """A backend of the AXI-wrapped encoder (`boards.host`): ``factory(artefact, MODEL)``."""
     def make(codec):
         from licfpga.model.codec import CodecError, IntegerCodec
 
@@ -107,8 +107,9 @@ def _hardware_backend(name, factory):
             raise CodecError(f"{codec.name} is a float model: --backend {name} runs the encoder generated from an "
                              f"integer model (e.g. {codec.name}-int8)")
         from licfpga.boards import host
+        from licfpga.rtl.axi import model_register
 
-        return getattr(host, factory)(codec.artefact)
+        return getattr(host, factory)(codec.artefact, model_register(codec.model_id))
     return make
 
 
@@ -420,12 +421,10 @@ def cmd_quant_ablation(args) -> int:
 def cmd_build(args) -> int:
     from licfpga.boards.vivado import build
     from licfpga.gen.balance import BalanceError
-    from licfpga.gen.encoder import default_model, load
     from licfpga.model.registry import ModelError
 
     try:
-        artefact, sha256 = load(args.model or default_model())
-        tree, status = build(args.design, Path(args.out), artefact, sha256, args.dsp_budget, args.clock_mhz)
+        tree, status = build(args.design, Path(args.out), args.model, args.dsp_budget, args.clock_mhz)
     except (BalanceError, ModelError, ValueError) as exc:
         print(f"licfpga: error: {exc}", file=sys.stderr)
         return 1

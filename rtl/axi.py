@@ -16,10 +16,10 @@ from amaranth.lib.wiring import In, Out
 
 __all__ = ["Register", "REGISTERS", "REGISTER", "ID", "VERSION", "ADDRESS_BITS", "ERRORS",
            "OKAY", "SLVERR", "AXILiteSignature", "AXIStreamSignature", "AXIWrapper",
-           "stream_bits", "register_markdown"]
+           "stream_bits", "register_markdown", "model_register"]
 
 ID = 0x4C494346                 # "LICF"
-VERSION = 0x0001_0000           # major.minor in the upper and lower 16 bits
+VERSION = 0x0001_0001           # major.minor in the upper and lower 16 bits (1.1: MODEL)
 ADDRESS_BITS = 12               # a 4 KiB window: the smallest a Vivado address segment takes
 OKAY, SLVERR = 0b00, 0b10
 
@@ -53,6 +53,8 @@ REGISTERS = (
     Register("MAX_HEIGHT", 0x20, "ro", "the largest HEIGHT this build takes"),
     Register("CYCLES", 0x24, "ro", "clock cycles from the last START to its DONE (counting while BUSY)"),
     Register("FRAMES", 0x28, "ro", "frames completed since reset (wraps at 2**32)"),
+    Register("MODEL", 0x2C, "ro", "the model the core was built for: the first 4 bytes (little-endian) of "
+             "its fingerprint (model.registry.model_id, which a .lic header holds); 0: not recorded"),
 )
 REGISTER = {r.name: r for r in REGISTERS}
 ERRORS = REGISTER["ERROR"].fields
@@ -65,6 +67,12 @@ def register_markdown():
         bits = ", ".join(f"{n}={b}" for n, b in r.fields.items()) or "31:0"
         lines.append(f"| 0x{r.offset:02X} | {r.name} | {r.access} | {bits} | {r.doc} |")
     return "\n".join(lines) + "\n"
+
+
+def model_register(fingerprint):
+    """What the MODEL register reads for a model's fingerprint (bytes, as
+    `model.registry.model_id` makes it): its first 4 bytes, little-endian."""
+    return int.from_bytes(bytes(fingerprint)[:4], "little")
 
 
 def stream_bits(bits):
@@ -116,6 +124,9 @@ class AXIWrapper(wiring.Component):
     wrapper drops input up to the next TLAST (or START). Either way the next frame starts
     clean.
 
+    ``model_id`` (0…2**32 − 1) is what the MODEL register reads, so that a host can
+    check the core was built for its model.
+
     Ports: ``s_axi`` (in, `AXILiteSignature`), ``s_axis`` (in) and ``m_axis`` (out,
     `AXIStreamSignature` of `stream_bits` of the core's data), ``irq`` (out, high while
     DONE).
@@ -127,8 +138,12 @@ class AXIWrapper(wiring.Component):
     once the previous read data has left.
     """
 
-    def __init__(self, core, max_width, max_height):
+    def __init__(self, core, max_width, max_height, model_id=0):
+        if not isinstance(model_id, int) or not 0 <= model_id < 1 << 32:
+            raise ValueError(f"AXIWrapper: model_id={model_id!r} must be an integer in 0…2**32 − 1 (the "
+                             f"MODEL register)")
         self.core = core
+        self.model_id = model_id
         self.max_width = max_width
         self.max_height = max_height
         self._sized = all(name in core.signature.members for name in ("width", "height"))
@@ -156,7 +171,7 @@ class AXIWrapper(wiring.Component):
             regs["ID"].eq(ID), regs["VERSION"].eq(VERSION),
             regs["STATUS"].eq(Cat(busy, done)), regs["ERROR"].eq(errors),
             regs["MAX_WIDTH"].eq(self.max_width), regs["MAX_HEIGHT"].eq(self.max_height),
-            regs["CYCLES"].eq(cycles), regs["FRAMES"].eq(frames),
+            regs["CYCLES"].eq(cycles), regs["FRAMES"].eq(frames), regs["MODEL"].eq(self.model_id),
             self.irq.eq(done),
         ]
         if self._sized:

@@ -18,8 +18,8 @@ import numpy as np
 from ..gen.encoder import golden_packet  # the benches' reference, kept here under its old name
 from .runner import BUILD_ROOT
 
-__all__ = ["TINY", "BUDGET", "MAX_FRAME", "tiny_student", "tiny_design", "crops", "golden_packet", "encoder_case",
-           "axi_encoder_case"]
+__all__ = ["TINY", "BUDGET", "MAX_FRAME", "tiny_student", "tiny_design", "tiny_model_register", "crops",
+           "golden_packet", "encoder_case", "axi_encoder_case"]
 
 TINY = {"N": 8, "M": 16}
 #: A DSP budget that keeps the tiny encoder near 5 cycles per pixel (64×64 plan frame).
@@ -106,6 +106,15 @@ def tiny_design(manifest: Path, budget: int = BUDGET, max_frame: tuple[int, int]
     return design(artefact, plan, read_manifest(manifest)["npz"]["sha256"])
 
 
+def tiny_model_register(manifest: Path) -> int:
+    """What the MODEL register of the tiny student's AXI-wrapped encoder reads: its
+    fingerprint as the codec records it (`model.registry.model_id`)."""
+    from ..model.registry import load_integer_model, model_id
+    from ..rtl.axi import model_register
+
+    return model_register(model_id(load_integer_model(manifest)[1]))
+
+
 def encoder_case(simulator="verilator"):
     """The regression's case (`sim.regress.Case`) of the tiny student's encoder."""
     from .regress import Case
@@ -151,7 +160,7 @@ def axi_encoder_case(simulator="verilator"):
     params = {"max": list(MAX_FRAME), "idle": 0.2, "stall": 0.3}
 
     def make():
-        return AXIWrapper(tiny_design(tiny_student()).component(), *MAX_FRAME)
+        return AXIWrapper(tiny_design(tiny_student()).component(), *MAX_FRAME, tiny_model_register(tiny_student()))
 
     def arrays(rng):
         d = tiny_design(tiny_student())
@@ -167,6 +176,7 @@ def axi_encoder_case(simulator="verilator"):
         extra = rng.integers(0, 256, (3, 3), dtype=np.uint8)
         out["in3"] = np.concatenate([frames[3].reshape(-1, 3), extra])
         out["out3"] = golden_packet(d.artefact, frames[3])[0]
+        params["model_id"] = tiny_model_register(tiny_student())
         params["frames"] = [[w, h, n] for n, (w, h) in enumerate(clean)]
         params["malformed"] = [[*early, 2, "early", len(short)], [*missing, 3, "missing", 3]]
         return out

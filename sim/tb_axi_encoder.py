@@ -4,7 +4,8 @@ different sizes under random source idle and sink back-pressure, and malformed f
 (early and missing TLAST) that set their error flag, with the next frame clean. Every
 output packet is the integer golden model's, bit for bit.
 
-Parameters (`runner.bench_params`): ``max`` ([MAX_WIDTH, MAX_HEIGHT]), ``idle`` and
+Parameters (`runner.bench_params`): ``max`` ([MAX_WIDTH, MAX_HEIGHT]), ``model_id`` (what
+MODEL reads), ``idle`` and
 ``stall`` (probabilities of a source idle cycle and of sink back-pressure), ``frames``
 (the clean frames: [width, height, n] each) and ``malformed`` ([width, height, n, kind,
 pixels] each; kind ``early``: only the first ``pixels`` are sent, TLAST on the last of
@@ -83,6 +84,7 @@ async def registers(dut):
     max_width, max_height = bench.params["max"]
     assert await bench.read("ID") == ID and await bench.read("VERSION") == VERSION
     assert (await bench.read("MAX_WIDTH"), await bench.read("MAX_HEIGHT")) == (max_width, max_height)
+    assert await bench.read("MODEL") == bench.params["model_id"]
     assert await bench.read("STATUS") == 0 and await bench.read("FRAMES") == 0
     await bench.write("WIDTH", 40)
     await bench.write("HEIGHT", 24)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from licfpga.boards.core import EncoderCore
-from licfpga.sim.encoder_bench import axi_encoder_case, crops, tiny_design, tiny_student
+from licfpga.sim.encoder_bench import axi_encoder_case, crops, tiny_design, tiny_model_register, tiny_student
 from licfpga.sim.regress import run_case
 
 
@@ -20,7 +20,7 @@ def test_axi_wrapped_encoder_bench():
 
 @pytest.fixture(scope="module")
 def core():
-    return EncoderCore(tiny_design(tiny_student()))
+    return EncoderCore(tiny_design(tiny_student()), tiny_model_register(tiny_student()))
 
 
 def test_wire_format(core):

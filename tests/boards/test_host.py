@@ -12,12 +12,12 @@ from licfpga.boards.core import EncoderCore
 from licfpga.boards.host import Accelerator, DriverError, Read, RtlSimBackend, frame_program
 from licfpga.cli import main
 from licfpga.rtl.axi import ID
-from licfpga.sim.encoder_bench import crops, tiny_design, tiny_student
+from licfpga.sim.encoder_bench import crops, tiny_design, tiny_model_register, tiny_student
 
 
 @pytest.fixture(scope="module")
 def core():
-    return EncoderCore(tiny_design(tiny_student()))
+    return EncoderCore(tiny_design(tiny_student()), tiny_model_register(tiny_student()))
 
 
 def test_rtl_sim_backend_gives_the_golden_packets(core):
@@ -50,11 +50,16 @@ def test_compress_board_off_the_board_fails_in_one_line(image, tmp_path, capsys)
     assert not out.exists() and not list(tmp_path.iterdir())
 
 
-def test_program_checks_the_id_and_the_size():
+def test_program_checks_the_id_the_model_and_the_size():
     program = frame_program(8, 8, b"", 0)
     assert program.send(None) == Read("ID")
     with pytest.raises(DriverError, match="ID reads"):
         program.send(0)
+    program = frame_program(8, 8, b"", 0, model_id=0x1234)
+    program.send(None)
+    assert program.send(ID) == Read("MODEL")
+    with pytest.raises(DriverError, match="built for another model"):
+        program.send(0x4321)
     program = frame_program(80, 8, b"", 0)
     program.send(None)
     assert program.send(ID) == Read("MAX_WIDTH")

@@ -158,7 +158,7 @@ def test_selftest_tree(artefact, tmp_path):
 
 def test_selftest_clock_is_the_board_clock(artefact, tmp_path):
     with pytest.raises(ValueError, match="125 MHz"):
-        build("selftest", tmp_path, artefact, clock_mhz=200, run=False)
+        build("selftest", tmp_path, str(tiny_student()), clock_mhz=200, run=False)
 
 
 def test_cli_build(tmp_path, capsys, monkeypatch):

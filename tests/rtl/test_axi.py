@@ -4,6 +4,7 @@ frame-size inputs): the AXI4-Lite channels' independence and back-pressure, whic
 cocotbext-axi's manager does not vary, and a frame through the streams."""
 
 import numpy as np
+import pytest
 from amaranth.sim import Simulator
 
 from licfpga.rtl.axi import ID, OKAY, REGISTER, SLVERR, AXIWrapper
@@ -26,7 +27,7 @@ async def wait(ctx, signal, limit=20):
 
 
 def test_write_address_and_data_in_either_order_with_b_backpressure():
-    dut = AXIWrapper(Abs(8, 8, 3), 8, 8)
+    dut = AXIWrapper(Abs(8, 8, 3), 8, 8, model_id=0x1234ABCD)
     bus = dut.s_axi
 
     async def bench(ctx):
@@ -55,7 +56,8 @@ def test_write_address_and_data_in_either_order_with_b_backpressure():
             assert not ctx.get(bus.bvalid)
         for offset, want, resp in ((REGISTER["WIDTH"].offset, 5, OKAY),
                                    (REGISTER["HEIGHT"].offset, 7, OKAY),
-                                   (REGISTER["ID"].offset, ID, OKAY), (0xFFC, 0, SLVERR)):
+                                   (REGISTER["ID"].offset, ID, OKAY),
+                                   (REGISTER["MODEL"].offset, 0x1234ABCD, OKAY), (0xFFC, 0, SLVERR)):
             ctx.set(bus.araddr, offset)
             ctx.set(bus.arvalid, 1)
             await ctx.tick()
@@ -119,3 +121,9 @@ def test_frame_through_a_core_without_size_inputs():
     simulate(dut, bench)
     assert [g[0] for g in got] == np.minimum(np.abs(pixels), 255).tolist()
     assert [g[1] for g in got] == [False] * 11 + [True]
+
+
+@pytest.mark.parametrize("model_id", [-1, 1 << 32, 1.5])
+def test_model_id_is_a_32_bit_register(model_id):
+    with pytest.raises(ValueError, match="model_id"):
+        AXIWrapper(Abs(8, 8, 3), 8, 8, model_id=model_id)
