@@ -1,6 +1,7 @@
 """The folding balancer: PE and SIMD for every engine, so that the slowest engine (which
 sets the frame rate of the whole dataflow pipeline) is as fast as a DSP budget allows,
-or so that every engine meets a target frame rate with the fewest DSPs.
+or so that every engine meets a target frame rate with the fewest DSPs; in both cases
+within a block-RAM budget.
 
 Per engine, every legal folding is costed (:mod:`.cost`) on the planning frame and
 reduced to its *frontier*: the foldings no other folding beats on both DSPs and cycles,
@@ -17,22 +18,48 @@ does not need: it takes its cheapest folding within the bottleneck's interval.
 
 Target frame rate: the interval is clock/fps cycles; every engine takes its cheapest
 folding within it.
+
+Block RAM
+---------
+A plan's block RAM is its engines' (weight ROMs, line buffers, …) plus the encoder's
+own buffers (:mod:`.buffers`: the FIFO behind every engine, the ŷ and ẑ buffers), with
+line buffers moved to UltraRAM where a device has it and block RAM is short
+(:func:`place`). When the plan above exceeds ``bram_budget`` (higher PE splits the
+weights into more, shallower ROMs, which waste block RAM), the balancer trades speed
+for block RAM: it takes the shortest interval (of the engines' own frame cycles) at
+which some allocation fits both budgets, found by bisection, and there the allocation
+with the fewest DSPs whose block RAM fits. A dynamic programme over DSPs (and, on a
+device with UltraRAM, over UltraRAMs too: each folding may also put its line buffers
+there) gives, per DSP count, the allocation of the least block RAM, each engine's
+memories counted with the buffers that follow from its own folding (the FIFO behind it;
+the ẑ buffer behind h_a's last engine). Those allocations, by rising DSPs and falling
+memory, are then checked whole (with the ŷ buffer, which depends on several engines:
+g_a's last one's pace and h_a's flush, and with line buffers placed by :func:`place`):
+bisection finds the first that fits. When none does at any interval,
+:class:`BalanceError` names the block RAM of the least-memory allocation (within the
+DSP budget, at the slowest interval).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .cost import Folding, LayerCost, layer_cost, legal_foldings
+import numpy as np
+
+from .buffers import encoder_buffers, engine_buffers
+from .cost import Folding, LayerCost, Memory, layer_cost, legal_foldings
+from .devices import DEFAULT_DEVICE, DEFAULT_MARGIN
 from .layers import EncoderSpec
 
-__all__ = ["BalanceError", "Plan", "balance_dsp", "balance_fps", "padded", "DEFAULT_DSP_MARGIN", "PAD",
-           "DEFAULT_MAX_FRAME", "DEFAULT_PLAN_FRAME"]
+__all__ = ["BalanceError", "Plan", "Placement", "place", "balance_dsp", "balance_fps", "padded",
+           "DEFAULT_DSP_MARGIN", "DEFAULT_BRAM_BUDGET", "PAD", "DEFAULT_MAX_FRAME", "DEFAULT_PLAN_FRAME"]
 
-#: DSPs kept free of a device's total by default: room for placement and routing of a
-#: nearly full DSP column set, and for the platform's own arithmetic (DMA, counters).
-DEFAULT_DSP_MARGIN = 0.10
+#: DSPs (and block RAMs) kept free of a device's total by default (`devices.DEFAULT_MARGIN`).
+DEFAULT_DSP_MARGIN = DEFAULT_MARGIN
+#: RAMB36 a plan may take by default: the XCZU9EG's less the margin.
+DEFAULT_BRAM_BUDGET = DEFAULT_DEVICE.bram36_budget(DEFAULT_MARGIN)
 #: The host pads frames to a multiple of this (g_a and h_a halve the frame six times).
 PAD = 64
 #: The built-in maximum frame (line buffers): 1080p, padded.
@@ -50,6 +77,32 @@ def padded(width: int, height: int) -> tuple[int, int]:
     if width < 1 or height < 1:
         raise BalanceError(f"frame {width}×{height} is empty")
     return PAD * math.ceil(width / PAD), PAD * math.ceil(height / PAD)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a plan's memories go: ``bram36`` RAMB36 and ``uram`` UltraRAMs."""
+
+    bram36: float
+    uram: int
+
+
+def place(memories: Iterable[Memory], bram_budget: float, uram: int = 0) -> Placement:
+    """Block RAM of ``memories``, with line buffers moved to UltraRAM (of which ``uram``
+    are free) while the block RAM exceeds ``bram_budget``. Line buffers are written at
+    run time, so they need no initial contents: the ones that save the most RAMB36 per
+    UltraRAM go first."""
+    memories = list(memories)
+    bram = sum(m.bram36 for m in memories)
+    used = 0
+    lines = sorted((m for m in memories if m.role == "line buffer" and m.bram36), key=lambda m: m.uram / m.bram36)
+    for m in lines if uram else ():
+        if bram <= bram_budget:
+            break
+        if used + m.uram <= uram:
+            used += m.uram
+            bram -= m.bram36
+    return Placement(bram, used)
 
 
 @dataclass(frozen=True)
@@ -82,6 +135,19 @@ class Plan:
     def dsp(self) -> int:
         return sum(c.dsp for c in self.costs())
 
+    def buffers(self) -> dict[str, Memory]:
+        """The encoder's own buffers (:func:`buffers.encoder_buffers`)."""
+        return encoder_buffers(self)
+
+    def memories(self) -> list[Memory]:
+        """The engines' memories and the encoder's buffers."""
+        return [m for c in self.costs() for m in c.memories] + list(self.buffers().values())
+
+    @property
+    def bram36(self) -> float:
+        """RAMB36 of the engines and the buffers, all in block RAM."""
+        return sum(m.bram36 for m in self.memories())
+
 
 def _check_frame(width: int, height: int, max_width: int, max_height: int) -> None:
     if width > max_width:
@@ -92,20 +158,22 @@ def _check_frame(width: int, height: int, max_width: int, max_height: int) -> No
                            f"maximum of {max_height}")
 
 
-def _frontiers(encoder: EncoderSpec, width: int, height: int, max_width: int, max_height: int) \
+def _all_costs(encoder: EncoderSpec, width: int, height: int, max_width: int, max_height: int) \
         -> list[list[LayerCost]]:
+    """Every legal folding of every engine, costed, by rising DSPs (then the frontier's ties)."""
     _check_frame(width, height, max_width, max_height)
-    out = []
-    for spec, (w, h), (mw, _) in zip(encoder.layers, encoder.frame_sizes(width, height),
-                                     encoder.frame_sizes(max_width, max_height)):
-        costs = sorted((layer_cost(spec, f, w, h, mw) for f in legal_foldings(spec)),
-                       key=lambda c: (c.dsp, c.cycles, c.bram36, c.lut_mem, -c.simd))
-        frontier = []
-        for c in costs:
-            if not frontier or c.cycles < frontier[-1].cycles:
-                frontier.append(c)
-        out.append(frontier)
-    return out
+    return [sorted((layer_cost(spec, f, w, h, mw) for f in legal_foldings(spec)),
+                   key=lambda c: (c.dsp, c.cycles, c.bram36, c.lut_mem, -c.simd))
+            for spec, (w, h), (mw, _) in zip(encoder.layers, encoder.frame_sizes(width, height),
+                                             encoder.frame_sizes(max_width, max_height))]
+
+
+def _frontier(costs: list[LayerCost]) -> list[LayerCost]:
+    frontier = []
+    for c in costs:
+        if not frontier or c.cycles < frontier[-1].cycles:
+            frontier.append(c)
+    return frontier
 
 
 def _cheapest_within(frontier: list[LayerCost], cycles: int) -> LayerCost | None:
@@ -117,12 +185,136 @@ def _frame(width: int, height: int, max_frame: tuple[int, int]) -> tuple[int, in
     return w, h, mw, mh
 
 
+#: The dynamic programme's memory for a DSP count no allocation reaches.
+_UNREACHABLE = 1 << 40
+
+
+class _Memory:
+    """The block-RAM side of one balancing problem: each folding's memory in RAMB18 units
+    (its own memories and the buffers its folding alone sizes), the budget, and plans
+    checked whole. Where the device has UltraRAM, each folding also comes with its line
+    buffers in UltraRAM (fewer RAMB18, some UltraRAMs), and the programme runs over DSPs
+    and UltraRAMs."""
+
+    def __init__(self, encoder: EncoderSpec, costs: list[list[LayerCost]], max_frame: tuple[int, int],
+                 bram_budget: float, uram: int, make_plan):
+        self.costs, self.budget, self.uram, self.make_plan = costs, bram_budget, uram, make_plan
+        self.variants = []          # per engine, per folding: [(RAMB18 units, UltraRAMs), …]
+        for i, cs in enumerate(costs):
+            per = []
+            for c in cs:
+                buffers = sum(m.bram36 for m in engine_buffers(encoder, i, c.pe, *max_frame).values())
+                lines = [m for m in c.memories if m.role == "line buffer" and m.bram36]
+                units = round(2 * (c.bram36 + buffers))
+                per.append([(units, 0)] + ([(units - round(2 * sum(m.bram36 for m in lines)),
+                                             sum(m.uram for m in lines))] if lines and uram else []))
+            self.variants.append(per)
+
+    def placed(self, plan: Plan, budget: float | None = None) -> Placement:
+        return place(plan.memories(), self.budget if budget is None else budget, self.uram)
+
+    def fits(self, plan: Plan) -> bool:
+        return self.placed(plan).bram36 <= self.budget
+
+    def _options(self, cycles: int, dsp_budget: int | None):
+        """Per engine, (DSPs, RAMB18 units, UltraRAMs, cost) of the foldings within
+        ``cycles`` that no other beats on all three, by rising DSPs, and the DSP cap worth
+        searching; None when an engine has no folding that fast, or the DSPs cannot take
+        the cheapest."""
+        out = []
+        for cs, variants in zip(self.costs, self.variants):
+            within = sorted(((c.dsp, units, u, c) for c, vs in zip(cs, variants) if c.cycles <= cycles
+                             for units, u in vs if u <= self.uram),
+                            key=lambda o: (o[0], o[1], o[2], o[3].cycles, o[3].lut_mem, -o[3].simd))
+            if not within:
+                return None
+            kept = []
+            for o in within:
+                if not any(k[1] <= o[1] and k[2] <= o[2] for k in kept):
+                    kept.append(o)
+            out.append(kept)
+        cap = sum(min(opts, key=lambda o: (o[1], o[0]))[0] for opts in out)     # every engine at its least memory
+        cap = cap if dsp_budget is None else min(dsp_budget, cap)
+        return (out, cap) if sum(opts[0][0] for opts in out) <= cap else None
+
+    def _programme(self, options, dsp_cap: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        """least[d, u]: the least RAMB18 units of an allocation of at most d DSPs and u
+        UltraRAMs; the choices."""
+        shape = (dsp_cap + 1, self.uram + 1)
+        least = np.zeros(shape, dtype=np.int64)
+        picks = []
+        for opts in options:
+            new = np.full(shape, _UNREACHABLE, dtype=np.int64)
+            pick = np.full(shape, -1, dtype=np.int32)
+            for k, (dsp, units, u, _) in enumerate(opts):
+                if dsp > dsp_cap:
+                    break
+                cand = np.full(shape, _UNREACHABLE, dtype=np.int64)
+                cand[dsp:, u:] = least[:dsp_cap + 1 - dsp, :self.uram + 1 - u] + units
+                better = cand < new
+                new[better], pick[better] = cand[better], k
+            least = np.minimum(new, _UNREACHABLE)
+            picks.append(pick)
+        return least, picks
+
+    def _allocation(self, options, picks, d: int) -> Plan:
+        chosen, u = [], self.uram
+        for opts, pick in zip(reversed(options), reversed(picks)):
+            dsp, _, used, c = opts[int(pick[d, u])]
+            chosen.append(c)
+            d, u = d - dsp, u - used
+        return self.make_plan(chosen[::-1])
+
+    def within(self, cycles: int, dsp_budget: int | None) -> Plan | None:
+        """The allocation within ``cycles`` and ``dsp_budget`` with the fewest DSPs whose
+        block RAM fits (module docstring), or None."""
+        found = self._options(cycles, dsp_budget)
+        if found is None:
+            return None
+        options, cap = found
+        least, picks = self._programme(options, cap)
+        least = least[:, self.uram]
+        # The allocations worth trying: where the least memory drops, by rising DSPs (so
+        # by falling memory), those whose counted memories already fit.
+        drops = np.flatnonzero(np.diff(least, prepend=least[0] + 1) < 0)
+        drops = drops[least[drops] <= math.floor(2 * self.budget)]
+        plans = {}
+
+        def fitting(k: int) -> bool:
+            plans[k] = self._allocation(options, picks, int(drops[k]))
+            return self.fits(plans[k])
+
+        if not drops.size or not fitting(len(drops) - 1):
+            return None
+        lo, hi = 0, len(drops) - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if fitting(mid):
+                hi = mid
+            else:
+                lo = mid + 1
+        return plans[lo]
+
+    def smallest(self, cycles: int, dsp_budget: int | None) -> float:
+        """RAMB36 of the least-memory allocation within ``cycles`` and ``dsp_budget``
+        (line buffers in UltraRAM as far as it goes)."""
+        options, cap = self._options(cycles, dsp_budget)
+        least, picks = self._programme(options, cap)
+        least = least[:, self.uram]
+        plan = self._allocation(options, picks, int(np.flatnonzero(least == least.min())[0]))
+        return self.placed(plan, 0).bram36
+
+
 def balance_dsp(encoder: EncoderSpec, dsp_budget: int, frame: tuple[int, int] = DEFAULT_PLAN_FRAME,
-                max_frame: tuple[int, int] = DEFAULT_MAX_FRAME, objective: str | None = None) -> Plan:
-    """The fastest pipeline within ``dsp_budget`` DSPs on ``frame`` (module docstring).
-    Raises :class:`BalanceError` naming the smallest budget that fits."""
+                max_frame: tuple[int, int] = DEFAULT_MAX_FRAME, objective: str | None = None,
+                bram_budget: float | None = DEFAULT_BRAM_BUDGET, uram: int = 0) -> Plan:
+    """The fastest pipeline within ``dsp_budget`` DSPs and ``bram_budget`` RAMB36 (None:
+    no limit; ``uram`` UltraRAMs may take line buffers) on ``frame`` (module docstring).
+    Raises :class:`BalanceError` naming the smallest DSP budget, or the smallest block
+    RAM, that fits."""
     w, h, mw, mh = _frame(*frame, max_frame)
-    frontiers = _frontiers(encoder, w, h, mw, mh)
+    costs = _all_costs(encoder, w, h, mw, mh)
+    frontiers = [_frontier(cs) for cs in costs]
     at = [0] * len(frontiers)
     total = sum(f[0].dsp for f in frontiers)
     if total > dsp_budget:
@@ -138,21 +330,52 @@ def balance_dsp(encoder: EncoderSpec, dsp_budget: int, frame: tuple[int, int] = 
         at[slowest] += 1
         total += step
     interval = max(f[i].cycles for f, i in zip(frontiers, at))
-    chosen = [_cheapest_within(f, interval) for f in frontiers]
-    return Plan(encoder, tuple(Folding(c.pe, c.simd) for c in chosen), w, h, mw, mh,
-                objective or f"DSP budget {dsp_budget}")
+    objective = objective or f"DSP budget {dsp_budget}"
+
+    def make_plan(chosen, why=objective):
+        return Plan(encoder, tuple(Folding(c.pe, c.simd) for c in chosen), w, h, mw, mh, why)
+
+    plan = make_plan([_cheapest_within(f, interval) for f in frontiers])
+    if bram_budget is None:
+        return plan
+    memory = _Memory(encoder, costs, (mw, mh), bram_budget, uram,
+                     lambda chosen: make_plan(chosen, f"{objective}, {bram_budget:g} RAMB36"))
+    if memory.fits(plan):
+        return plan
+    # Trade speed for block RAM: the shortest interval at which an allocation fits.
+    steps = sorted({interval} | {c.cycles for cs in costs for c in cs if c.cycles > interval})
+    slowest_plan = memory.within(steps[-1], dsp_budget)
+    if slowest_plan is None:
+        need = memory.smallest(steps[-1], dsp_budget)
+        raise BalanceError(f"a block-RAM budget of {bram_budget:g} RAMB36 is below the smallest that fits: "
+                           f"{need:g} RAMB36 (engines and buffers of {encoder.source} within {dsp_budget} DSPs"
+                           + (f" and {uram} UltraRAMs" if uram else "") + ")")
+    lo, hi, best = 0, len(steps) - 1, slowest_plan
+    while lo < hi:
+        mid = (lo + hi) // 2
+        found = memory.within(steps[mid], dsp_budget)
+        if found is None:
+            lo = mid + 1
+        else:
+            hi, best = mid, found
+    return best
 
 
 def balance_fps(encoder: EncoderSpec, fps: float, clock_mhz: float, frame: tuple[int, int] = DEFAULT_PLAN_FRAME,
-                max_frame: tuple[int, int] = DEFAULT_MAX_FRAME) -> Plan:
-    """The fewest DSPs that stream ``frame`` at ``fps`` at ``clock_mhz``. Raises
-    :class:`BalanceError` naming the engine that cannot keep up even fully unfolded."""
+                max_frame: tuple[int, int] = DEFAULT_MAX_FRAME, bram_budget: float | None = DEFAULT_BRAM_BUDGET,
+                uram: int = 0) -> Plan:
+    """The fewest DSPs that stream ``frame`` at ``fps`` at ``clock_mhz`` within
+    ``bram_budget`` RAMB36 (None: no limit; ``uram`` UltraRAMs may take line buffers).
+    Raises :class:`BalanceError` naming the engine that cannot keep up even fully
+    unfolded, or the smallest block RAM at this rate."""
     if fps <= 0 or clock_mhz <= 0:
         raise BalanceError(f"fps ({fps}) and clock ({clock_mhz} MHz) must be positive")
     w, h, mw, mh = _frame(*frame, max_frame)
     interval = math.floor(clock_mhz * 1e6 / fps)
+    objective = f"{fps:g} fps on {w}×{h} at {clock_mhz:g} MHz"
+    costs = _all_costs(encoder, w, h, mw, mh)
     chosen = []
-    for spec, frontier in zip(encoder.layers, _frontiers(encoder, w, h, mw, mh)):
+    for spec, frontier in zip(encoder.layers, (_frontier(cs) for cs in costs)):
         best = _cheapest_within(frontier, interval)
         if best is None:
             fastest = frontier[-1].cycles
@@ -160,5 +383,20 @@ def balance_fps(encoder: EncoderSpec, fps: float, clock_mhz: float, frame: tuple
                                f"even fully unfolded: at most {clock_mhz * 1e6 / fastest:.1f} fps at {clock_mhz:g} MHz, "
                                f"not {fps:g}")
         chosen.append(best)
-    return Plan(encoder, tuple(Folding(c.pe, c.simd) for c in chosen), w, h, mw, mh,
-                f"{fps:g} fps on {w}×{h} at {clock_mhz:g} MHz")
+
+    def make_plan(chosen, why=objective):
+        return Plan(encoder, tuple(Folding(c.pe, c.simd) for c in chosen), w, h, mw, mh, why)
+
+    plan = make_plan(chosen)
+    if bram_budget is None:
+        return plan
+    memory = _Memory(encoder, costs, (mw, mh), bram_budget, uram,
+                     lambda chosen: make_plan(chosen, f"{objective}, {bram_budget:g} RAMB36"))
+    if memory.fits(plan):
+        return plan
+    found = memory.within(interval, None)
+    if found is None:
+        raise BalanceError(f"a block-RAM budget of {bram_budget:g} RAMB36 is below the smallest that fits "
+                           f"{encoder.source} at {fps:g} fps: {memory.smallest(interval, None):g} RAMB36"
+                           + (f" (with {uram} UltraRAMs)" if uram else ""))
+    return found

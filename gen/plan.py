@@ -6,19 +6,16 @@ against the device; the chosen N is the best-ranked one that fits. RD rank: larg
 better (the students' published order), unless an evaluation report (`licfpga eval
 --json`) gives BD-rates, which then rank the widths it measured.
 
-Device resources are those of AMD/Xilinx DS891, *Zynq UltraScale+ MPSoC Data Sheet:
-Overview*, device feature tables (EG and EV devices): system logic LUTs, flip-flops,
-DSP48E2 slices, 36 Kb block RAMs and 288 Kb UltraRAMs. (Not re-checked online when this
-was written: the table below carries the numbers the design brief quotes, which are
-DS891's.)
+Every plan is balanced within the device's DSPs and block RAM (less the margin), line
+buffers moving to UltraRAM where the device has it; the devices are :mod:`.devices`'.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from .balance import DEFAULT_DSP_MARGIN, BalanceError, Plan, balance_dsp, balance_fps, padded
+from .balance import DEFAULT_DSP_MARGIN, BalanceError, Plan, balance_dsp, balance_fps, padded, place
+from .devices import DEVICES, Device
 from .layers import encoder_topology
 from .report import CLOCK_MHZ, RESOLUTIONS
 
@@ -28,29 +25,13 @@ WIDTHS = (32, 64, 128)
 
 
 @dataclass(frozen=True)
-class Device:
-    name: str
-    board: str
-    luts: int
-    ffs: int
-    dsp: int
-    bram36: int
-    uram: int
-
-
-DEVICES = {d.name: d for d in (
-    Device("XCZU9EG", "ZCU102", 274_080, 548_160, 2_520, 912, 0),
-    Device("XCZU7EV", "ZCU104", 230_400, 460_800, 1_728, 312, 96),
-    Device("XCZU3EG", "Ultra96", 70_560, 141_120, 360, 216, 0),
-)}
-
-
-@dataclass(frozen=True)
 class Fit:
     """A plan against a device, each resource against its capacity less ``margin`` (the
-    DSPs' margin of :data:`balance.DEFAULT_DSP_MARGIN`; the block RAMs' for the FIFOs
-    between engines, the z buffer and the DMA). Line buffers move to UltraRAM, where the
-    device has it, while block RAM is over."""
+    DSPs' margin of :data:`balance.DEFAULT_DSP_MARGIN`, the block RAMs' the same, for the
+    DMA and the platform). ``bram36`` counts the engines' memories and the encoder's
+    buffers (``buffers`` of it: the FIFOs between engines, the ŷ and ẑ buffers), after
+    ``uram`` line buffers moved to UltraRAM, where the device has it, while block RAM
+    was over."""
 
     device: Device
     dsp: int
@@ -58,6 +39,7 @@ class Fit:
     bram36: float
     bram36_cap: float
     uram: int
+    buffers: float
 
     @property
     def problems(self) -> list[str]:
@@ -76,23 +58,15 @@ class Fit:
 
 
 def fit(plan: Plan, device: Device, margin: float = DEFAULT_DSP_MARGIN) -> Fit:
-    costs = plan.costs()
-    dsp_cap = math.floor(device.dsp * (1 - margin))
-    bram_cap = math.floor(2 * device.bram36 * (1 - margin)) / 2
-    bram = sum(c.bram36 for c in costs)
-    uram = 0
-    if device.uram:
-        # Line buffers are written at run time, so they need no initial contents: the
-        # ones that save the most RAMB36 per UltraRAM go first.
-        lines = sorted((m for c in costs for m in c.memories if m.role == "line buffer" and m.bram36),
-                       key=lambda m: m.uram / m.bram36)
-        for m in lines:
-            if bram <= bram_cap:
-                break
-            if uram + m.uram <= device.uram:
-                uram += m.uram
-                bram -= m.bram36
-    return Fit(device, sum(c.dsp for c in costs), dsp_cap, bram, bram_cap, uram)
+    bram_cap = device.bram36_budget(margin)
+    placed = place(plan.memories(), bram_cap, device.uram)
+    return Fit(device, plan.dsp, device.dsp_budget(margin), placed.bram36, bram_cap, placed.uram,
+               sum(m.bram36 for m in plan.buffers().values()))
+
+
+def _budgets(device: Device, margin: float) -> dict:
+    """The balancer's block-RAM arguments for ``device``."""
+    return {"bram_budget": device.bram36_budget(margin), "uram": device.uram}
 
 
 def rd_ranking(widths: tuple[int, ...], rd_report: dict | None) -> tuple[list[int], str]:
@@ -124,10 +98,11 @@ def rd_ranking(widths: tuple[int, ...], rd_report: dict | None) -> tuple[list[in
 
 
 def _best_fps(n: int, m: int, device: Device, frame: tuple[int, int], clock_mhz: float, margin: float) -> float | None:
-    """The highest frame rate the device's DSP budget gives N on ``frame`` (line buffers
-    for ``frame``)."""
+    """The highest frame rate the device's DSP and block-RAM budgets give N on ``frame``
+    (line buffers for ``frame``)."""
     try:
-        plan = balance_dsp(encoder_topology(n, m), math.floor(device.dsp * (1 - margin)), frame, frame)
+        plan = balance_dsp(encoder_topology(n, m), device.dsp_budget(margin), frame, frame,
+                           **_budgets(device, margin))
     except BalanceError:
         return None
     return clock_mhz * 1e6 / plan.interval()
@@ -147,12 +122,13 @@ def choose_width(device: Device, fps: float, resolution: tuple[int, int], clock_
     for n in widths:
         entry: dict = {"N": n}
         try:
-            plan = balance_fps(encoder_topology(n, M), fps, clock_mhz, frame, frame)
+            plan = balance_fps(encoder_topology(n, M), fps, clock_mhz, frame, frame, **_budgets(device, margin))
         except BalanceError as exc:
             entry.update(meets=False, problems=[str(exc)])
         else:
             f = fit(plan, device, margin)
-            entry.update(meets=f.fits, problems=f.problems, dsp=f.dsp, bram36=f.bram36, uram=f.uram,
+            entry.update(meets=f.fits, problems=f.problems, dsp=f.dsp, bram36=f.bram36, buffers_bram36=f.buffers,
+                         uram=f.uram,
                          cycles_per_pixel=plan.interval() / (frame[0] * frame[1]),
                          foldings=[[x.pe, x.simd] for x in plan.foldings])
         entry["best_fps"] = _best_fps(n, M, device, frame, clock_mhz, margin)
@@ -172,8 +148,9 @@ def choose_width(device: Device, fps: float, resolution: tuple[int, int], clock_
         why = f"no student width meets {target}. " + " ".join(p + "." for p in passed)
     else:
         c = candidates[chosen]
-        why = (f"N={chosen}: the best-ranked width that meets {target}, with {c['dsp']} DSPs of {math.floor(device.dsp * (1 - margin))} "
-               f"and {c['bram36']:g} RAMB36 of {math.floor(2 * device.bram36 * (1 - margin)) / 2:g}"
+        why = (f"N={chosen}: the best-ranked width that meets {target}, with {c['dsp']} DSPs of {device.dsp_budget(margin)} "
+               f"and {c['bram36']:g} RAMB36 of {device.bram36_budget(margin):g} ({c['buffers_bram36']:g} of them "
+               f"the encoder's buffers)"
                + (f" (+{c['uram']} UltraRAM)" if c["uram"] else "") + ". " + " ".join(p + "." for p in passed))
     return {"device": device.name, "board": device.board, "fps": fps, "resolution": list(resolution),
             "padded": list(frame), "clock_mhz": clock_mhz, "margin": margin, "ranking": ranking, "order": order,
@@ -182,22 +159,23 @@ def choose_width(device: Device, fps: float, resolution: tuple[int, int], clock_
 
 def device_table(clock_mhz: float = CLOCK_MHZ, widths: tuple[int, ...] = WIDTHS, M: int = 192,
                  margin: float = DEFAULT_DSP_MARGIN) -> list[dict]:
-    """Per device and width: the pipeline balanced for the device's DSP budget (less the
-    margin) on 720p, its DSPs, RAMB36 (and UltraRAM) and whether they fit, and the frame
-    rates at 720p and 1080p."""
+    """Per device and width: the pipeline balanced for the device's DSP and block-RAM
+    budgets (less the margin) on 720p, its DSPs, RAMB36 (engines and buffers; and
+    UltraRAM) and whether they fit, and the frame rates at 720p and 1080p."""
     rows = []
     for device in DEVICES.values():
         for n in widths:
             row = {"device": device.name, "N": n}
             try:
-                plan = balance_dsp(encoder_topology(n, M), math.floor(device.dsp * (1 - margin)),
-                                   objective=f"{device.name} DSP budget")
+                plan = balance_dsp(encoder_topology(n, M), device.dsp_budget(margin),
+                                   objective=f"{device.name} DSP budget", **_budgets(device, margin))
             except BalanceError as exc:
                 row["error"] = str(exc)
                 rows.append(row)
                 continue
             f = fit(plan, device, margin)
-            row.update(dsp=f.dsp, bram36=f.bram36, uram=f.uram, fits=f.fits, problems=f.problems,
+            row.update(dsp=f.dsp, bram36=f.bram36, buffers_bram36=f.buffers, uram=f.uram, fits=f.fits,
+                       problems=f.problems,
                        cycles_per_pixel=plan.interval() / (plan.width * plan.height))
             for label, (w, h) in RESOLUTIONS.items():
                 row[f"fps_{label}"] = clock_mhz * 1e6 / plan.interval(w, h)
@@ -207,14 +185,17 @@ def device_table(clock_mhz: float = CLOCK_MHZ, widths: tuple[int, ...] = WIDTHS,
 
 def table_markdown(rows: list[dict], clock_mhz: float = CLOCK_MHZ, margin: float = DEFAULT_DSP_MARGIN) -> str:
     """:func:`device_table` as Markdown (the README's table)."""
-    lines = ["| device | N | DSP | RAMB36 | URAM | fits | cycles/px (720p) | fps 720p | fps 1080p |",
+    lines = ["| device | N | DSP | RAMB36 (buffers) | URAM | fits | cycles/px (720p) | fps 720p | fps 1080p |",
              "|---|--:|--:|--:|--:|---|--:|--:|--:|"]
     for r in rows:
         if "error" in r:
             lines.append(f"| {r['device']} | {r['N']} | — | — | — | no: {r['error']} | | | |")
             continue
         fits = "yes" if r["fits"] else "no: " + "; ".join(r["problems"])
-        lines.append(f"| {r['device']} | {r['N']} | {r['dsp']} | {r['bram36']:g} | {r['uram'] or '—'} | {fits} | "
+        lines.append(f"| {r['device']} | {r['N']} | {r['dsp']} | {r['bram36']:g} ({r['buffers_bram36']:g}) | "
+                     f"{r['uram'] or '—'} | {fits} | "
                      f"{r['cycles_per_pixel']:.2f} | {r['fps_720p']:.1f} | {r['fps_1080p']:.1f} |")
-    return "\n".join(lines) + (f"\n\nBalanced per device for its DSPs less {margin:.0%} on 720p "
-                               f"(padded 1280×768); fps at an assumed {clock_mhz:g} MHz, frames padded to 64.\n")
+    return "\n".join(lines) + (f"\n\nBalanced per device within its DSPs and block RAM less {margin:.0%} on 720p "
+                               f"(padded 1280×768), line buffers for 1920×1088; RAMB36 counts the engines and "
+                               f"the encoder's buffers (in brackets: the FIFOs, ŷ and ẑ buffers), after line buffers "
+                               f"moved to UltraRAM; fps at an assumed {clock_mhz:g} MHz, frames padded to 64.\n")

@@ -6,6 +6,11 @@ a timing report confirms one), with frames streamed back to back; MACs per cycle
 DSP efficiency are at the pipeline's pace (every engine moves at the bottleneck's
 interval), efficiency = useful MACs per cycle ÷ all DSPs of the engine (its
 requantizers and GDN tails included).
+
+Block RAM: ``totals.bram36`` and ``lut_mem`` are the engines' (line buffers, weight
+ROMs, …); the encoder's own buffers (:mod:`.buffers`: the FIFOs between engines, the ŷ
+and ẑ buffers) are rows of ``buffers`` and ``totals.buffers_bram36``;
+``totals.bram36_total`` is both, the figure the Markdown table's total row shows.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ ASSUMPTIONS = (
     "accumulator), ⌈PE/SF⌉ lanes; GDN: 1 DSP per γ·u lane, 1 per squarer lane, 6 per tail lane",
     "block RAM: line buffers of K+s rows × max width, one weight ROM per PE (NF·SF × SIMD·8 bits), "
     f"simple-dual-port RAMB18/RAMB36 shapes; memories of ≤ {LUT_MAX_DEPTH} words in LUTs",
+    "the encoder's buffers (gen.buffers): a FIFO of two output pixels behind every engine, ŷ's buffer (what g_a "
+    "makes while h_a flushes a frame) and the ẑ buffer (a whole ẑ frame), each one memory of depth × beat bits",
     "the clock is assumed, not a timing result",
 )
 
@@ -49,6 +56,9 @@ def plan_report(plan: Plan, clock_mhz: float = CLOCK_MHZ) -> dict:
             "memories": [{"role": m.role, "depth": m.depth, "width": m.width, "copies": m.copies,
                           "bram36": m.bram36, "luts": m.luts} for m in c.memories],
         })
+    buffers = [{"name": name, "role": m.role, "depth": m.depth, "width": m.width, "bram36": m.bram36, "luts": m.luts}
+               for name, m in plan.buffers().items()]
+    bram_engines, bram_buffers = sum(c.bram36 for c in costs), sum(b["bram36"] for b in buffers)
     bottleneck = next(c for c in costs if c.cycles == interval)
     dsp = sum(c.dsp for c in costs)
     total_macs = sum(c.macs for c in costs) / interval
@@ -71,8 +81,11 @@ def plan_report(plan: Plan, clock_mhz: float = CLOCK_MHZ) -> dict:
         "max_frame": [plan.max_width, plan.max_height],
         "clock_mhz": clock_mhz,
         "layers": rows,
-        "totals": {"dsp": dsp, "dsp_mac": sum(c.dsp_mac for c in costs), "bram36": sum(c.bram36 for c in costs),
-                   "lut_mem": sum(c.lut_mem for c in costs), "macs_per_cycle": total_macs,
+        "buffers": buffers,
+        "totals": {"dsp": dsp, "dsp_mac": sum(c.dsp_mac for c in costs), "bram36": bram_engines,
+                   "lut_mem": sum(c.lut_mem for c in costs), "buffers_bram36": bram_buffers,
+                   "buffers_luts": sum(b["luts"] for b in buffers), "bram36_total": bram_engines + bram_buffers,
+                   "macs_per_cycle": total_macs,
                    "efficiency": total_macs / dsp, "cycles_per_frame": interval,
                    "cycles_per_pixel": interval / pixels},
         "bottleneck": {"name": bottleneck.name, "cycles_per_frame": interval, "cycles_per_pixel": interval / pixels,
@@ -96,8 +109,10 @@ def markdown(report: dict) -> str:
                      f"{r['pe']} | {r['simd']} | {r['cycles_per_frame']:,} | {r['cycles_per_pixel']:.3f} | {r['dsp']} | "
                      f"{r['bram36']:g} | {r['macs_per_cycle']:.1f} | {eff} |")
     t = report["totals"]
+    lines.append(f"| buffers ({len(report['buffers'])} FIFOs: behind the engines, ŷ, ẑ) | | | | | | | | | | "
+                 f"{t['buffers_bram36']:g} | | |")
     lines.append(f"| **total** | | | | | | | {t['cycles_per_frame']:,} | {t['cycles_per_pixel']:.3f} | {t['dsp']} | "
-                 f"{t['bram36']:g} | {t['macs_per_cycle']:.1f} | {t['efficiency']:.0%} |")
+                 f"{t['bram36_total']:g} | {t['macs_per_cycle']:.1f} | {t['efficiency']:.0%} |")
     b = report["bottleneck"]
     tied = f" (tied: {', '.join(b['tied'])})" if b["tied"] else ""
     lines += ["", f"Bottleneck: **{b['name']}**{tied}, {b['cycles_per_frame']:,} cycles per frame "

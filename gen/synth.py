@@ -31,12 +31,12 @@ What the figures are
   fabric; Vivado absorbs many of them into the DSPs.
 - ``dsp``: DSP48E2 cells. Yosys cuts a product whose operands exceed the DSP48E2's
   27×18-bit signed multiplier into slices, one DSP each, as Vivado does. Against
-  `gen.cost`'s count per engine: a convolution's requantizer multiplies the RTL's
-  ``acc_bits + 1`` = 33-bit ``acc + bias`` by M (`rtl.conv`), so every requantizer lane
-  takes two DSPs where the model counts one for a reachable accumulator of ≤ 27 bits; a
-  GDN tail lane takes 8 where the model counts 6 (``w·y0``: w is 27 bits unsigned, 28
-  signed; ``y0·d``: d is 28 bits signed; both exceed the 27-bit A port). The table
-  shows both counts.
+  `gen.cost`'s count per engine: a convolution's requantizer multiplies its ``acc +
+  bias`` register (``rq*_v`` in `rtl.conv`) by M, one DSP while that register fits 27
+  bits and two above, where the model counts one for any layer whose *reachable*
+  accumulator fits 27 bits; a GDN tail lane takes 8 where the model counts 6 (``w·y0``:
+  w is 27 bits unsigned, 28 signed; ``y0·d``: d is 28 bits signed; both exceed the
+  27-bit A port). The table shows both counts.
 - ``bram36``: RAMB36E2 + ½ RAMB18E2; ``uram``: URAM288 (none: the script does not
   ask for UltraRAM).
 """
@@ -384,7 +384,7 @@ def markdown(report: SynthReport) -> str:
     uram = f", {t['uram']} URAM288" if t["uram"] else ""
     lines += ["", f"{'Fits' if report.fits else 'Does not fit'} the {report.device.name}{uram}. "
               f"FF is an upper bound (Yosys leaves DSP48E2 pipeline registers in fabric); engines are "
-              f"synthesized apart. DSP (model) is gen.cost's count: the RTL's 33-bit requantizer operand "
-              f"and the GDN tail's 27/28-bit Newton operands take a second DSP48E2 each where the model counts "
+              f"synthesized apart. DSP (model) is gen.cost's count: a requantizer operand wider than 27 bits and "
+              f"the GDN tail's 27/28-bit Newton operands take a second DSP48E2 each where the model counts "
               f"one (gen.synth). Yosys {report.yosys}, {report.seconds:.0f} s."]
     return "\n".join(lines) + "\n"

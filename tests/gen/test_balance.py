@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from licfpga.gen.balance import BalanceError, balance_dsp, balance_fps, padded
+from licfpga.gen.balance import DEFAULT_BRAM_BUDGET, BalanceError, balance_dsp, balance_fps, padded, place
 from licfpga.gen.cost import Folding, layer_cost, legal_foldings
 from licfpga.gen.layers import ConvSpec, GDNSpec, encoder_topology
 
@@ -118,3 +118,76 @@ def test_padding():
     assert padded(64, 64) == (64, 64)
     with pytest.raises(BalanceError):
         padded(0, 10)
+
+
+@pytest.fixture(scope="module")
+def unlimited(n64):
+    return balance_dsp(n64, XCZU9EG_BUDGET, bram_budget=None)
+
+
+def test_default_bram_budget_keeps_the_dsp_optimal_plan(budgets, unlimited):
+    """The default plan fits the XCZU9EG's block RAM less the margin (820.5 RAMB36), so
+    the block RAM changes nothing there."""
+    plan = budgets[XCZU9EG_BUDGET]
+    assert plan.foldings == unlimited.foldings
+    assert plan.bram36 <= DEFAULT_BRAM_BUDGET == 820.5
+
+
+def frame_cycles(encoder, plan):
+    """Every frame interval an engine of ``encoder`` can take on the plan's frame."""
+    return sorted({c.cycles for spec, (w, h), (mw, _) in zip(encoder.layers, encoder.frame_sizes(plan.width, plan.height),
+                                                             encoder.frame_sizes(plan.max_width, plan.max_height))
+                   for c in (layer_cost(spec, f, w, h, mw) for f in legal_foldings(spec))})
+
+
+@pytest.mark.parametrize("bram", [690, 600, 550, 500])
+def test_a_bram_budget_below_the_plan_trades_speed_or_dsps_for_block_ram(n64, unlimited, bram):
+    assert unlimited.bram36 > bram
+    plan = balance_dsp(n64, XCZU9EG_BUDGET, bram_budget=bram)
+    assert plan.bram36 <= bram and plan.dsp <= XCZU9EG_BUDGET
+    assert plan.interval() >= unlimited.interval()
+    # Nothing faster fits: at the next shorter interval, the fewest DSPs that fit this
+    # block RAM (balance_fps, no DSP limit) are over the DSP budget, or nothing fits.
+    shorter = max(c for c in frame_cycles(n64, plan) if c < plan.interval())
+    if shorter >= unlimited.interval():
+        try:
+            need = balance_fps(n64, CLOCK * 1e6 / (shorter + 0.5), CLOCK, bram_budget=bram)
+        except BalanceError:
+            return
+        assert need.interval() <= shorter and need.dsp > XCZU9EG_BUDGET
+
+
+def test_bram_budget_forces_a_slower_plan(n64, unlimited):
+    plan = balance_dsp(n64, XCZU9EG_BUDGET, bram_budget=550)
+    assert plan.interval() > unlimited.interval() and plan.bram36 <= 550
+    assert "550 RAMB36" in plan.objective
+
+
+def test_impossible_bram_budget_names_the_smallest_that_fits():
+    enc = encoder_topology(32)
+    with pytest.raises(BalanceError, match=r"a block-RAM budget of 100 RAMB36 is below the smallest that fits: "
+                                           r"([\d.]+) RAMB36 \(engines and buffers of topology N=32") as err:
+        balance_dsp(enc, 324, bram_budget=100)
+    smallest = float(re.search(r"fits: ([\d.]+)", str(err.value)).group(1))
+    plan = balance_dsp(enc, 324, bram_budget=smallest)
+    assert plan.bram36 == smallest
+    with pytest.raises(BalanceError, match="below the smallest that fits"):
+        balance_dsp(enc, 324, bram_budget=smallest - 0.5)
+
+
+def test_fps_target_within_a_bram_budget(n64):
+    cheapest = balance_fps(n64, 30, CLOCK, bram_budget=None)
+    plan = balance_fps(n64, 30, CLOCK, bram_budget=cheapest.bram36 - 50)
+    assert plan.interval() <= CLOCK * 1e6 / 30
+    assert plan.bram36 <= cheapest.bram36 - 50 and plan.dsp >= cheapest.dsp
+    with pytest.raises(BalanceError, match=r"a block-RAM budget of 50 RAMB36 is below the smallest that fits "
+                                           r"topology N=64, M=192 at 30 fps: [\d.]+ RAMB36"):
+        balance_fps(n64, 30, CLOCK, bram_budget=50)
+
+
+def test_ultraram_takes_line_buffers_the_block_ram_cannot(n64):
+    """With UltraRAMs for line buffers, a block-RAM budget too small on its own fits."""
+    with pytest.raises(BalanceError):
+        balance_dsp(n64, 1555, bram_budget=400)
+    plan = balance_dsp(n64, 1555, bram_budget=400, uram=96)
+    assert place(plan.memories(), 400, 96).bram36 <= 400 < plan.bram36
