@@ -33,9 +33,9 @@ device with UltraRAM, over UltraRAMs too: each folding may also put its line buf
 there) gives, per DSP count, the allocation of the least block RAM, each engine's
 memories counted with the buffers that follow from its own folding (the FIFO behind it;
 the ẑ buffer behind h_a's last engine). Those allocations, by rising DSPs and falling
-memory, are then checked whole (with the ŷ buffer, which depends on several engines:
-g_a's last one's pace and h_a's flush, and with line buffers placed by :func:`place`):
-bisection finds the first that fits. When none does at any interval,
+memory, are then checked whole, in turn (with the ŷ buffer, which depends on several
+engines: g_a's last one's pace and h_a's flush, and with line buffers placed by
+:func:`place`), and the first that fits is taken. When none does at any interval,
 :class:`BalanceError` names the block RAM of the least-memory allocation (within the
 DSP budget, at the slowest interval).
 """
@@ -89,20 +89,22 @@ class Placement:
 
 def place(memories: Iterable[Memory], bram_budget: float, uram: int = 0) -> Placement:
     """Block RAM of ``memories``, with line buffers moved to UltraRAM (of which ``uram``
-    are free) while the block RAM exceeds ``bram_budget``. Line buffers are written at
-    run time, so they need no initial contents: the ones that save the most RAMB36 per
-    UltraRAM go first."""
+    are free; line buffers are written at run time, so they need no initial contents):
+    the fewest UltraRAMs that bring the block RAM within ``bram_budget``, or, when none
+    do, the most block RAM the UltraRAMs can take (an exact knapsack over the line
+    buffers)."""
     memories = list(memories)
     bram = sum(m.bram36 for m in memories)
-    used = 0
-    lines = sorted((m for m in memories if m.role == "line buffer" and m.bram36), key=lambda m: m.uram / m.bram36)
-    for m in lines if uram else ():
-        if bram <= bram_budget:
-            break
-        if used + m.uram <= uram:
-            used += m.uram
-            bram -= m.bram36
-    return Placement(bram, used)
+    lines = [m for m in memories if m.role == "line buffer" and m.bram36 and m.uram <= uram]
+    if not lines or bram <= bram_budget:
+        return Placement(bram, 0)
+    saved = np.zeros(uram + 1)          # saved[u]: the most RAMB36 that u UltraRAMs take
+    for m in lines:
+        shifted = np.concatenate([np.full(m.uram, -np.inf), saved[:uram + 1 - m.uram] + m.bram36])
+        saved = np.maximum(saved, shifted)
+    enough = np.flatnonzero(bram - saved <= bram_budget)
+    used = int(enough[0]) if enough.size else int(np.argmax(saved))
+    return Placement(bram - float(saved[used]), used)
 
 
 @dataclass(frozen=True)
@@ -278,31 +280,23 @@ class _Memory:
         # by falling memory), those whose counted memories already fit.
         drops = np.flatnonzero(np.diff(least, prepend=least[0] + 1) < 0)
         drops = drops[least[drops] <= math.floor(2 * self.budget)]
-        plans = {}
-
-        def fitting(k: int) -> bool:
-            plans[k] = self._allocation(options, picks, int(drops[k]))
-            return self.fits(plans[k])
-
-        if not drops.size or not fitting(len(drops) - 1):
-            return None
-        lo, hi = 0, len(drops) - 1
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if fitting(mid):
-                hi = mid
-            else:
-                lo = mid + 1
-        return plans[lo]
+        # Whether one fits is not monotone in the DSPs (the ŷ buffer grows as h_a
+        # slows), so they are tried in turn (about a millisecond each).
+        for d in drops:
+            plan = self._allocation(options, picks, int(d))
+            if self.fits(plan):
+                return plan
+        return None
 
     def smallest(self, cycles: int, dsp_budget: int | None) -> float:
-        """RAMB36 of the least-memory allocation within ``cycles`` and ``dsp_budget``
-        (line buffers in UltraRAM as far as it goes)."""
+        """The least RAMB36 (line buffers in UltraRAM as far as it goes) of the
+        allocations within ``cycles`` and ``dsp_budget`` that the programme offers."""
         options, cap = self._options(cycles, dsp_budget)
         least, picks = self._programme(options, cap)
         least = least[:, self.uram]
-        plan = self._allocation(options, picks, int(np.flatnonzero(least == least.min())[0]))
-        return self.placed(plan, 0).bram36
+        drops = np.flatnonzero(np.diff(least, prepend=least[0] + 1) < 0)
+        return min(self.placed(self._allocation(options, picks, int(d)), 0).bram36
+                   for d in drops[least[drops] < _UNREACHABLE])
 
 
 def balance_dsp(encoder: EncoderSpec, dsp_budget: int, frame: tuple[int, int] = DEFAULT_PLAN_FRAME,

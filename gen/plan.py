@@ -97,14 +97,15 @@ def rd_ranking(widths: tuple[int, ...], rd_report: dict | None) -> tuple[list[in
                    + (f"; not in the report, ranked by N after those: {', '.join(map(str, rest))}" if rest else ""))
 
 
-def _best_fps(n: int, m: int, device: Device, frame: tuple[int, int], clock_mhz: float, margin: float) -> float | None:
+def _best_fps(n: int, m: int, device: Device, frame: tuple[int, int], clock_mhz: float, margin: float) \
+        -> float | str:
     """The highest frame rate the device's DSP and block-RAM budgets give N on ``frame``
-    (line buffers for ``frame``)."""
+    (line buffers for ``frame``), or why there is none."""
     try:
         plan = balance_dsp(encoder_topology(n, m), device.dsp_budget(margin), frame, frame,
                            **_budgets(device, margin))
-    except BalanceError:
-        return None
+    except BalanceError as exc:
+        return str(exc)
     return clock_mhz * 1e6 / plan.interval()
 
 
@@ -141,7 +142,8 @@ def choose_width(device: Device, fps: float, resolution: tuple[int, int], clock_
         if n == chosen:
             break
         c = candidates[n]
-        most = f"; its best on this device is {c['best_fps']:.1f} fps" if c["best_fps"] else ""
+        best = c["best_fps"]
+        most = f"; its best on this device is {best:.1f} fps" if isinstance(best, float) else f"; at any rate, {best}"
         lead = "ranks higher but does not fit" if chosen is not None else "does not fit"
         passed.append(f"N={n} {lead}: {'; '.join(c['problems'])}{most}")
     if chosen is None:
@@ -150,8 +152,7 @@ def choose_width(device: Device, fps: float, resolution: tuple[int, int], clock_
         c = candidates[chosen]
         why = (f"N={chosen}: the best-ranked width that meets {target}, with {c['dsp']} DSPs of {device.dsp_budget(margin)} "
                f"and {c['bram36']:g} RAMB36 of {device.bram36_budget(margin):g} ({c['buffers_bram36']:g} of them "
-               f"the encoder's buffers)"
-               + (f" (+{c['uram']} UltraRAM)" if c["uram"] else "") + ". " + " ".join(p + "." for p in passed))
+               f"the encoder's buffers" + (f"; +{c['uram']} UltraRAM" if c["uram"] else "") + "). " + " ".join(p + "." for p in passed))
     return {"device": device.name, "board": device.board, "fps": fps, "resolution": list(resolution),
             "padded": list(frame), "clock_mhz": clock_mhz, "margin": margin, "ranking": ranking, "order": order,
             "candidates": [candidates[n] for n in widths], "chosen": chosen, "why": why.strip()}
