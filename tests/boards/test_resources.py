@@ -4,10 +4,12 @@ their lower-bound marks follow the rows."""
 
 import pytest
 
-from licfpga.boards.core import DEVICE
+from licfpga.boards.core import DEVICE, EncoderCore
 from licfpga.boards.resources import IP_ALLOWANCES, RESOURCES, Estimate, Part, estimate_ps
 from licfpga.boards.vivado import ps_core
-from licfpga.gen.encoder import default_model, load
+from licfpga.gen.balance import DEFAULT_PLAN_FRAME, balance_dsp
+from licfpga.gen.encoder import default_model, design, load
+from licfpga.gen.layers import encoder_from_artefact
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +32,14 @@ def test_the_shipped_default_fits(shipped):
 
 @pytest.mark.parametrize("over, options", [
     ("DSP48E2", {"dsp_budget": 3000}),
-    ("RAMB36", {"max_frame": (3840, 2176)}),        # 4K line buffers
+    # 4K line buffers, planned without the balancer's block-RAM budget (it would trade
+    # speed for block RAM and fit)
+    ("RAMB36", {"dsp_budget": 2268, "max_frame": (3840, 2176), "bram_budget": None}),
 ])
 def test_an_encoder_over_the_device_says_which_resource(shipped, over, options):
-    from licfpga.boards.core import encoder_core
-    estimate = estimate_ps(encoder_core(*shipped, **options))
+    artefact, sha256 = shipped
+    plan = balance_dsp(encoder_from_artefact(artefact), frame=DEFAULT_PLAN_FRAME, **options)
+    estimate = estimate_ps(EncoderCore(design(artefact, plan, sha256)))
     assert not estimate.fits
     assert [line.split(":")[0] for line in estimate.over] == [over]
     assert f"OVER: {over}: " in estimate.summary() and f"of the {DEVICE.name}" in estimate.over[0]
