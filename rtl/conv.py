@@ -85,12 +85,19 @@ def _requantize(cfg, params):
     lo, hi = ((-(1 << (params.out_bits - 1)) + 1, (1 << (params.out_bits - 1)) - 1)
               if params.out_signed else (0, (1 << params.out_bits) - 1))
 
+    # acc + bias as wide as the layer can reach (weights at the int8 extreme), the
+    # bound `gen.cost` counts DSPs by: ≤ 27 bits fits the DSP48E2's A port, one DSP.
+    x_max = (1 << (cfg.in_bits - 1)) - 1 if cfg.in_signed else (1 << cfg.in_bits) - 1
+    w_max = (1 << (cfg.weight_bits - 1)) - 1
+    reach = (cfg.window_len * x_max * w_max + int(np.abs(params.bias).max(initial=0))).bit_length() + 1
+    v_bits = min(reach, cfg.acc_bits + 1)
+
     def tail(m, lane, acc, x, p):
-        v = Signal(signed(cfg.acc_bits + 1), name=f"rq{lane}_v")
+        v = Signal(signed(v_bits), name=f"rq{lane}_v")
         mult = Signal(MULTIPLIER_BITS, name=f"rq{lane}_m")
         shift1 = Signal(SHIFT_BITS, name=f"rq{lane}_s1")
         m.d.sync += [v.eq(acc + p.bias), mult.eq(p.multiplier), shift1.eq(p.shift)]
-        prod = Signal(signed(cfg.acc_bits + 1 + MULTIPLIER_BITS), name=f"rq{lane}_prod")
+        prod = Signal(signed(v_bits + MULTIPLIER_BITS), name=f"rq{lane}_prod")
         shift2 = Signal(SHIFT_BITS, name=f"rq{lane}_s2")
         m.d.sync += [prod.eq(v * mult), shift2.eq(shift1)]
         rounded = round_shift(prod, shift2)
