@@ -13,23 +13,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ..gen.balance import DEFAULT_DSP_MARGIN, DEFAULT_MAX_FRAME, DEFAULT_PLAN_FRAME, balance_dsp
+from ..gen.balance import DEFAULT_MAX_FRAME, DEFAULT_PLAN_FRAME, balance_dsp
+from ..gen.devices import DEVICES
 from ..gen.encoder import EncoderDesign, design, golden_packet
 from ..gen.layers import encoder_from_artefact
-from ..gen.plan import DEVICES
 from ..rtl.axi import AXIWrapper, model_register, stream_bits
 from ..rtl.encoder import OUT_BITS
 
-__all__ = ["EncoderCore", "encoder_core", "load_model", "default_dsp_budget", "DEVICE"]
+__all__ = ["EncoderCore", "encoder_core", "load_model", "DEVICE"]
 
 #: The ZCU102's device, whose capacities bound the budget and the resource check.
 DEVICE = DEVICES["XCZU9EG"]
 PIXEL_BYTES = 3
-
-
-def default_dsp_budget():
-    """The XCZU9EG's DSPs less the balancer's margin, as ``licfpga generate`` takes them."""
-    return int(DEVICE.dsp * (1 - DEFAULT_DSP_MARGIN))
 
 
 def load_model(name=None):
@@ -108,13 +103,14 @@ class EncoderCore:
 
 
 def encoder_core(artefact, sha256=None, dsp_budget=None, max_frame=DEFAULT_MAX_FRAME, plan_frame=None, model_id=0):
-    """The `EncoderCore` of ``artefact`` balanced within ``dsp_budget`` DSPs (default
-    `default_dsp_budget`) on ``plan_frame`` (default: 720p padded, or ``max_frame`` when
-    that is smaller), with line buffers for ``max_frame``, its MODEL register reading
-    ``model_id``. Raises `gen.balance.BalanceError`
-    for a budget or frame it cannot meet."""
+    """The `EncoderCore` of ``artefact`` balanced within ``dsp_budget`` DSPs (default: the
+    XCZU9EG's less the balancer's margin, as ``licfpga generate`` takes them) and the
+    balancer's block-RAM budget on ``plan_frame`` (default: 720p padded, or ``max_frame``
+    when that is smaller), with line buffers for ``max_frame``, its MODEL register
+    reading ``model_id``. Raises `gen.balance.BalanceError` for a budget or frame it
+    cannot meet."""
     if plan_frame is None:
         plan_frame = tuple(min(p, m) for p, m in zip(DEFAULT_PLAN_FRAME, max_frame))
-    budget = default_dsp_budget() if dsp_budget is None else dsp_budget
+    budget = DEVICE.dsp_budget() if dsp_budget is None else dsp_budget
     plan = balance_dsp(encoder_from_artefact(artefact), budget, frame=plan_frame, max_frame=max_frame)
     return EncoderCore(design(artefact, plan, sha256), model_id)
