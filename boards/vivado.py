@@ -279,14 +279,14 @@ def _model_json(core):
             "cycles_per_pixel": plan.interval() / (plan.width * plan.height), "plan_frame": [plan.width, plan.height]}
 
 
-def ps_tree(out, core, clock_mhz=300.0):
+def ps_tree(out, core, clock_mhz=300.0, synth=None):
     """Writes the ``ps`` tree of ``core`` (`ps_core`) under ``out``: hdl/ (the wrapped
     encoder and its Vivado top), bd.tcl, build.tcl, ps.xdc, REGISTERS.md, report.md,
-    manifest.json."""
+    manifest.json. ``synth``: the encoder's `gen.synth` report, for the estimate."""
     root = Path(out)
     wrapper = core.wrapper()
     core_module = f"{ACCEL_MODULE}_core"
-    estimate = estimate_ps(core)
+    estimate = estimate_ps(core, synth)
     files = {
         f"hdl/{core_module}.v": verilog.convert(wrapper, name=core_module, emit_src=False),
         f"hdl/{ACCEL_MODULE}.v": _accel_wrapper(wrapper, core_module),
@@ -338,16 +338,16 @@ def _check_selftest_clock(clock_mhz):
                          f"clock (CLK_125); --clock-mhz {clock_mhz:g} applies to --design ps")
 
 
-def selftest_tree(out, core, clock_mhz=None):
+def selftest_tree(out, core, clock_mhz=None, synth=None):
     """Writes the ``selftest`` tree of ``core`` (`selftest_core`) under ``out`` through
     Amaranth's Vivado back end (selftest.v, selftest.xdc, selftest.tcl: synthesis,
     placement, routing, reports of utilisation and timing, bitstream; build_selftest.sh
-    runs it), with report.md and manifest.json."""
+    runs it), with report.md and manifest.json. ``synth``: as in `ps_tree`."""
     _check_selftest_clock(clock_mhz)
     make, expected = selftest_design(core)
     top = SelfTestTop(make)
     clock = SELFTEST_CLOCK_MHZ * 1e6
-    estimate = estimate_selftest(core, lambda stub: make(*top.timing(clock), component=stub))
+    estimate = estimate_selftest(core, lambda stub: make(*top.timing(clock), component=stub), synth)
     root = Path(out)
     plan = ZCU102Platform().build(top, name="selftest", do_build=False)
     root.mkdir(parents=True, exist_ok=True)
@@ -364,21 +364,31 @@ def selftest_tree(out, core, clock_mhz=None):
                 f"{SELFTEST_CLOCK_MHZ:g} MHz; LED0 PASS, LED1 FAIL, UART 115200 8N1", estimate)
 
 
-def build(design, out, model=None, dsp_budget=None, clock_mhz=None, run=None):
+def _synth(core, synth):
+    if not synth:
+        return None
+    from ..gen.synth import synthesize_design
+    return synthesize_design(core.design)
+
+
+def build(design, out, model=None, dsp_budget=None, clock_mhz=None, run=None, synth=False):
     """Writes the tree of ``design`` (``ps`` or ``selftest``) for the encoder of
     ``model`` (an integer artefact's registry name or path; default: the shipped default
     student's) within ``dsp_budget`` DSPs and runs Vivado on it if ``run`` (default:
-    whether ``vivado`` is on PATH). Returns the `Tree` and the exit status of Vivado
-    (None when it did not run)."""
+    whether ``vivado`` is on PATH). With ``synth``, the encoder's resources in the
+    estimate are Yosys' (`gen.synth`, cached; slow the first time for a large student).
+    Returns the `Tree` and the exit status of Vivado (None when it did not run)."""
     if design not in ("ps", "selftest"):
         raise ValueError(f"unknown design {design!r} (ps or selftest)")
     if design == "selftest":
         _check_selftest_clock(clock_mhz)      # before the encoder is balanced
     artefact, sha256, model_id = load_model(model)
     if design == "ps":
-        tree = ps_tree(out, ps_core(artefact, sha256, dsp_budget, model_id), 300.0 if clock_mhz is None else clock_mhz)
+        core = ps_core(artefact, sha256, dsp_budget, model_id)
+        tree = ps_tree(out, core, 300.0 if clock_mhz is None else clock_mhz, _synth(core, synth))
     else:
-        tree = selftest_tree(out, selftest_core(artefact, sha256, dsp_budget), clock_mhz)
+        core = selftest_core(artefact, sha256, dsp_budget)
+        tree = selftest_tree(out, core, clock_mhz, _synth(core, synth))
     if run is None:
         run = shutil.which("vivado") is not None
     status = subprocess.call(tree.command, cwd=tree.root) if run else None

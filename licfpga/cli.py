@@ -421,11 +421,13 @@ def cmd_quant_ablation(args) -> int:
 def cmd_build(args) -> int:
     from licfpga.boards.vivado import build
     from licfpga.gen.balance import BalanceError
+    from licfpga.gen.synth import SynthError
     from licfpga.model.registry import ModelError
 
     try:
-        tree, status = build(args.design, Path(args.out), args.model, args.dsp_budget, args.clock_mhz)
-    except (BalanceError, ModelError, ValueError) as exc:
+        tree, status = build(args.design, Path(args.out), args.model, args.dsp_budget, args.clock_mhz,
+                             synth=args.synth)
+    except (BalanceError, ModelError, SynthError, ValueError) as exc:
         print(f"licfpga: error: {exc}", file=sys.stderr)
         return 1
     print(f"{tree.root}: {tree.summary}")
@@ -614,6 +616,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="integer artefact whose encoder is the core: registry name or .json (default: the "
                                    "shipped default student's)")
     p.add_argument("--dsp-budget", type=int, help="DSPs the encoder is balanced within (default: the XCZU9EG's less 10%%)")
+    p.add_argument("--synth", action="store_true", help="the estimate's encoder figures from Yosys (licfpga synth's, "
+                                                         "cached; slow the first time for a large student)")
     p.add_argument("--clock-mhz", type=float, help="PL clock of ps (default 300, assumed until timing confirms it); "
                                                    "selftest runs at the board's 125 MHz")
     p.add_argument("--out", required=True, help="folder for the tree")

