@@ -50,7 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -314,14 +314,26 @@ def synthesize_units(unit_list: list[Unit], cache_dir: Path = DEFAULT_CACHE, job
     cache_dir = Path(cache_dir)
     yosys_version()
     bar = tqdm(total=len(unit_list), desc="yosys", unit="engine", disable=not progress)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(_run, u, cache_dir) for u in unit_list]
-        results = []
-        for unit, fut in zip(unit_list, futures):
-            bar.set_postfix_str(", ".join(unit.names)[:40])
-            results.append(fut.result())
-            bar.update()
-    bar.close()
+    results: list = [None] * len(unit_list)
+    waiting = iter(enumerate(unit_list))
+    running = {}
+    # At most ``jobs`` units in flight, so a failure stops the units not started yet.
+    with bar, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        def start_next():
+            for index, unit in waiting:
+                running[pool.submit(_run, unit, cache_dir)] = index
+                return
+
+        for _ in range(max(1, jobs)):
+            start_next()
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in done:
+                index = running.pop(fut)
+                results[index] = fut.result()
+                bar.set_postfix_str(", ".join(unit_list[index].names)[:40])
+                bar.update()
+                start_next()
     return results
 
 

