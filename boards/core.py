@@ -45,6 +45,11 @@ class EncoderCore:
     design: EncoderDesign
     model_id: int = 0
 
+    def __post_init__(self):
+        if not isinstance(self.model_id, int) or not 0 <= self.model_id < 1 << 32:
+            raise ValueError(f"EncoderCore: model_id={self.model_id!r} must be an integer in 0…2**32 − 1 (the "
+                             f"MODEL register)")
+
     @property
     def name(self):
         return self.design.artefact.name

@@ -57,6 +57,11 @@ class Part:
     ff: int | None = None
     partial: tuple = ()
 
+    def __post_init__(self):
+        unknown = [k for k in self.partial if k not in RESOURCES]
+        if unknown:
+            raise ValueError(f"Part {self.name!r}: partial={unknown} names no resource (known: {', '.join(RESOURCES)})")
+
 
 #: The block design's IP in the ``ps`` design (`boards.vivado._bd_tcl`), as configured
 #: there. Allowances, not measurements: the current product guides (PG021 v7.1 AXI DMA,

@@ -38,3 +38,9 @@ def test_wire_format(core):
         core.latents(packet[:-1], 16, 16)
     with pytest.raises(ValueError, match="uint8"):
         core.pixels(frame[..., :2])
+
+
+@pytest.mark.parametrize("model_id", [-1, 1 << 32])
+def test_model_id_is_a_32_bit_register(core, model_id):
+    with pytest.raises(ValueError, match="model_id"):
+        EncoderCore(core.design, model_id)

@@ -52,6 +52,8 @@ def test_lower_bounds_over_capacity_are_over():
     assert estimate.over == [f"LUT: at least {DEVICE.luts + 1:,} > {DEVICE.luts:,} of the {DEVICE.name}"]
     assert estimate.totals["ff"] == (0, True)
     assert set(estimate.as_json()["totals"]) == set(RESOURCES)
+    with pytest.raises(ValueError, match="'luts'"):
+        Part("x", "test", partial=("luts",))
 
 
 def fake_synth(lut, ff, dsp, bram36):
