@@ -129,8 +129,9 @@ class Estimate:
             lines.append(f"| {p.name} | " + " | ".join(cell(p, k) for k in RESOURCES) + f" | {p.source} |")
         totals = " | ".join(f"{'≥ ' if lower else ''}{v:,g}" for v, lower in self.totals.values())
         capacity = " | ".join(f"{c:,}" for _, c in RESOURCES.values())
-        use = " | ".join(f"{v / c:.1%}" for (v, _), (_, c) in zip(self.totals.values(), RESOURCES.values()))
-        lines += [f"| **total** | {totals} | ≥: a part is not estimated |",
+        use = " | ".join(f"{'≥ ' if lower else ''}{v / c:.1%}"
+                         for (v, lower), (_, c) in zip(self.totals.values(), RESOURCES.values()))
+        lines += [f"| **total** | {totals} | ≥: a part is not (fully) estimated |",
                   f"| {DEVICE.name} | {capacity} | capacity |", f"| used | {use} | |", "",
                   "Fits the " + DEVICE.name + "." if self.fits else "Over: " + "; ".join(self.over) + "."]
         return "\n".join(lines) + "\n"
