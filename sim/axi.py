@@ -1,5 +1,6 @@
-"""cocotbext-axi models on an `rtl.axi.AXIWrapper` top, and the packing of frames into
-AXI4-Stream bytes that both the benches and the host driver use.
+"""cocotbext-axi models on an `rtl.axi.AXIWrapper` top, the base of the benches that drive
+one (`AxiBench`), and the packing of frames into AXI4-Stream bytes that both the benches
+and the host driver use.
 
 The Amaranth top's ports are ``s_axi__awaddr`` and so on: the bus prefixes below end
 in one underscore, to which cocotbext-axi adds the second.
@@ -7,7 +8,14 @@ in one underscore, to which cocotbext-axi adds the second.
 
 import numpy as np
 
-__all__ = ["attach", "words", "unwords"]
+from ..rtl.axi import OKAY, REGISTER
+
+__all__ = ["START", "DONE", "BUSY", "attach", "AxiBench", "words", "unwords"]
+
+# CONTROL's and STATUS's bits that the benches use
+START = 1 << REGISTER["CONTROL"].fields["START"]
+DONE = 1 << REGISTER["STATUS"].fields["DONE"]
+BUSY = 1 << REGISTER["STATUS"].fields["BUSY"]
 
 
 def attach(dut):
@@ -21,6 +29,44 @@ def attach(dut):
     source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_"), dut.clk, dut.rst)
     sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_"), dut.clk, dut.rst)
     return lite, source, sink
+
+
+class AxiBench:
+    """What the benches of an `rtl.axi.AXIWrapper` top share: the bench's parameters
+    (`runner.bench_params`), a generator seeded with cocotb's seed, the models of
+    `attach`, reset, random handshakes, and register reads and writes by name."""
+
+    def __init__(self, dut):
+        import cocotb
+
+        from .runner import bench_params
+        self.params = bench_params()
+        self.rng = np.random.default_rng(cocotb.RANDOM_SEED)
+        self.dut = dut
+        self.lite, self.source, self.sink = attach(dut)
+
+    async def reset(self):
+        from cocotb.triggers import ClockCycles
+        self.dut.rst.value = 1
+        await ClockCycles(self.dut.clk, 3)
+        self.dut.rst.value = 0
+        await ClockCycles(self.dut.clk, 2)
+
+    def handshakes(self, idle, stall):
+        """From now on the source idles a cycle with probability ``idle`` and the sink
+        stalls one with probability ``stall``."""
+        rng = self.rng
+        self.source.set_pause_generator(iter(lambda: bool(rng.random() < idle), None))
+        self.sink.set_pause_generator(iter(lambda: bool(rng.random() < stall), None))
+
+    async def read(self, name):
+        reply = await self.lite.read(REGISTER[name].offset, 4)
+        assert reply.resp == OKAY, f"read {name}: {reply.resp}"
+        return int.from_bytes(reply.data, "little")
+
+    async def write(self, name, value, resp=OKAY):
+        reply = await self.lite.write(REGISTER[name].offset, value.to_bytes(4, "little"))
+        assert reply.resp == resp, f"write {name}: {reply.resp}, expected {resp}"
 
 
 def words(vectors, elem_bits, tdata_bits):

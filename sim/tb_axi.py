@@ -9,49 +9,20 @@ Parameters (`runner.bench_params`): ``config`` (LayerConfig fields of the wrappe
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ClockCycles
 from cocotbext.axi import AxiStreamFrame
 
 from licfpga.rtl.axi import ERRORS, ID, OKAY, REGISTER, SLVERR, VERSION, stream_bits
 from licfpga.rtl.config import LayerConfig
-from licfpga.sim.axi import attach, unwords, words
+from licfpga.sim.axi import BUSY, DONE, START, AxiBench, unwords, words
 from licfpga.sim.reference import im2col
-from licfpga.sim.runner import bench_params
-
-START = 1 << REGISTER["CONTROL"].fields["START"]
-DONE = 1 << REGISTER["STATUS"].fields["DONE"]
-BUSY = 1 << REGISTER["STATUS"].fields["BUSY"]
 
 
-class Bench:
+class Bench(AxiBench):
     def __init__(self, dut):
-        self.params = bench_params()
+        super().__init__(dut)
         self.cfg = LayerConfig(**self.params["config"])
-        self.rng = np.random.default_rng(cocotb.RANDOM_SEED)
-        self.dut = dut
-        self.lite, self.source, self.sink = attach(dut)
         self.in_bits = stream_bits(self.cfg.in_bits * self.cfg.c_in)
         self.out_bits = stream_bits(self.cfg.in_bits * self.cfg.simd)
-
-    async def reset(self):
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 3)
-        self.dut.rst.value = 0
-        await ClockCycles(self.dut.clk, 2)
-
-    def handshakes(self, idle, stall):
-        rng = self.rng
-        self.source.set_pause_generator(iter(lambda: bool(rng.random() < idle), None))
-        self.sink.set_pause_generator(iter(lambda: bool(rng.random() < stall), None))
-
-    async def read(self, name):
-        reply = await self.lite.read(REGISTER[name].offset, 4)
-        assert reply.resp == OKAY, f"read {name}: {reply.resp}"
-        return int.from_bytes(reply.data, "little")
-
-    async def write(self, name, value, resp=OKAY):
-        reply = await self.lite.write(REGISTER[name].offset, value.to_bytes(4, "little"))
-        assert reply.resp == resp, f"write {name}: {reply.resp}, expected {resp}"
 
     def frame(self, width, height):
         return self.rng.integers(0, 1 << self.cfg.in_bits, (height, width, self.cfg.c_in))

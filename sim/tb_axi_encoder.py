@@ -16,44 +16,17 @@ pixels sent, (count, 3) uint8) and ``out<n>`` (the expected packet's elements).
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ClockCycles
 from cocotbext.axi import AxiStreamFrame
 
-from licfpga.rtl.axi import ERRORS, ID, OKAY, REGISTER, SLVERR, VERSION
-from licfpga.sim.axi import attach
-from licfpga.sim.runner import bench_arrays, bench_params
-
-START = 1 << REGISTER["CONTROL"].fields["START"]
-DONE = 1 << REGISTER["STATUS"].fields["DONE"]
-BUSY = 1 << REGISTER["STATUS"].fields["BUSY"]
+from licfpga.rtl.axi import ERRORS, ID, REGISTER, SLVERR, VERSION
+from licfpga.sim.axi import BUSY, DONE, START, AxiBench
+from licfpga.sim.runner import bench_arrays
 
 
-class Bench:
+class Bench(AxiBench):
     def __init__(self, dut):
-        self.params, self.arrays = bench_params(), bench_arrays()
-        self.rng = np.random.default_rng(cocotb.RANDOM_SEED)
-        self.dut = dut
-        self.lite, self.source, self.sink = attach(dut)
-
-    async def reset(self):
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 3)
-        self.dut.rst.value = 0
-        await ClockCycles(self.dut.clk, 2)
-
-    def handshakes(self):
-        rng, idle, stall = self.rng, self.params["idle"], self.params["stall"]
-        self.source.set_pause_generator(iter(lambda: bool(rng.random() < idle), None))
-        self.sink.set_pause_generator(iter(lambda: bool(rng.random() < stall), None))
-
-    async def read(self, name):
-        reply = await self.lite.read(REGISTER[name].offset, 4)
-        assert reply.resp == OKAY, f"read {name}: {reply.resp}"
-        return int.from_bytes(reply.data, "little")
-
-    async def write(self, name, value, resp=OKAY):
-        reply = await self.lite.write(REGISTER[name].offset, value.to_bytes(4, "little"))
-        assert reply.resp == resp, f"write {name}: {reply.resp}, expected {resp}"
+        super().__init__(dut)
+        self.arrays = bench_arrays()
 
     async def encode(self, width, height, n):
         """Programs the size, starts, sends ``in<n>`` as one packet (one 32-bit word per
@@ -109,7 +82,7 @@ async def registers(dut):
 async def frames_with_backpressure(dut):
     bench = Bench(dut)
     await bench.reset()
-    bench.handshakes()
+    bench.handshakes(bench.params["idle"], bench.params["stall"])
     frames = bench.params["frames"]
     for width, height, n in frames:
         status, errors, cycles = await bench.encode(width, height, n)
@@ -122,7 +95,7 @@ async def frames_with_backpressure(dut):
 async def malformed_frames_recover(dut):
     bench = Bench(dut)
     await bench.reset()
-    bench.handshakes()
+    bench.handshakes(bench.params["idle"], bench.params["stall"])
     clean = bench.params["frames"]
     for count, (width, height, n, kind, _) in enumerate(bench.params["malformed"]):
         flag = 1 << ERRORS["EARLY_TLAST" if kind == "early" else "MISSING_TLAST"]
