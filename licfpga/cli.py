@@ -370,7 +370,12 @@ def cmd_bench_rtl(args) -> int:
     if not args.no_synth:
         from licfpga.gen.synth import synthesize_design
 
-        result.update(synthesize_design(d).total)
+        report = synthesize_design(d)
+        result.update(report.total)
+        result.update({"resources": f"yosys synth_xilinx -family xcup, per engine, summed ({report.yosys})",
+                       "capacity": report.capacity, "fits": report.fits,
+                       # "DSPs used" as synthesis maps them, not as the plan counts them
+                       "dsp_efficiency": result["macs_per_frame"] / (result["interval_cycles"] * report.total["dsp"])})
     else:
         result.update({"dsp": result["plan_dsp"], "bram36": result["plan_bram36"], "lut": None, "ff": None,
                        "resources": "analytical (--no-synth)"})

@@ -48,3 +48,28 @@ def test_a_short_packet_count_is_a_stall(design):
     elements = design.packet_length(16, 16)
     with pytest.raises(BenchFailure, match="stalled: nothing moved for 2000 cycles"):
         run_frames(exe, [frame], elements + 1, patience=2000, progress=False)
+
+
+def test_bench_rtl_command(tmp_path, capsys):
+    from PIL import Image
+
+    from licfpga.cli import main
+
+    image, report = tmp_path / "crop.png", tmp_path / "bench.json"
+    Image.fromarray(crops(np.random.default_rng(3), [(64, 48)])[0]).save(image)
+    args = ["bench-rtl", "--model", str(tiny_student()), "--dsp-budget", "100", "--resolution", "64x64",
+            "--max-frame", "64x64", "--no-synth"]
+    assert main(args + ["--image", str(image), "--json", str(report)]) == 0, capsys.readouterr().err
+    import json
+    result = json.loads(report.read_text())
+    for key in ("cycles_per_pixel", "model_cycles_per_pixel", "dsp", "bram36", "lut", "ff", "dsp_efficiency",
+                "bit_exact"):
+        assert key in result
+    assert result["bit_exact"] and result["frame"] == [64, 48]
+    assert "bit-exact            yes" in capsys.readouterr().out
+    Image.fromarray(crops(np.random.default_rng(3), [(72, 48)])[0]).save(image)
+    assert main(args + ["--image", str(image)]) == 1
+    assert "72x48 is not a multiple of 16" in capsys.readouterr().err
+    Image.fromarray(crops(np.random.default_rng(3), [(80, 48)])[0]).save(image)
+    assert main(args + ["--image", str(image)]) == 1
+    assert "exceeds the encoder's built-in line-buffer maximum" in capsys.readouterr().err
