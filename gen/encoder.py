@@ -26,7 +26,7 @@ from ..rtl.encoder import OUT_BITS, ConvStage, Encoder, EncoderConfig, GDNStage
 from ..rtl.gdn import GDNConfig
 from .balance import BalanceError, Plan
 from .layers import ConvSpec, GDNSpec, encoder_from_artefact
-from .report import CLOCK_MHZ, markdown, plan_report
+from .report import CLOCK_MHZ, budget_sweep, markdown, plan_report
 
 __all__ = ["encoder_config", "EncoderDesign", "design", "generate", "default_model", "load", "golden_packet", "TOP",
            "MANIFEST_FORMAT"]
@@ -208,7 +208,7 @@ def generate(d: EncoderDesign, out: Path, clock_mhz: float = CLOCK_MHZ) -> dict[
              "report_json": out / "report.json"}
     files["verilog"].write_text(text)
     files["manifest"].write_text(json.dumps(d.manifest(hashlib.sha256(text.encode()).hexdigest()), indent=1) + "\n")
-    report = plan_report(d.plan, clock_mhz)
+    report = plan_report(d.plan, clock_mhz, budget_sweep(d.plan))
     files["report_json"].write_text(json.dumps(report, indent=1) + "\n")
     files["report_md"].write_text(markdown(report))
     return files

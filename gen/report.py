@@ -18,7 +18,7 @@ from __future__ import annotations
 from .balance import BalanceError, Plan, padded
 from .cost import LUT_MAX_DEPTH
 
-__all__ = ["plan_report", "markdown", "CLOCK_MHZ", "RESOLUTIONS", "REPORT_FORMAT"]
+__all__ = ["plan_report", "budget_sweep", "markdown", "CLOCK_MHZ", "RESOLUTIONS", "REPORT_FORMAT"]
 
 REPORT_FORMAT = "licfpga-plan-1"
 CLOCK_MHZ = 300.0
@@ -38,9 +38,29 @@ ASSUMPTIONS = (
 )
 
 
-def plan_report(plan: Plan, clock_mhz: float = CLOCK_MHZ) -> dict:
+def budget_sweep(plan: Plan, fractions=(1, 1 / 2, 1 / 4)) -> list[dict]:
+    """The same encoder re-balanced (`balance.balance_dsp`, default block-RAM budget) within
+    each fraction of ``plan``'s DSPs, on its frame: how the cycles per pixel scale with the
+    budget (halving it about doubles them while the foldings divide evenly)."""
+    from .balance import balance_dsp
+
+    rows = []
+    for fraction in fractions:
+        budget = int(plan.dsp * fraction)
+        entry = {"fraction": fraction, "dsp_budget": budget}
+        try:
+            p = balance_dsp(plan.encoder, budget, (plan.width, plan.height), (plan.max_width, plan.max_height))
+        except BalanceError as exc:
+            entry["error"] = str(exc)
+        else:
+            entry.update(dsp=p.dsp, cycles_per_pixel=p.interval() / (plan.width * plan.height))
+        rows.append(entry)
+    return rows
+
+
+def plan_report(plan: Plan, clock_mhz: float = CLOCK_MHZ, sweep: list[dict] | None = None) -> dict:
     """The report of ``plan`` on its planning frame, with the frame rates of
-    :data:`RESOLUTIONS` at ``clock_mhz``."""
+    :data:`RESOLUTIONS` at ``clock_mhz`` and, if given, a :func:`budget_sweep`."""
     costs = plan.costs()
     interval = max(c.cycles for c in costs)
     pixels = plan.width * plan.height
@@ -91,6 +111,7 @@ def plan_report(plan: Plan, clock_mhz: float = CLOCK_MHZ) -> dict:
         "bottleneck": {"name": bottleneck.name, "cycles_per_frame": interval, "cycles_per_pixel": interval / pixels,
                        "tied": [c.name for c in costs if c.cycles == interval and c is not bottleneck]},
         "fps": fps,
+        **({"budget_sweep": sweep} if sweep is not None else {}),
         "assumptions": list(ASSUMPTIONS),
     }
 
@@ -125,5 +146,11 @@ def markdown(report: dict) -> str:
         else:
             lines.append(f"- {label} ({fw}×{fh}, padded {pw}×{ph}): {entry['cycles_per_pixel']:.3f} cycles/px, "
                          f"**{entry['fps']:.1f} fps** at {report['clock_mhz']:g} MHz (assumed clock)")
+    if report.get("budget_sweep"):
+        lines += ["", "The same encoder re-balanced within a fraction of these DSPs:", "",
+                  "| DSP budget | DSPs used | cycles/px |", "|--:|--:|--:|"]
+        for e in report["budget_sweep"]:
+            lines.append(f"| {e['dsp_budget']:,} ({e['fraction']:g}×) | " + (
+                f"— | {e['error']} |" if "error" in e else f"{e['dsp']:,} | {e['cycles_per_pixel']:.3f} |"))
     lines += ["", "Model assumptions:"] + [f"- {a}" for a in report["assumptions"]]
     return "\n".join(lines) + "\n"

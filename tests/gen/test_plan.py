@@ -7,7 +7,7 @@ from licfpga.cli import main
 from licfpga.gen.balance import balance_dsp
 from licfpga.gen.layers import encoder_topology
 from licfpga.gen.plan import DEVICES, choose_width, fit, rd_ranking
-from licfpga.gen.report import markdown, plan_report
+from licfpga.gen.report import budget_sweep, markdown, plan_report
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +140,21 @@ def test_report_has_a_buffers_row(report):
     assert {b["name"] for b in report["buffers"]} >= {"y", "z"}
     text = markdown(report)
     assert f"| {t['buffers_bram36']:g} | | |" in text and f"| {t['bram36_total']:g} |" in text
+
+
+def test_report_shows_the_budget_sweep():
+    plan = balance_dsp(encoder_topology(64), 2268)
+    report = plan_report(plan, sweep=budget_sweep(plan))
+    cycles = [e["cycles_per_pixel"] for e in report["budget_sweep"]]
+    assert [e["fraction"] for e in report["budget_sweep"]] == [1, 0.5, 0.25]
+    assert cycles[0] == plan.interval() / (plan.width * plan.height)
+    for big, small in zip(cycles, cycles[1:]):
+        assert 1.6 <= small / big <= 2.5     # halving the DSPs about doubles the cycles
+    text = markdown(report)
+    assert "re-balanced within a fraction of these DSPs" in text and f"{cycles[1]:.3f}" in text
+
+
+def test_budget_sweep_names_a_budget_below_the_smallest():
+    plan = balance_dsp(encoder_topology(64), 300)
+    (row,) = budget_sweep(plan, fractions=(0.1,))
+    assert "below the smallest that fits" in row["error"]
