@@ -299,6 +299,21 @@ class _Memory:
                    for d in drops[least[drops] < _UNREACHABLE])
 
 
+def _planner(encoder: EncoderSpec, costs, frame: tuple[int, int, int, int], objective: str,
+             bram_budget: float | None, uram: int):
+    """A balancing run's ``make_plan(chosen[, why])`` (its frame and objective) and its
+    block-RAM checker (`_Memory`; None without a block-RAM budget)."""
+    w, h, mw, mh = frame
+
+    def make_plan(chosen, why=objective):
+        return Plan(encoder, tuple(Folding(c.pe, c.simd) for c in chosen), w, h, mw, mh, why)
+
+    if bram_budget is None:
+        return make_plan, None
+    return make_plan, _Memory(encoder, costs, (mw, mh), bram_budget, uram,
+                              lambda chosen: make_plan(chosen, f"{objective}, {bram_budget:g} RAMB36"))
+
+
 def balance_dsp(encoder: EncoderSpec, dsp_budget: int, frame: tuple[int, int] = DEFAULT_PLAN_FRAME,
                 max_frame: tuple[int, int] = DEFAULT_MAX_FRAME, objective: str | None = None,
                 bram_budget: float | None = DEFAULT_BRAM_BUDGET, uram: int = 0) -> Plan:
@@ -325,16 +340,9 @@ def balance_dsp(encoder: EncoderSpec, dsp_budget: int, frame: tuple[int, int] = 
         total += step
     interval = max(f[i].cycles for f, i in zip(frontiers, at))
     objective = objective or f"DSP budget {dsp_budget}"
-
-    def make_plan(chosen, why=objective):
-        return Plan(encoder, tuple(Folding(c.pe, c.simd) for c in chosen), w, h, mw, mh, why)
-
+    make_plan, memory = _planner(encoder, costs, (w, h, mw, mh), objective, bram_budget, uram)
     plan = make_plan([_cheapest_within(f, interval) for f in frontiers])
-    if bram_budget is None:
-        return plan
-    memory = _Memory(encoder, costs, (mw, mh), bram_budget, uram,
-                     lambda chosen: make_plan(chosen, f"{objective}, {bram_budget:g} RAMB36"))
-    if memory.fits(plan):
+    if memory is None or memory.fits(plan):
         return plan
     # Trade speed for block RAM: the shortest interval at which an allocation fits.
     steps = sorted({interval} | {c.cycles for cs in costs for c in cs if c.cycles > interval})
@@ -377,16 +385,9 @@ def balance_fps(encoder: EncoderSpec, fps: float, clock_mhz: float, frame: tuple
                                f"even fully unfolded: at most {clock_mhz * 1e6 / fastest:.1f} fps at {clock_mhz:g} MHz, "
                                f"not {fps:g}")
         chosen.append(best)
-
-    def make_plan(chosen, why=objective):
-        return Plan(encoder, tuple(Folding(c.pe, c.simd) for c in chosen), w, h, mw, mh, why)
-
+    make_plan, memory = _planner(encoder, costs, (w, h, mw, mh), objective, bram_budget, uram)
     plan = make_plan(chosen)
-    if bram_budget is None:
-        return plan
-    memory = _Memory(encoder, costs, (mw, mh), bram_budget, uram,
-                     lambda chosen: make_plan(chosen, f"{objective}, {bram_budget:g} RAMB36"))
-    if memory.fits(plan):
+    if memory is None or memory.fits(plan):
         return plan
     found = memory.within(interval, None)
     if found is None:
