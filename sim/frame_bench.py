@@ -199,6 +199,8 @@ def bench(design, frame: np.ndarray, frames: int = 2, jobs: int = 1, progress: b
     from ..gen.cost import layer_cost
     from ..gen.encoder import golden_packet
 
+    if frames < 1:
+        raise ValueError(f"--frames {frames}: at least one frame")
     height, width = frame.shape[:2]
     design.check_frame(width, height)
     start = time.monotonic()

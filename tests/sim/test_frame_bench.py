@@ -73,3 +73,5 @@ def test_bench_rtl_command(tmp_path, capsys):
     Image.fromarray(crops(np.random.default_rng(3), [(80, 48)])[0]).save(image)
     assert main(args + ["--image", str(image)]) == 1
     assert "exceeds the encoder's built-in line-buffer maximum" in capsys.readouterr().err
+    assert main(args + ["--frames", "0"]) == 1
+    assert "at least one frame" in capsys.readouterr().err
