@@ -128,13 +128,18 @@ class EncoderDesign:
         (yw, yh), (zw, zh) = self.config.latent_sizes(width, height)
         return yw * yh * self.config.analysis[-1].c_out + zw * zh * self.config.hyper[-1].c_out
 
-    def model_cycles(self, width: int, height: int) -> int:
-        """`gen.cost`'s frame interval for a width×height input (unpadded: what is streamed)."""
+    def costs(self, width: int, height: int) -> list:
+        """`gen.cost`'s `LayerCost` of every engine for a width×height input (unpadded:
+        what is streamed), with the line buffers of the plan's maximum frame."""
         from .cost import layer_cost
         encoder = self.plan.encoder
         maxima = encoder.frame_sizes(self.plan.max_width, self.plan.max_height)
-        return max(layer_cost(spec, f, w, h, mw).cycles for spec, f, (w, h), (mw, _) in
-                   zip(encoder.layers, self.plan.foldings, encoder.frame_sizes(width, height), maxima))
+        return [layer_cost(spec, f, w, h, mw) for spec, f, (w, h), (mw, _) in
+                zip(encoder.layers, self.plan.foldings, encoder.frame_sizes(width, height), maxima)]
+
+    def model_cycles(self, width: int, height: int) -> int:
+        """`gen.cost`'s frame interval for a width×height input (unpadded: what is streamed)."""
+        return max(c.cycles for c in self.costs(width, height))
 
     def buffers(self) -> dict:
         """Every FIFO's depth, payload bits and memory (`gen.cost.Memory`: block RAM above

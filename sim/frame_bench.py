@@ -196,7 +196,6 @@ def bench(design, frame: np.ndarray, frames: int = 2, jobs: int = 1, progress: b
     """Builds ``design`` (a `gen.encoder.EncoderDesign`), streams ``frames`` copies of
     ``frame`` through it and compares every packet with the golden model's. Returns the
     measurements (see `licfpga bench-rtl`)."""
-    from ..gen.cost import layer_cost
     from ..gen.encoder import golden_packet
 
     if frames < 1:
@@ -212,10 +211,7 @@ def bench(design, frame: np.ndarray, frames: int = 2, jobs: int = 1, progress: b
     run = run_frames(exe, [frame] * frames, elements, expected_cycles=run_cycles(model, frames), progress=progress)
     bit_exact = run.markers_ok and all(np.array_equal(p, want) for p in run.packets)
     mismatches = int(sum(np.count_nonzero(p != want) for p in run.packets))
-    plan = design.plan
-    maxima = plan.encoder.frame_sizes(plan.max_width, plan.max_height)
-    costs = [layer_cost(spec, f, w, h, mw) for spec, f, (w, h), (mw, _) in
-             zip(plan.encoder.layers, plan.foldings, plan.encoder.frame_sizes(width, height), maxima)]
+    costs = design.costs(width, height)
     dsp = sum(c.dsp for c in costs)
     buffers = sum(b["bram36"] for b in design.buffers().values())
     macs = sum(c.macs for c in costs)
