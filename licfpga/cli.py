@@ -36,7 +36,7 @@ def _train_config(args, teacher: str | None):
 
     return TrainConfig(data=args.data, out=args.out, N=args.N, M=args.M, lmbda=args.lmbda, steps=args.steps,
                        batch=args.batch, crop=args.crop, lr=args.lr, lr_drops=tuple(args.lr_drops), seed=args.seed,
-                       device=args.device, bf16=args.bf16, init=args.init, teacher=teacher,
+                       device=args.device, bf16=args.bf16, channels_last=args.channels_last, init=args.init, teacher=teacher,
                        kd_start=getattr(args, "kd_start", 0.5), kd_latent=getattr(args, "kd_latent", 1.0),
                        kd_image=getattr(args, "kd_image", 1.0), time_limit_min=args.time_limit,
                        checkpoint_every=args.checkpoint_every)
@@ -53,6 +53,49 @@ def cmd_distill(args) -> int:
     from licfpga.model.train import train
 
     print(train(_train_config(args, args.teacher)))
+    return 0
+
+
+def _deadline(text: str) -> float:
+    """``HH:MM`` (today, or tomorrow when already past) or ``+MIN`` → a ``time.time()``."""
+    import datetime as dt
+    import time
+
+    try:
+        if text.startswith("+"):
+            return time.time() + 60 * float(text[1:])
+        hour, minute = (int(part) for part in text.split(":"))
+        now = dt.datetime.now()
+        when = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        return (when if when > now else when + dt.timedelta(days=1)).timestamp()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--deadline must be HH:MM or +MINUTES, got {text!r}") from None
+
+
+def cmd_campaign(args) -> int:
+    from licfpga.model import campaign
+
+    if args.export or args.report:
+        camp = campaign.Campaign(args.runs)
+        if args.export:
+            for stage in camp.plan:
+                if stage.ship and (out := camp.export(stage.name, Path(args.export_dir or camp.weights))):
+                    print(out)
+        if args.report:
+            Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.report).write_text(campaign.report(camp))
+            print(args.report)
+        return 0
+    if args.deadline is None:
+        print("licfpga: error: campaign: give --deadline (or --export / --report)", file=sys.stderr)
+        return 2
+    try:
+        campaign.run(Path(args.runs), Path(args.data), args.deadline, stage=args.stage, segment_min=args.segment,
+                     batch=args.batch, crop=args.crop, device=args.device, bf16=not args.fp32,
+                     channels_last=not args.fp32)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"licfpga: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -459,7 +502,8 @@ def _add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr-drops", type=float, nargs="*", default=[0.75], help="fractions of --steps where lr falls 3x")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--bf16", action="store_true", help="bf16 autocast of the transforms (GPU)")
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast of the wide convolutions (y, GDN, hyper path, entropy models stay fp32)")
+    p.add_argument("--channels-last", action="store_true", help="NHWC activations (faster on the CPU)")
     p.add_argument("--init", help="start from these weights (registry name or .pt)")
     p.add_argument("--time-limit", type=float, help="minutes; checkpoint and stop when reached")
     p.add_argument("--checkpoint-every", type=int, default=200)
@@ -492,6 +536,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kd-latent", type=float, default=1.0)
     p.add_argument("--kd-image", type=float, default=1.0)
     p.set_defaults(N=64, func=cmd_distill)
+
+    p = sub.add_parser("campaign", help="continue the RD training campaign (model/campaign.py) until a deadline")
+    p.add_argument("--data", default="../shared/data/train", help="folder of training photos or a patch pack")
+    p.add_argument("--runs", default="runs/campaign", help="checkpoints and state (resumed)")
+    p.add_argument("--deadline", type=_deadline, help="HH:MM or +MINUTES: checkpoint and stop then")
+    p.add_argument("--stage", help="train this stage of the plan now instead of the first unfinished one")
+    p.add_argument("--segment", type=float, default=5.0, help="minutes between checkpoint + validation")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--crop", type=int, default=128)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--fp32", action="store_true", help="no bf16 autocast / channels_last")
+    p.add_argument("--export", action="store_true", help="write the fp16 weights of every trained stage")
+    p.add_argument("--export-dir", help="where --export writes (default: the shipped weights folder)")
+    p.add_argument("--report", help="write the campaign's Markdown table here (e.g. results/campaign.md)")
+    p.set_defaults(func=cmd_campaign)
 
     p = sub.add_parser("demo", help="compress and decompress the bundled sample photo (Kodak kodim23, cropped)")
     p.add_argument("--model", help="registry name or weight file (default: the shipped default student's integer artefact)")

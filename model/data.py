@@ -98,12 +98,21 @@ class CropSampler:
     reflection) with random horizontal flips, as float tensors in [0, 1]."""
 
     def __init__(self, source: Path, crop: int = 256):
-        source = Path(source)
-        if source.suffix == ".npz":
-            self.images = load_pack(source)
+        self.source = Path(source)
+        if self.source.suffix == ".npz":
+            self.images = load_pack(self.source)
         else:
-            self.images = [load_rgb(p) for p in tqdm(find_images(source), desc="loading images", unit="img")]
+            self.images = [load_rgb(p) for p in tqdm(find_images(self.source), desc="loading images", unit="img")]
         self.crop = int(crop)
+
+    @classmethod
+    def from_images(cls, images: list[np.ndarray], crop: int, source: Path) -> "CropSampler":
+        """A sampler over images already loaded (``source`` names where they came from)."""
+        if not images:
+            raise ValueError(f"{source}: no training images")
+        sampler = cls.__new__(cls)
+        sampler.source, sampler.images, sampler.crop = Path(source), list(images), int(crop)
+        return sampler
 
     def sample(self, rng: np.random.Generator) -> torch.Tensor:
         im = self.images[rng.integers(len(self.images))]

@@ -81,13 +81,23 @@ class ScaleHyperprior(nn.Module):
     def M(self) -> int:
         return self.config.M
 
+    def analysis(self, x: torch.Tensor) -> torch.Tensor:
+        """g_a(x), its last convolution in fp32 under autocast (y is rounded to the unit
+        grid, which bf16 does not resolve above 256)."""
+        y = self.g_a[:-1](x)
+        with torch.autocast(x.device.type, enabled=False):
+            return self.g_a[-1](y.float())
+
     def forward(self, x: torch.Tensor) -> dict:
-        y = self.g_a(x)
-        y_hat = torch.round(y) if not self.training else y + (torch.round(y) - y).detach()
-        z = self.h_a(hyper_input(y_hat))
-        z_hat, z_likelihoods = self.entropy_bottleneck(z)
-        scales = self.h_s(z_hat)
-        y_hat, y_likelihoods = self.gaussian_conditional(y, scales)
+        # Under bf16 autocast only the wide layers of g_a and g_s run in bf16; y, the hyper
+        # path and the entropy models stay in fp32. Without autocast this is plain fp32.
+        y = self.analysis(x)
+        with torch.autocast(x.device.type, enabled=False):
+            y_hat = torch.round(y) if not self.training else y + (torch.round(y) - y).detach()
+            z = self.h_a(hyper_input(y_hat))
+            z_hat, z_likelihoods = self.entropy_bottleneck(z)
+            scales = self.h_s(z_hat)
+            y_hat, y_likelihoods = self.gaussian_conditional(y, scales)
         x_hat = self.g_s(y_hat)
         return {"x_hat": x_hat, "y": y, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
 

@@ -76,9 +76,13 @@ class GDN(nn.Module):
 
     def forward(self, x):
         channels = x.size(1)
-        beta, gamma = self.effective_parameters()
-        norm = F.conv2d(x * x, gamma.reshape(channels, channels, 1, 1), beta)
-        return x * (torch.sqrt(norm) if self.inverse else torch.rsqrt(norm))
+        # The normalisation stays in fp32 under bf16 autocast: x² and its weighted sum span
+        # far more than bf16's 8-bit mantissa resolves.
+        with torch.autocast(x.device.type, enabled=False):
+            x = x.float()
+            beta, gamma = self.effective_parameters()
+            norm = F.conv2d(x * x, gamma.reshape(channels, channels, 1, 1).float(), beta.float())
+            return x * (torch.sqrt(norm) if self.inverse else torch.rsqrt(norm))
 
 
 def conv(in_channels: int, out_channels: int, kernel_size: int = 5, stride: int = 2) -> nn.Conv2d:

@@ -40,7 +40,8 @@ class TrainConfig:
     lr_drops: tuple[float, ...] = (0.75,)  # fractions of `steps` where the rate falls by 3×
     seed: int = 0
     device: str = "cpu"
-    bf16: bool = False
+    bf16: bool = False  # autocast the wide convolutions to bf16 (CPU and GPU)
+    channels_last: bool = False  # NHWC activations: faster convolutions on the CPU
     init: str | None = None  # weights (registry name or .pt) to start from, e.g. a neighbouring rate
     teacher: str | None = None  # set for distillation
     kd_start: float = 0.5  # fraction of `steps` after which the distillation terms join the loss
@@ -76,12 +77,13 @@ def _distributed() -> tuple[int, int]:
     return torch.distributed.get_rank(), torch.distributed.get_world_size()
 
 
-def train(cfg: TrainConfig, model: ScaleHyperprior | None = None) -> Path:
+def train(cfg: TrainConfig, model: ScaleHyperprior | None = None, sampler: CropSampler | None = None) -> Path:
     """Train (or resume) until ``cfg.steps``; returns the checkpoint path.
 
     ``model``: a prepared network to train in place instead of a fresh
     ``ScaleHyperprior(cfg.N, cfg.M)`` (QAT passes its fake-quantized one); ``cfg.init``
-    must then be unset."""
+    must then be unset. ``sampler``: crops to train on instead of all of ``cfg.data``
+    (the campaign passes one without its held-aside validation photos)."""
     rank, world = _distributed()
     device = torch.device(cfg.device)
     if device.type == "cuda" and world > 1:
@@ -100,6 +102,8 @@ def train(cfg: TrainConfig, model: ScaleHyperprior | None = None) -> Path:
         init_model, _ = load_model(cfg.init)
         load_state_dict_strict(model, {k: v.float() for k, v in init_model.state_dict().items()})
     model.to(device).train()
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    model.to(memory_format=memory_format)
 
     aux_params = [model.entropy_bottleneck.quantiles]
     main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
@@ -117,7 +121,7 @@ def train(cfg: TrainConfig, model: ScaleHyperprior | None = None) -> Path:
     teacher = None
     if cfg.teacher:
         teacher, _ = load_model(cfg.teacher)
-        teacher = teacher.to(device).eval().requires_grad_(False)
+        teacher = teacher.to(device, memory_format=memory_format).eval().requires_grad_(False)
         if teacher.M != cfg.M:
             raise ValueError(f"teacher has M={teacher.M}, student M={cfg.M}: the latents must match")
 
@@ -126,7 +130,7 @@ def train(cfg: TrainConfig, model: ScaleHyperprior | None = None) -> Path:
         # The quantiles get gradients only from the (per-rank) auxiliary loss.
         net = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True)
-    sampler = CropSampler(Path(cfg.data), crop=cfg.crop)
+    sampler = CropSampler(Path(cfg.data), crop=cfg.crop) if sampler is None else sampler
     started = time.monotonic()
     seconds_before = history[-1]["seconds"] if history else 0.0
     scale = cfg.lmbda * 255**2
@@ -136,14 +140,14 @@ def train(cfg: TrainConfig, model: ScaleHyperprior | None = None) -> Path:
     while step < cfg.steps:
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(cfg, step)
-        x = sampler.batch(cfg.batch, rng).to(device, non_blocking=True)
+        x = sampler.batch(cfg.batch, rng).to(device, non_blocking=True).contiguous(memory_format=memory_format)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
             out = net(x)
         terms = rd_terms(out, x)
         loss = scale * terms["mse"] + terms["bpp"]
         if teacher is not None and step >= cfg.kd_start * cfg.steps:
             with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-                t_y = teacher.g_a(x)
+                t_y = teacher.analysis(x)
                 t_x_hat = teacher.g_s(torch.round(t_y))
             terms["kd_y"] = torch.mean((out["y"].float() - t_y.float()) ** 2)
             terms["kd_x"] = torch.mean((out["x_hat"].float() - t_x_hat.float()) ** 2)

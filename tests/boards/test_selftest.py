@@ -22,6 +22,7 @@ def design():
     return core, *selftest_design(core)
 
 
+@pytest.mark.icarus
 @pytest.mark.parametrize("verdict, wrong", [("PASS", None), ("FAIL", "checksum"), ("FAIL", "elements")])
 def test_selftest_verdict(design, verdict, wrong):
     core, make, (elements, total) = design

@@ -136,3 +136,24 @@ def test_learning_curve_fits_log_time(tmp_path):
     assert c["fit"]["loss_at_10x"] == pytest.approx(3 * 200 ** -0.5)
     plot_curves([c], tmp_path / "c.png")
     assert (tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_bf16_autocast_keeps_latents_gdn_and_entropy_models_fp32():
+    model = ScaleHyperprior(8, 16).train().to(memory_format=torch.channels_last)
+    x = torch.rand(2, 3, 64, 64).contiguous(memory_format=torch.channels_last)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(x)
+        gdn_out = model.g_a[1](torch.randn(1, 8, 4, 4, dtype=torch.bfloat16))
+    # y is rounded to the unit grid and the rates come from the likelihoods: both fp32.
+    assert out["y"].dtype == torch.float32 and gdn_out.dtype == torch.float32
+    assert all(lik.dtype == torch.float32 for lik in out["likelihoods"].values())
+    assert out["x_hat"].dtype == torch.bfloat16  # the wide synthesis layers do run in bf16
+
+
+def test_bf16_channels_last_training_runs_and_resumes(photos, tmp_path):
+    cfg = dict(data=str(photos), out=str(tmp_path / "m.pt"), N=8, M=16, batch=2, crop=64, bf16=True,
+               channels_last=True, checkpoint_every=2)
+    train(TrainConfig(steps=2, **cfg))
+    train(TrainConfig(steps=4, **cfg))
+    history = torch.load(tmp_path / "m.pt", weights_only=False)["history"]
+    assert [h["step"] for h in history] == [2, 4] and all(np.isfinite(h["loss"]) for h in history)

@@ -1,3 +1,5 @@
+import pytest
+
 from licfpga.sim.regress import cases, main
 
 
@@ -9,11 +11,13 @@ def test_matrix():
     assert len({c.id for c in cases(simulators=["icarus"])}) == len(cases(simulators=["icarus"]))
 
 
+@pytest.mark.icarus
 def test_summary_line(capsys):
     assert main(["--sim", "icarus", "-k", "glue/skid", "--seed", "2"]) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("1 passed, 0 failed")
 
 
+@pytest.mark.icarus
 def test_nothing_chosen_fails(capsys):
     assert main(["--sim", "icarus", "-k", "no-such-case"]) == 1
     assert capsys.readouterr().out.splitlines()[-1].startswith("0 passed, 0 failed")

@@ -17,6 +17,7 @@ def skid_bench(outputs_delta, seed):
                      simulator="icarus", seed=seed)
 
 
+@pytest.mark.icarus
 def test_build_is_cached_and_results_read():
     skid_bench(0, 1)
     result = skid_bench(0, 2)
@@ -24,6 +25,7 @@ def test_build_is_cached_and_results_read():
     assert (result.test_dir / "sim.log").exists()
 
 
+@pytest.mark.icarus
 def test_mismatch_raises_with_the_log():
     with pytest.raises(BenchFailure, match=r"1 of 1 tests failed(.|\n)*expected"):
         skid_bench(1, 3)

@@ -1,0 +1,342 @@
+"""The RD training campaign: a fixed plan of stages that any session continues.
+
+Every session starts ``licfpga campaign --deadline HH:MM`` in the background. It takes
+the first unfinished stage of :data:`PLAN`, resumes its checkpoint under ``runs/campaign``
+(or, on a fresh machine, starts from the committed weights of the same name and counts
+the steps they already had), trains in segments of a few minutes, checkpoints after
+each, and validates on photos held aside from the training folder (never Kodak):
+RD loss ``λ·255²·MSE + bpp`` with rounding, bpp from the likelihoods, RGB PSNR.
+
+Stage kinds:
+
+- ``plateau``: trains until validation stops improving: after ``patience`` validations
+  without a gain of ``min_gain`` (relative), the learning rate falls 3×; after
+  ``max_drops`` falls the stage is done;
+- ``steps``: a fixed number of steps (a rate fine-tune or one arm of the distillation
+  ablation, where equal compute matters), the learning rate falling 3× at 70%.
+
+``licfpga campaign --export`` writes the fp16 weights of every stage that has trained
+into ``model/weights`` (with the whole history, so ``learning-curve`` spans sessions),
+``--report`` writes ``results/campaign.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import CropSampler, load_rgb, load_pack, find_images
+from .hyperprior import ScaleHyperprior, load_state_dict_strict
+from .registry import WEIGHTS_DIR, ModelError, load_model, resolve_model, save_weights
+from .train import TrainConfig, rd_terms, train
+
+#: Rate index → λ (quality 1 = lowest rate); the shipped models' rates.
+LAMBDAS = {1: 0.0018, 2: 0.0045, 3: 0.011, 4: 0.027}
+#: One training image (or pack tile) in every HOLDOUT_EVERY is held aside for validation.
+HOLDOUT_EVERY = 50
+VALIDATION_CROP = 256
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the campaign. ``init`` and ``teacher`` name a stage of the plan or a
+    shipped model; the stage's own name is the name its weights ship under."""
+    name: str
+    N: int
+    quality: int
+    M: int = 192
+    kind: str = "steps"  # "plateau" | "steps"
+    steps: int = 0  # for kind "steps"
+    lr: float = 1e-4
+    init: str | None = None
+    teacher: str | None = None
+    kd_latent: float = 0.0
+    kd_image: float = 0.0
+    role: str = "teacher"
+    patience: int = 3
+    min_gain: float = 0.003
+    max_drops: int = 2
+    ship: bool = True  # exported into model/weights by --export (the shared RD stage is not)
+
+    def __post_init__(self):
+        if self.kind not in ("plateau", "steps"):
+            raise ValueError(f"stage {self.name}: kind must be 'plateau' or 'steps', got {self.kind!r}")
+        if self.kind == "steps" and self.steps < 1:
+            raise ValueError(f"stage {self.name}: a 'steps' stage needs steps >= 1")
+        if self.quality not in LAMBDAS:
+            raise ValueError(f"stage {self.name}: quality must be one of {sorted(LAMBDAS)}")
+
+    @property
+    def lmbda(self) -> float:
+        return LAMBDAS[self.quality]
+
+    @property
+    def distilled(self) -> bool:
+        return self.teacher is not None and (self.kd_latent > 0 or self.kd_image > 0)
+
+
+def _rates(prefix: str, N: int, role: str = "teacher", teacher: str | None = None, steps: int = 1500) -> list[Stage]:
+    """Fine-tunes from the quality-2 stage to the neighbouring rates; with ``teacher`` (a
+    prefix), distilled from the teacher of each rate."""
+    def make(q: int, init: int) -> Stage:
+        kd = {"teacher": f"{teacher}-q{q}", "kd_latent": 1.0, "kd_image": 1.0} if teacher else {}
+        return Stage(f"{prefix}-q{q}", N, q, steps=steps, init=f"{prefix}-q{init}", role=role, **kd)
+    return [make(3, 2), make(1, 2), make(4, 3)]
+
+
+#: Distillation ablation arms (paper: latent-y and reconstruction terms), each trained
+#: the same steps from the same RD-trained student, with the same seed and data.
+KD_ARMS = {"nokd": (0.0, 0.0), "kdy": (1.0, 0.0), "kdx": (0.0, 1.0), "kd": (1.0, 1.0)}
+KD_STEPS = 6000
+
+PLAN: list[Stage] = [
+    Stage("teacher-n128-q2", 128, 2, kind="plateau", init="teacher-n128-q2"),
+    *_rates("teacher-n128", 128),
+    # The student's RD stage (the paper's first stage), then the four arms from it.
+    Stage("rd-n64-q2", 64, 2, kind="plateau", init="student-n64-nokd-q2", role="student", ship=False),
+    *[Stage(f"student-n64{'-nokd' if arm == 'nokd' else ''}{'' if arm in ('nokd', 'kd') else '-' + arm}-q2", 64, 2,
+            steps=KD_STEPS, init="rd-n64-q2", teacher="teacher-n128-q2", kd_latent=ky, kd_image=kx, role="student")
+      for arm, (ky, kx) in KD_ARMS.items()],
+    *_rates("student-n64", 64, role="student", teacher="teacher-n128"),
+    *_rates("student-n64-nokd", 64, role="student"),
+]
+
+
+def holdout_split(source: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(training images, validation images) of a folder or patch pack: every
+    ``HOLDOUT_EVERY``-th image (tile) in sorted order is held aside."""
+    source = Path(source)
+    if source.suffix == ".npz":
+        images = load_pack(source)
+    else:
+        images = [load_rgb(p) for p in find_images(source)]
+    held = [im for i, im in enumerate(images) if i % HOLDOUT_EVERY == HOLDOUT_EVERY // 2]
+    kept = [im for i, im in enumerate(images) if i % HOLDOUT_EVERY != HOLDOUT_EVERY // 2]
+    return kept, held
+
+
+def validation_batch(images: list[np.ndarray], crop: int = VALIDATION_CROP) -> torch.Tensor:
+    """Centre crops (smaller images padded by reflection), float in [0, 1]."""
+    out = []
+    for im in images:
+        h, w = im.shape[:2]
+        ch, cw = min(crop, h), min(crop, w)
+        top, left = (h - ch) // 2, (w - cw) // 2
+        patch = im[top:top + ch, left:left + cw]
+        if (ch, cw) != (crop, crop):
+            patch = np.pad(patch, ((0, crop - ch), (0, crop - cw), (0, 0)), mode="reflect")
+        out.append(torch.from_numpy(np.ascontiguousarray(patch)).permute(2, 0, 1).float() / 255.0)
+    return torch.stack(out)
+
+
+@torch.no_grad()
+def validate(model: ScaleHyperprior, batch: torch.Tensor, lmbda: float, chunk: int = 8) -> dict:
+    """RD of ``model`` (eval mode: rounding, no noise) on the validation crops."""
+    was_training = model.training
+    model.eval()
+    bits = sq = 0.0
+    for start in range(0, len(batch), chunk):
+        x = batch[start:start + chunk]
+        out = model(x)
+        terms = rd_terms(out, x)
+        pixels = x.size(0) * x.size(2) * x.size(3)
+        bits += float(terms["bpp"]) * pixels
+        sq += float(terms["mse"]) * x.size(0)
+    model.train(was_training)
+    bpp = bits / (len(batch) * batch.size(2) * batch.size(3))
+    mse = sq / len(batch)
+    return {"loss": lmbda * 255**2 * mse + bpp, "bpp": bpp, "psnr": -10 * math.log10(max(mse, 1e-12))}
+
+
+class Campaign:
+    """The plan's state under ``runs`` (``state.json`` + one checkpoint per stage)."""
+
+    def __init__(self, runs: Path, plan: list[Stage] | None = None, weights: Path = WEIGHTS_DIR):
+        self.runs = Path(runs)
+        self.plan = list(PLAN if plan is None else plan)
+        self.weights = Path(weights)
+        names = [s.name for s in self.plan]
+        if len(set(names)) != len(names):
+            raise ValueError("campaign plan: stage names must be unique")
+        self.state_path = self.runs / "state.json"
+        self.state: dict = json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
+
+    def stage(self, name: str) -> Stage:
+        for s in self.plan:
+            if s.name == name:
+                return s
+        raise ValueError(f"no campaign stage {name!r}; stages: {', '.join(s.name for s in self.plan)}")
+
+    def record(self, name: str) -> dict:
+        return self.state.setdefault(name, {"lr": self.stage(name).lr, "drops": 0, "best": None, "since_best": 0,
+                                            "done": False, "base_steps": 0, "base_seconds": 0.0,
+                                            "base_history": [], "validations": []})
+
+    def save(self) -> None:
+        self.runs.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state, indent=1))
+        tmp.replace(self.state_path)
+
+    def checkpoint(self, name: str) -> Path:
+        return self.runs / f"{name}.pt"
+
+    def next_stage(self) -> Stage | None:
+        for s in self.plan:
+            if not self.record(s.name)["done"]:
+                return s
+        return None
+
+    def _weights_of(self, name: str) -> str:
+        """The freshest weights of a stage or shipped model: its campaign checkpoint
+        exported to ``runs/weights`` when it has one, else the shipped file."""
+        exported = self.runs / "weights" / f"{name}.pt"
+        if exported.exists():
+            return str(exported)
+        return name
+
+    def _start(self, stage: Stage) -> str | None:
+        """The init of a stage's first segment, and its record's base from shipped weights
+        that already carry campaign training (a fresh machine)."""
+        rec = self.record(stage.name)
+        if stage.kind == "plateau" and stage.init == stage.name:
+            try:
+                info = resolve_model(stage.name, self.weights)
+            except ModelError:
+                return None
+            training = info.training
+            rec["base_steps"] = int(training.get("steps", 0))
+            rec["base_seconds"] = float(training.get("seconds", 0.0))
+            rec["base_history"] = list(training.get("history", []))
+            previous = training.get("campaign", {})
+            for key in ("lr", "drops", "best", "since_best"):
+                if key in previous:
+                    rec[key] = previous[key]
+            return str(Path(info.path))
+        return self._weights_of(stage.init) if stage.init else None
+
+    def run_segment(self, stage: Stage, sampler: CropSampler, val: torch.Tensor, minutes: float, *,
+                    batch: int, crop: int, device: str, bf16: bool, channels_last: bool, seed: int = 0) -> dict:
+        rec = self.record(stage.name)
+        ckpt = self.checkpoint(stage.name)
+        init = None if ckpt.exists() else self._start(stage)
+        done_steps = int(torch.load(ckpt, map_location="cpu", weights_only=False)["step"]) if ckpt.exists() else 0
+        if stage.kind == "steps":
+            target, drops = stage.steps, (0.7,)
+            lr = stage.lr
+        else:
+            target, drops = done_steps + 10**6, ()
+            lr = rec["lr"]
+        teacher = self._weights_of(stage.teacher) if stage.teacher else None
+        cfg = TrainConfig(data=str(sampler.source), out=str(ckpt), N=stage.N, M=stage.M, lmbda=stage.lmbda, steps=target,
+                          batch=batch, crop=crop, lr=lr, lr_drops=drops, seed=seed, device=device, bf16=bf16,
+                          channels_last=channels_last, init=init, teacher=teacher, kd_start=0.0,
+                          kd_latent=stage.kd_latent, kd_image=stage.kd_image, time_limit_min=minutes,
+                          checkpoint_every=10**9)
+        train(cfg, sampler=sampler)
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        model = ScaleHyperprior(stage.N, stage.M)
+        load_state_dict_strict(model, state["model"])
+        v = validate(model, val, stage.lmbda)
+        step = rec["base_steps"] + int(state["step"])
+        seconds = rec["base_seconds"] + float(state["history"][-1]["seconds"] if state["history"] else 0.0)
+        entry = {"step": step, "seconds": round(seconds, 1), "lr": lr, **{k: round(x, 5) for k, x in v.items()},
+                 "time": time.strftime("%Y-%m-%d %H:%M")}
+        rec["validations"].append(entry)
+        if stage.kind == "steps":
+            rec["done"] = int(state["step"]) >= stage.steps
+        else:
+            if rec["best"] is None or v["loss"] < rec["best"] * (1 - stage.min_gain):
+                rec["best"], rec["since_best"] = v["loss"], 0
+            else:
+                rec["since_best"] += 1
+                if rec["since_best"] >= stage.patience:
+                    rec["drops"] += 1
+                    rec["since_best"] = 0
+                    rec["lr"] = rec["lr"] / 3
+                    rec["done"] = rec["drops"] > stage.max_drops
+        self.save()
+        self.export(stage.name, self.runs / "weights")
+        return entry
+
+    def export(self, name: str, out_dir: Path) -> Path | None:
+        """fp16 weights of a stage's checkpoint, its whole history included."""
+        ckpt = self.checkpoint(name)
+        if not ckpt.exists():
+            return None
+        stage, rec = self.stage(name), self.record(name)
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        model = ScaleHyperprior(stage.N, stage.M)
+        load_state_dict_strict(model, state["model"])
+        history = list(rec["base_history"]) + [
+            {**h, "step": h["step"] + rec["base_steps"], "seconds": h["seconds"] + rec["base_seconds"]}
+            for h in state["history"]]
+        cfg = state["config"]
+        training = {"steps": rec["base_steps"] + int(state["step"]),
+                    "seconds": round(rec["base_seconds"] + (state["history"][-1]["seconds"] if state["history"] else 0)),
+                    "lmbda": stage.lmbda, "batch": cfg["batch"], "crop": cfg["crop"], "device": cfg["device"],
+                    "bf16": cfg.get("bf16", False), "channels_last": cfg.get("channels_last", False),
+                    "init": stage.init, "teacher": stage.teacher, "kd_latent": stage.kd_latent,
+                    "kd_image": stage.kd_image, "data": Path(cfg["data"]).name, "history": history,
+                    "campaign": {k: rec[k] for k in ("lr", "drops", "best", "since_best", "done")}
+                    | {"validations": rec["validations"]}}
+        out = Path(out_dir) / f"{name}.pt"
+        save_weights(model, out, name=name, role=stage.role, quality=stage.quality, lmbda=stage.lmbda,
+                     distilled=stage.distilled, training=training)
+        return out
+
+
+def run(runs: Path, data: Path, deadline: float, *, stage: str | None = None, segment_min: float = 5.0,
+        batch: int = 8, crop: int = 128, device: str = "cpu", bf16: bool = True, channels_last: bool = True,
+        plan: list[Stage] | None = None, weights: Path = WEIGHTS_DIR, log=print) -> Campaign:
+    """Train stage after stage until the wall-clock ``deadline`` (a ``time.time()``)."""
+    campaign = Campaign(runs, plan, weights)
+    if stage is not None:
+        campaign.stage(stage)
+    train_images, held = holdout_split(data)
+    if not held:
+        raise ValueError(f"{data}: too few images to hold any aside for validation (one in {HOLDOUT_EVERY})")
+    sampler = CropSampler.from_images(train_images, crop=crop, source=Path(data))
+    val = validation_batch(held)
+    log(f"campaign: {len(train_images)} training images, {len(held)} held aside for validation")
+    while True:
+        left_min = (deadline - time.time()) / 60
+        current = campaign.stage(stage) if stage else campaign.next_stage()
+        if current is None or left_min < 0.5 or campaign.record(current.name)["done"]:
+            break
+        entry = campaign.run_segment(current, sampler, val, min(segment_min, left_min), batch=batch, crop=crop,
+                                     device=device, bf16=bf16, channels_last=channels_last)
+        log(f"{current.name}: step {entry['step']}, validation loss {entry['loss']:.4f} "
+            f"({entry['bpp']:.4f} bpp, {entry['psnr']:.2f} dB), lr {entry['lr']:.2e}")
+    return campaign
+
+
+def report(campaign: Campaign) -> str:
+    """``results/campaign.md``: the plan and where each stage stands."""
+    lines = ["# Training campaign", "",
+             "Written by `licfpga campaign --report` from the campaign state "
+             f"(`{campaign.runs}/state.json`). Validation: {VALIDATION_CROP}×{VALIDATION_CROP} centre crops of "
+             f"one in {HOLDOUT_EVERY} training photos, held aside (never Kodak); loss λ·255²·MSE + bpp with "
+             "rounding, bpp from the likelihoods.", "",
+             "| stage | kind | init | teacher | steps | compute (s) | validation loss | bpp | PSNR (dB) | lr | status |",
+             "|---|---|---|---|--:|--:|--:|--:|--:|--:|---|"]
+    for s in campaign.plan:
+        rec = campaign.state.get(s.name)
+        last = rec["validations"][-1] if rec and rec["validations"] else None
+        status = "done" if rec and rec["done"] else ("running" if last else "waiting")
+        kd = f"{s.teacher} (y {s.kd_latent:g}, x̂ {s.kd_image:g})" if s.distilled else "—"
+        steps = f"{s.steps}" if s.kind == "steps" else "until plateau"
+        if last:
+            lines.append(f"| {s.name} | {s.kind} ({steps}) | {s.init or 'scratch'} | {kd} | {last['step']} | "
+                         f"{last['seconds']:.0f} | {last['loss']:.4f} | {last['bpp']:.4f} | {last['psnr']:.2f} | "
+                         f"{last['lr']:.1e} | {status} |")
+        else:
+            lines.append(f"| {s.name} | {s.kind} ({steps}) | {s.init or 'scratch'} | {kd} | — | — | — | — | — | — | "
+                         f"{status} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,99 @@
+"""The training campaign: stages resume, validate on held-aside photos, stop on a plateau,
+export weights with their whole history, and report."""
+
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from licfpga.model import campaign
+from licfpga.model.registry import load_model
+
+
+@pytest.fixture
+def photos(tmp_path):
+    rng = np.random.default_rng(0)
+    root = tmp_path / "photos"
+    root.mkdir()
+    for i in range(campaign.HOLDOUT_EVERY // 2 + 1):  # exactly one held aside
+        gradient = np.linspace(0, 255, 64)[None, :, None] * rng.random(3)
+        noise = rng.integers(0, 30, (64, 64, 3))
+        Image.fromarray(np.clip(gradient + noise, 0, 255).astype(np.uint8)).save(root / f"{i:03d}.png")
+    return root
+
+
+def tiny_plan():
+    return [campaign.Stage("a", 8, 2, M=8, kind="plateau", patience=1, min_gain=1.0, max_drops=0),
+            campaign.Stage("b", 8, 3, M=8, steps=3, init="a")]
+
+
+def test_holdout_split_keeps_validation_out_of_training(photos):
+    train, held = campaign.holdout_split(photos)
+    assert len(held) == 1 and len(train) == campaign.HOLDOUT_EVERY // 2
+    assert not any(np.array_equal(held[0], t) for t in train)
+
+
+def test_campaign_runs_stages_to_the_end_and_resumes(photos, tmp_path):
+    runs = tmp_path / "runs"
+    kwargs = dict(segment_min=0.02, batch=2, crop=64, plan=tiny_plan(), weights=tmp_path / "none", log=lambda _: None)
+    camp = campaign.run(runs, photos, time.time() + 120, **kwargs)
+    a, b = camp.state["a"], camp.state["b"]
+    # A plateau stage that cannot gain 100% stops after its first validation without a gain.
+    assert a["done"] and a["drops"] == 1 and len(a["validations"]) == 2
+    assert a["lr"] == pytest.approx(1e-4 / 3)
+    assert b["done"] and b["validations"][-1]["step"] == 3
+    for entry in a["validations"] + b["validations"]:
+        assert np.isfinite(entry["loss"]) and entry["bpp"] > 0
+    # Resuming finds nothing left to do and changes nothing.
+    again = campaign.run(runs, photos, time.time() + 120, **kwargs)
+    assert again.state == camp.state
+
+    out = camp.export("b", tmp_path / "weights")
+    model, info = load_model(str(out))
+    assert (info.N, info.M, info.quality) == (8, 8, 3)
+    assert info.training["steps"] == 3 and info.training["init"] == "a"
+    assert info.training["campaign"]["done"]
+    table = campaign.report(camp)
+    assert "| a | plateau" in table and "| b | steps (3)" in table and "done" in table
+
+
+def test_campaign_resumes_from_shipped_weights_with_their_steps(photos, tmp_path):
+    runs = tmp_path / "runs"
+    kwargs = dict(segment_min=0.02, batch=2, crop=64, log=lambda _: None)
+    plan = [campaign.Stage("a", 8, 2, M=8, kind="plateau", patience=1, min_gain=1.0, max_drops=0)]
+    first = campaign.run(runs, photos, time.time() + 120, plan=plan, weights=tmp_path / "none", **kwargs)
+    shipped = tmp_path / "shipped"
+    first.export("a", shipped)
+    steps = first.state["a"]["validations"][-1]["step"]
+    # A fresh machine: no runs, the shipped weights carry the steps and the plateau state.
+    plan = [campaign.Stage("a", 8, 2, M=8, kind="plateau", init="a", patience=5, min_gain=1.0, max_drops=0)]
+    camp = campaign.Campaign(tmp_path / "fresh", plan, shipped)
+    camp.run_segment(plan[0], *_sampler_and_val(photos), 0.02, batch=2, crop=64, device="cpu", bf16=False,
+                     channels_last=False)
+    rec = camp.state["a"]
+    assert rec["base_steps"] == steps and rec["validations"][-1]["step"] > steps
+    assert rec["drops"] == 1  # carried over from the shipped weights' campaign record
+
+
+def _sampler_and_val(photos):
+    train, held = campaign.holdout_split(photos)
+    return campaign.CropSampler.from_images(train, crop=64, source=photos), campaign.validation_batch(held)
+
+
+def test_validation_is_deterministic():
+    batch = torch.rand(2, 3, 64, 64)
+    from licfpga.model.hyperprior import ScaleHyperprior
+
+    model = ScaleHyperprior(8, 8)
+    assert campaign.validate(model, batch, 0.01) == campaign.validate(model, batch, 0.01)
+
+
+def test_stage_rejects_impossible_values():
+    with pytest.raises(ValueError, match="kind"):
+        campaign.Stage("x", 8, 2, kind="forever")
+    with pytest.raises(ValueError, match="steps"):
+        campaign.Stage("x", 8, 2)
+    with pytest.raises(ValueError, match="quality"):
+        campaign.Stage("x", 8, 7, steps=1)
