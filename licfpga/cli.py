@@ -75,8 +75,13 @@ def _deadline(text: str) -> float:
 def cmd_campaign(args) -> int:
     from licfpga.model import campaign
 
-    if args.export or args.report:
-        camp = campaign.Campaign(args.runs)
+    weights = Path(args.weights) if args.weights else None
+    if args.export or args.report or args.needs is not None or args.adopt:
+        camp = campaign.Campaign(args.runs, weights=weights) if weights else campaign.Campaign(args.runs)
+        if args.adopt:
+            print("adopted: " + (", ".join(camp.adopt(Path(args.adopt))) or "nothing"))
+        if args.needs is not None:
+            print("\n".join(str(p) for p in camp.needs(args.needs)))
         if args.export:
             for stage in camp.plan:
                 if stage.ship and (out := camp.export(stage.name, Path(args.export_dir or camp.weights))):
@@ -92,7 +97,7 @@ def cmd_campaign(args) -> int:
     try:
         campaign.run(Path(args.runs), Path(args.data), args.deadline, stage=args.stage, segment_min=args.segment,
                      batch=args.batch, crop=args.crop, device=args.device, bf16=not args.fp32,
-                     channels_last=not args.fp32)
+                     channels_last=not args.fp32, **({"weights": weights} if weights else {}))
     except (ValueError, FileNotFoundError) as exc:
         print(f"licfpga: error: {exc}", file=sys.stderr)
         return 2
@@ -547,6 +552,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crop", type=int, default=128)
     p.add_argument("--device", default="cpu")
     p.add_argument("--fp32", action="store_true", help="no bf16 autocast / channels_last")
+    p.add_argument("--weights", help="folder of the shipped weights stages start from (default: the package's)")
+    p.add_argument("--needs", type=int, metavar="K", help="list the weight files the next K unfinished stages start "
+                                                           "or learn from (what a GPU run carries)")
+    p.add_argument("--adopt", metavar="DIR", help="continue from the stage weights in DIR (a GPU run's export)")
     p.add_argument("--export", action="store_true", help="write the fp16 weights of every trained stage")
     p.add_argument("--export-dir", help="where --export writes (default: the shipped weights folder)")
     p.add_argument("--report", help="write the campaign's Markdown table here (e.g. results/campaign.md)")

@@ -31,15 +31,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import CropSampler, load_rgb, load_pack, find_images
+from .data import HOLDOUT_EVERY, CropSampler, find_images, holdout_indices, load_pack, load_rgb
+from .progress import tqdm
 from .hyperprior import ScaleHyperprior, load_state_dict_strict
 from .registry import WEIGHTS_DIR, ModelError, load_model, resolve_model, save_weights
 from .train import TrainConfig, rd_terms, train
 
 #: Rate index → λ (quality 1 = lowest rate); the shipped models' rates.
 LAMBDAS = {1: 0.0018, 2: 0.0045, 3: 0.011, 4: 0.027}
-#: One training image (or pack tile) in every HOLDOUT_EVERY is held aside for validation.
-HOLDOUT_EVERY = 50
 VALIDATION_CROP = 256
 
 
@@ -109,16 +108,15 @@ PLAN: list[Stage] = [
 
 
 def holdout_split(source: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """(training images, validation images) of a folder or patch pack: every
-    ``HOLDOUT_EVERY``-th image (tile) in sorted order is held aside."""
+    """(training images, validation images) of a folder (one in ``HOLDOUT_EVERY`` held
+    aside, :func:`data.holdout_indices`) or of a patch pack (its validation crops)."""
     source = Path(source)
     if source.suffix == ".npz":
-        images = load_pack(source)
-    else:
-        images = [load_rgb(p) for p in find_images(source)]
-    held = [im for i, im in enumerate(images) if i % HOLDOUT_EVERY == HOLDOUT_EVERY // 2]
-    kept = [im for i, im in enumerate(images) if i % HOLDOUT_EVERY != HOLDOUT_EVERY // 2]
-    return kept, held
+        return load_pack(source), load_pack(source, validation=True)
+    paths = find_images(source)
+    held = holdout_indices(len(paths))
+    images = [load_rgb(p) for p in tqdm(paths, desc="loading images", unit="img")]
+    return [im for i, im in enumerate(images) if i not in held], [images[i] for i in sorted(held)]
 
 
 def validation_batch(images: list[np.ndarray], crop: int = VALIDATION_CROP) -> torch.Tensor:
@@ -166,6 +164,52 @@ class Campaign:
             raise ValueError("campaign plan: stage names must be unique")
         self.state_path = self.runs / "state.json"
         self.state: dict = json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
+        self._seed_from_weights()
+
+    def _seed_from_weights(self) -> None:
+        """Stages that shipped weights record as done (an earlier session, another
+        machine) count as done here too, with their validations."""
+        for s in self.plan:
+            if s.name in self.state:
+                continue
+            try:
+                previous = resolve_model(self._weights_of(s.name), self.weights).training.get("campaign", {})
+            except ModelError:
+                continue
+            if previous.get("done"):
+                self.record(s.name).update(done=True, validations=list(previous.get("validations", [])))
+
+    def adopt(self, folder: Path) -> list[str]:
+        """Take over the weights another machine trained (a GPU run's export): each file
+        named after a stage replaces that stage's checkpoint and record here, so the
+        stage continues from it (its steps and plateau state travel in the file)."""
+        adopted = []
+        for path in sorted(Path(folder).glob("*.pt")):
+            if path.stem not in {s.name for s in self.plan}:
+                continue
+            target = self.runs / "weights" / path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if path.resolve() != target.resolve():
+                target.write_bytes(path.read_bytes())
+            self.checkpoint(path.stem).unlink(missing_ok=True)
+            self.state.pop(path.stem, None)
+            adopted.append(path.stem)
+        self._seed_from_weights()
+        self.save()
+        return adopted
+
+    def needs(self, stages: int | None = None) -> list[Path]:
+        """The weight files the next ``stages`` unfinished stages (all by default) start
+        from or learn from, where they exist: what a GPU run must carry."""
+        names: list[str] = []
+        for s in [s for s in self.plan if not self.record(s.name)["done"]][:stages]:
+            names += [n for n in (s.init, s.teacher, s.name) if n and n not in names]
+        files = []
+        for name in names:
+            path = self._weights_of(name)
+            if Path(path).is_file() and Path(path) not in files:
+                files.append(Path(path))
+        return files
 
     def stage(self, name: str) -> Stage:
         for s in self.plan:
@@ -194,12 +238,16 @@ class Campaign:
         return None
 
     def _weights_of(self, name: str) -> str:
-        """The freshest weights of a stage or shipped model: its campaign checkpoint
-        exported to ``runs/weights`` when it has one, else the shipped file."""
+        """The freshest weights of a stage or shipped model: its campaign checkpoint as
+        exported to ``runs/weights`` when there is one, else the file in the weights
+        folder; else the name itself (which then fails to load by name)."""
         exported = self.runs / "weights" / f"{name}.pt"
         if exported.exists():
             return str(exported)
-        return name
+        try:
+            return resolve_model(name, self.weights).path
+        except ModelError:
+            return name
 
     def _start(self, stage: Stage) -> str | None:
         """The init of a stage's first segment, and its record's base from shipped weights
@@ -207,7 +255,7 @@ class Campaign:
         rec = self.record(stage.name)
         if stage.kind == "plateau" and stage.init == stage.name:
             try:
-                info = resolve_model(stage.name, self.weights)
+                info = resolve_model(self._weights_of(stage.name), self.weights)
             except ModelError:
                 return None
             training = info.training
@@ -308,7 +356,8 @@ def run(runs: Path, data: Path, deadline: float, *, stage: str | None = None, se
     while True:
         left_min = (deadline - time.time()) / 60
         current = campaign.stage(stage) if stage else campaign.next_stage()
-        if current is None or left_min < 0.5 or campaign.record(current.name)["done"]:
+        # A segment shorter than half a minute (or than asked) is not worth its checkpoint.
+        if current is None or left_min < min(0.5, segment_min) or campaign.record(current.name)["done"]:
             break
         entry = campaign.run_segment(current, sampler, val, min(segment_min, left_min), batch=batch, crop=crop,
                                      device=device, bf16=bf16, channels_last=channels_last)

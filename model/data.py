@@ -1,21 +1,24 @@
 """Training images: folders of photos or one compact patch pack, served as random crops.
 
-A *patch pack* (``.npz``) holds losslessly compressed tiles (WebP) cut from a folder
-of photos, small enough to travel to a GPU machine; training reads it directly.
+A *patch pack* (``.npz``) holds losslessly compressed tiles cut from a folder of photos
+(2-D differences, deflated), small enough to travel to a GPU machine, and readable with
+numpy alone (a lent GPU machine has torch and numpy only); training reads it directly.
 """
 
 from __future__ import annotations
 
-import io
+import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
-from tqdm import tqdm
+
+from .progress import tqdm
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".ppm", ".tif", ".tiff"}
-PACK_FORMAT = "licfpga-patch-pack-1"
+PACK_FORMAT = "licfpga-patch-pack-2"
+#: One training image in HOLDOUT_EVERY (sorted by path) is held aside for validation.
+HOLDOUT_EVERY = 50
 
 
 def find_images(root: Path) -> list[Path]:
@@ -36,6 +39,8 @@ def load_rgb(path: Path) -> np.ndarray:
     """An RGB uint8 array (H, W, 3). Photos of at least ``HALVE_FROM`` pixels on their
     short side are halved with Lanczos first, which removes most JPEG artefacts and
     still leaves 256-pixel crops."""
+    from PIL import Image  # only where photos are read: a patch pack needs numpy alone
+
     with Image.open(path) as image:
         image = image.convert("RGB")
         if min(image.size) >= HALVE_FROM:
@@ -43,16 +48,38 @@ def load_rgb(path: Path) -> np.ndarray:
         return np.asarray(image, dtype=np.uint8)
 
 
+def _delta_blob(tile: np.ndarray) -> bytes:
+    # Vertical then horizontal differences mod 256 (PNG's Up + Sub filters), deflated:
+    # numpy and zlib undo it, so a pack needs no image library to read.
+    delta = np.diff(np.diff(tile, axis=0, prepend=np.uint8(0)), axis=1, prepend=np.uint8(0))
+    return zlib.compress(delta.tobytes(), 9)
+
+
+def _undelta(blob: bytes, shape) -> np.ndarray:
+    delta = np.frombuffer(zlib.decompress(blob), dtype=np.uint8).reshape(shape)
+    return np.cumsum(np.cumsum(delta, axis=0, dtype=np.uint8), axis=1, dtype=np.uint8)
+
+
+def holdout_indices(count: int, every: int = HOLDOUT_EVERY) -> set[int]:
+    """The images held aside for validation: one in ``every`` of a sorted folder."""
+    return set(range(every // 2, count, every))
+
+
 def build_pack(source: Path, out: Path, tile: int = 256, max_mib: float = 40.0, seed: int = 0) -> dict:
-    """Cut up to one ``tile``×``tile`` tile per image per pass, round-robin over the
-    images in a seeded order, until the pack would pass ``max_mib``."""
+    """Cut up to one ``tile``×``tile`` tile per training image per pass, round-robin over
+    the images in a seeded order, until the pack would pass ``max_mib``. The images
+    held aside for validation (:func:`holdout_indices`) go in whole-image centre crops of
+    ``tile`` as the pack's validation set, never as training tiles."""
     rng = np.random.default_rng(seed)
     paths = find_images(source)
+    held = holdout_indices(len(paths))
     images = [load_rgb(p) for p in tqdm(paths, desc="reading", unit="img")]
-    images = [im for im in images if min(im.shape[:2]) >= tile // 2]
-    budget = int(max_mib * 2**20) - 4096
-    blobs, used = [], 0
-    with tqdm(total=budget, desc="packing", unit="B", unit_scale=True) as bar:
+    validation = [_centre(images[i], tile) for i in sorted(held)]
+    images = [im for i, im in enumerate(images) if i not in held and min(im.shape[:2]) >= tile // 2]
+    val_blobs = [_delta_blob(v) for v in validation]
+    budget = int(max_mib * 2**20) - 4096 - sum(len(b) + 40 for b in val_blobs)
+    blobs, shapes, used = [], [], 0
+    with tqdm(total=max(budget, 0), desc="packing", unit="B", unit_scale=True) as bar:
         while True:
             added = False
             for index in rng.permutation(len(images)):
@@ -60,37 +87,44 @@ def build_pack(source: Path, out: Path, tile: int = 256, max_mib: float = 40.0, 
                 h, w = im.shape[:2]
                 th, tw = min(tile, h), min(tile, w)
                 top, left = rng.integers(0, h - th + 1), rng.integers(0, w - tw + 1)
-                buffer = io.BytesIO()
-                Image.fromarray(im[top:top + th, left:left + tw]).save(buffer, format="WEBP", lossless=True, quality=80)
-                blob = buffer.getvalue()
-                if used + len(blob) + 16 > budget:
+                blob = _delta_blob(im[top:top + th, left:left + tw])
+                if used + len(blob) + 40 > budget:
                     break
                 blobs.append(blob)
-                used += len(blob) + 16
-                bar.update(len(blob) + 16)
+                shapes.append((th, tw, 3))
+                used += len(blob) + 40
+                bar.update(len(blob) + 40)
                 added = True
             else:
                 if added:
                     continue
             break
-    offsets = np.cumsum([0] + [len(b) for b in blobs]).astype(np.int64)
+    all_blobs = blobs + val_blobs
+    offsets = np.cumsum([0] + [len(b) for b in all_blobs]).astype(np.int64)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "wb") as f:
-        np.savez(f, format=np.array(PACK_FORMAT), data=np.frombuffer(b"".join(blobs), dtype=np.uint8),
-                 offsets=offsets, tile=np.array(tile))
-    return {"tiles": len(blobs), "images": len(images), "bytes": out.stat().st_size}
+        np.savez(f, format=np.array(PACK_FORMAT), data=np.frombuffer(b"".join(all_blobs), dtype=np.uint8),
+                 offsets=offsets, shapes=np.array(shapes + [v.shape for v in validation], dtype=np.int64).reshape(-1, 3),
+                 validation=np.array(len(validation)), tile=np.array(tile))
+    return {"tiles": len(blobs), "validation": len(validation), "images": len(images), "bytes": out.stat().st_size}
 
 
-def load_pack(path: Path) -> list[np.ndarray]:
+def _centre(im: np.ndarray, size: int) -> np.ndarray:
+    h, w = im.shape[:2]
+    ch, cw = min(size, h), min(size, w)
+    return np.ascontiguousarray(im[(h - ch) // 2:(h - ch) // 2 + ch, (w - cw) // 2:(w - cw) // 2 + cw])
+
+
+def load_pack(path: Path, validation: bool = False) -> list[np.ndarray]:
+    """The training tiles of a patch pack, or with ``validation`` its held-aside crops."""
     with np.load(path, allow_pickle=False) as pack:
         if "format" not in pack or str(pack["format"]) != PACK_FORMAT:
-            raise ValueError(f"{path}: not a licfpga patch pack")
-        data, offsets = pack["data"], pack["offsets"]
-    tiles = []
-    for start, stop in tqdm(list(zip(offsets[:-1], offsets[1:])), desc="decoding pack", unit="tile"):
-        with Image.open(io.BytesIO(data[start:stop].tobytes())) as image:
-            tiles.append(np.asarray(image.convert("RGB"), dtype=np.uint8))
-    return tiles
+            raise ValueError(f"{path}: not a licfpga patch pack ({PACK_FORMAT}; rebuild it with licfpga pack)")
+        data, offsets, shapes, held = pack["data"], pack["offsets"], pack["shapes"], int(pack["validation"])
+    spans = list(zip(offsets[:-1], offsets[1:], shapes))
+    spans = spans[len(spans) - held:] if validation else spans[:len(spans) - held]
+    return [_undelta(data[start:stop].tobytes(), tuple(shape))
+            for start, stop, shape in tqdm(spans, desc="decoding pack", unit="tile")]
 
 
 class CropSampler:

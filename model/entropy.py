@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.stats
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -219,6 +218,8 @@ class GaussianConditional(nn.Module):
 
     @torch.no_grad()
     def tables(self) -> list[SymbolTable]:
+        import scipy.stats  # only where tables are built: training and the GPU machine need no scipy
+
         multiplier = -scipy.stats.norm.ppf(self.tail_mass / 2)
         tables = []
         for scale in self.scale_table.double().cpu().tolist():

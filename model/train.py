@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from .data import CropSampler
+from .progress import tqdm
 from .hyperprior import ALIGNMENT, ScaleHyperprior, load_state_dict_strict
 from .registry import load_model
 

@@ -97,3 +97,25 @@ def test_stage_rejects_impossible_values():
         campaign.Stage("x", 8, 2)
     with pytest.raises(ValueError, match="quality"):
         campaign.Stage("x", 8, 7, steps=1)
+
+
+def test_patch_pack_holds_the_validation_photos_aside_exactly(photos, tmp_path):
+    from licfpga.model.data import build_pack, load_rgb, find_images
+
+    pack = tmp_path / "pack.npz"
+    summary = build_pack(photos, pack, tile=32, max_mib=0.2)
+    train, held = campaign.holdout_split(pack)
+    assert summary["validation"] == len(held) == 1 and len(train) == summary["tiles"] > 0
+    source = load_rgb(find_images(photos)[campaign.HOLDOUT_EVERY // 2])
+    assert np.array_equal(held[0], source[16:48, 16:48])  # the exact centre crop, lossless
+    # No training tile comes from the held-aside photo.
+    assert not any(t.shape == (32, 32, 3) and any(np.array_equal(t, source[i:i + 32, j:j + 32])
+                                                  for i in range(33) for j in range(33)) for t in train)
+
+
+def test_pack_tiles_round_trip_losslessly(rng):
+    from licfpga.model.data import _delta_blob, _undelta
+
+    for shape in [(1, 1, 3), (7, 5, 3), (32, 32, 3)]:
+        tile = rng.integers(0, 256, shape, dtype=np.uint8)
+        assert np.array_equal(_undelta(_delta_blob(tile), shape), tile)
