@@ -195,7 +195,8 @@ def cmd_compress(args) -> int:
     def run() -> int:
         start = time.perf_counter()
         codec = Codec.load(args.model or default_codec_model())
-        summary = compress(args.input, args.output, codec, BACKENDS[args.backend or codec.default_backend_name](codec))
+        summary = compress(args.input, args.output, codec, BACKENDS[args.backend or codec.default_backend_name](codec),
+                           verify=args.verify)
         print(f"{args.output}: {summary.bytes} bytes, {summary.bpp:.4f} bpp ({summary.width}×{summary.height}), "
               f"{time.perf_counter() - start:.2f} s")
         return 0
@@ -617,6 +618,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="registry name, weights .pt or artefact .json (default: the shipped default student's integer artefact)")
     p.add_argument("--backend", choices=sorted(BACKENDS),
                    help="what runs the analysis transform (default: golden for integer models, else float)")
+    p.add_argument("--verify", action="store_true", help="also decode the file (g_s, the decoder's work) and check it "
+                                                         "gives the encoder's reconstruction exactly")
     p.set_defaults(func=cmd_compress)
 
     p = sub.add_parser("decompress", help="decode a .lic file into an image")

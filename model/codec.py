@@ -111,8 +111,9 @@ class Header:
 
 class Encoded(NamedTuple):
     data: bytes
-    #: What the decoder will produce: uint8 (H, W, 3), or (H, W) for grayscale.
-    reconstruction: np.ndarray
+    #: What the decoder will produce, uint8 (H, W, 3) or (H, W) for grayscale; only when
+    #: asked for (``reconstruct=True``): g_s is the decoder's work, not the encoder's.
+    reconstruction: np.ndarray | None = None
 
 
 class Codec:
@@ -165,8 +166,10 @@ class Codec:
     def y_tables(self) -> list[SymbolTable]:
         return self.model.gaussian_conditional.tables()
 
-    def encode(self, image: np.ndarray, backend: AnalysisBackend | None = None) -> Encoded:
-        """Code a uint8 image, RGB (H, W, 3) or grayscale (H, W); the float backend by default."""
+    def encode(self, image: np.ndarray, backend: AnalysisBackend | None = None, *,
+               reconstruct: bool = False) -> Encoded:
+        """Code a uint8 image, RGB (H, W, 3) or grayscale (H, W), with this codec's default
+        backend unless given one; with ``reconstruct``, also the decoder's image of it."""
         rgb, grayscale = _as_rgb(image)
         height, width = rgb.shape[:2]
         padded = np.pad(rgb, ((0, -height % ALIGNMENT), (0, -width % ALIGNMENT), (0, 0)), mode="edge")
@@ -177,7 +180,7 @@ class Codec:
         header = Header(height, width, grayscale, self.name, self.model_id,
                         z_stream=encode_symbols(z_hat, self._z_index(z_hat.shape), self.z_tables),
                         y_stream=encode_symbols(y_hat, self._y_index(z_hat), self.y_tables))
-        return Encoded(_pack(header), self._reconstruct(y_hat, height, width, grayscale))
+        return Encoded(_pack(header), self._reconstruct(y_hat, height, width, grayscale) if reconstruct else None)
 
     def decode(self, data: bytes) -> np.ndarray:
         """The image of a ``.lic`` file written with this model."""
@@ -327,9 +330,9 @@ def _codec(model: str | os.PathLike | Codec) -> Codec:
 
 
 def encode(image: np.ndarray, model: str | os.PathLike | Codec = DEFAULT_MODEL,
-           backend: AnalysisBackend | None = None) -> Encoded:
+           backend: AnalysisBackend | None = None, *, reconstruct: bool = False) -> Encoded:
     """Code a uint8 image with ``model`` (a registry name, a weight file or a :class:`Codec`)."""
-    return _codec(model).encode(image, backend)
+    return _codec(model).encode(image, backend, reconstruct=reconstruct)
 
 
 def decode(data: bytes, model: str | os.PathLike | Codec | None = None) -> np.ndarray:
@@ -416,10 +419,15 @@ class CompressSummary(NamedTuple):
 
 
 def compress(src: str | os.PathLike, dst: str | os.PathLike, model: str | os.PathLike | Codec = DEFAULT_MODEL,
-             backend: AnalysisBackend | None = None) -> CompressSummary:
-    """Image file ``src`` to ``.lic`` file ``dst``."""
+             backend: AnalysisBackend | None = None, *, verify: bool = False) -> CompressSummary:
+    """Image file ``src`` to ``.lic`` file ``dst``. With ``verify``, the file is decoded
+    again and must give exactly the encoder's reconstruction (else CodecError, no file)."""
     image = read_image(src)
-    data = _codec(model).encode(image, backend).data
+    codec = _codec(model)
+    encoded = codec.encode(image, backend, reconstruct=verify)
+    data = encoded.data
+    if verify and not np.array_equal(codec.decode(data), encoded.reconstruction):
+        raise CodecError(f"{dst}: the coded file does not decode to the encoder's reconstruction")
     _write_atomic(Path(dst), lambda f: f.write(data))
     return CompressSummary(len(data), image.shape[0], image.shape[1])
 

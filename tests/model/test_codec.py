@@ -40,7 +40,7 @@ def codec(weights):
 @pytest.fixture(scope="module")
 def encoded(codec):
     image = np.random.default_rng(7).integers(0, 256, (37, 23, 3), dtype=np.uint8)
-    return codec.encode(image)
+    return codec.encode(image, reconstruct=True)
 
 
 def with_crc(body: bytes) -> bytes:
@@ -63,7 +63,7 @@ def run(capsys, *argv):
 def test_api_roundtrip_reproduces_the_encoder_reconstruction(codec, rng, size, gray):
     shape = size if gray else size + (3,)
     image = rng.integers(0, 256, shape, dtype=np.uint8)
-    result = codec.encode(image)
+    result = codec.encode(image, reconstruct=True)
     header = read_header(result.data)
     assert (header.height, header.width, header.grayscale) == (size[0], size[1], gray)
     decoded = decode(result.data, codec)
@@ -99,7 +99,7 @@ class FixedBackend:
 
 def test_latents_are_clamped_to_int16_and_escaped(codec):
     image = np.zeros((64, 64, 3), np.uint8)
-    wide = codec.encode(image, FixedBackend(codec, 10**6))
+    wide = codec.encode(image, FixedBackend(codec, 10**6), reconstruct=True)
     edge = codec.encode(image, FixedBackend(codec, 2**15))
     assert wide.data == edge.data  # both clamp to the same int16 extremes
     np.testing.assert_array_equal(decode(wide.data, codec), wide.reconstruction)

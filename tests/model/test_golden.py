@@ -114,7 +114,7 @@ def codec(tiny_artefact):
 def test_integer_codec_round_trip_is_bit_exact(codec, tiny_artefact, photo_dir):
     assert isinstance(codec, IntegerCodec) and codec.default_backend_name == "golden"
     image = np.asarray(Image.open(photo_dir / "photo0.png"))[:70, :90]
-    encoded = codec.encode(image)
+    encoded = codec.encode(image, reconstruct=True)
     header = read_header(encoded.data)
     info = resolve_model(str(tiny_artefact))
     assert header.model_name == "tiny-q1-int8" and header.model_id == model_id(info)
@@ -126,7 +126,7 @@ def test_integer_codec_round_trip_is_bit_exact(codec, tiny_artefact, photo_dir):
 
 def test_integer_codec_grayscale(codec, photo_dir):
     gray = np.asarray(Image.open(photo_dir / "photo1.png").convert("L"))[:40, :33]
-    encoded = codec.encode(gray)
+    encoded = codec.encode(gray, reconstruct=True)
     assert encoded.reconstruction.shape == gray.shape
     assert np.array_equal(codec.decode(encoded.data), encoded.reconstruction)
 
@@ -149,7 +149,7 @@ def test_cli_backends(tiny_artefact, tiny_float, photo_dir, tmp_path, capsys):
                  "--backend", "golden"]) == 0
     assert (tmp_path / "a.lic").read_bytes() == (tmp_path / "b.lic").read_bytes()
     assert main(["decompress", str(tmp_path / "a.lic"), str(tmp_path / "a.png"), "--model", str(tiny_artefact)]) == 0
-    expected = Codec.load(str(tiny_artefact)).encode(np.asarray(Image.open(src))).reconstruction
+    expected = Codec.load(str(tiny_artefact)).encode(np.asarray(Image.open(src)), reconstruct=True).reconstruction
     assert np.array_equal(np.asarray(Image.open(tmp_path / "a.png")), expected)
     capsys.readouterr()
     for model, backend, message in ((tiny_float, "golden", "is a float model"),
@@ -157,3 +157,25 @@ def test_cli_backends(tiny_artefact, tiny_float, photo_dir, tmp_path, capsys):
         assert main(["compress", str(src), str(tmp_path / "c.lic"), "--model", str(model), "--backend", backend]) == 1
         err = capsys.readouterr().err
         assert err.startswith("licfpga: error: ") and message in err and err.count("\n") == 1
+
+
+def test_compress_runs_no_synthesis_unless_verifying(tiny_artefact, photo_dir, tmp_path, monkeypatch):
+    src = photo_dir / "photo2.png"
+    assert main(["compress", str(src), str(tmp_path / "plain.lic"), "--model", str(tiny_artefact)]) == 0
+    calls = []
+    real_g_s = GoldenModel.g_s
+    monkeypatch.setattr(GoldenModel, "g_s", lambda self, *a, **k: calls.append(1) or real_g_s(self, *a, **k))
+    assert main(["compress", str(src), str(tmp_path / "a.lic"), "--model", str(tiny_artefact)]) == 0
+    assert calls == []  # g_s is the decoder's work
+    assert main(["compress", str(src), str(tmp_path / "v.lic"), "--model", str(tiny_artefact), "--verify"]) == 0
+    assert len(calls) == 2  # the encoder's reconstruction and the decoded file's
+    assert (tmp_path / "a.lic").read_bytes() == (tmp_path / "v.lic").read_bytes() == (tmp_path / "plain.lic").read_bytes()
+
+
+def test_verify_refuses_a_file_that_decodes_differently(tiny_artefact, photo_dir, tmp_path, monkeypatch, capsys):
+    real_decode = IntegerCodec.decode
+    monkeypatch.setattr(IntegerCodec, "decode", lambda self, data: real_decode(self, data) ^ 1)
+    assert main(["compress", str(photo_dir / "photo2.png"), str(tmp_path / "x.lic"), "--model", str(tiny_artefact),
+                 "--verify"]) == 1
+    assert "does not decode to the encoder's reconstruction" in capsys.readouterr().err
+    assert not (tmp_path / "x.lic").exists()

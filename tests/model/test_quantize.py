@@ -73,7 +73,7 @@ def rd_loss_of_files(spec, photo_dir, lmbda):
     codec, losses = Codec.load(str(spec)), []
     for path in sorted(photo_dir.glob("*.png")):
         image = np.asarray(Image.open(path))[:64, :64]
-        encoded = codec.encode(image)
+        encoded = codec.encode(image, reconstruct=True)
         mse = np.mean((encoded.reconstruction.astype(np.float64) - image) ** 2) / 255**2
         losses.append(lmbda * 255**2 * mse + 8 * len(encoded.data) / (64 * 64))
     return float(np.mean(losses))
