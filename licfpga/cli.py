@@ -186,9 +186,26 @@ def _report_errors(action) -> int:
     return 1
 
 
+def _use_threads(count: int | None) -> None:
+    """``--threads``: BLAS (set before numpy loads) and the integer layers' own threads;
+    None keeps all cores. The output does not depend on it."""
+    import os
+
+    if count is not None:
+        if count < 1:
+            raise SystemExit(f"licfpga: error: --threads must be at least 1, got {count}")
+        if "numpy" not in sys.modules:
+            for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                os.environ[var] = str(count)
+    from licfpga.model import fastint
+
+    fastint.set_threads(count)
+
+
 def cmd_compress(args) -> int:
     import time
 
+    _use_threads(args.threads)
     from licfpga.model.codec import Codec, compress
     from licfpga.model.registry import default_codec_model
 
@@ -205,6 +222,7 @@ def cmd_compress(args) -> int:
 
 
 def cmd_decompress(args) -> int:
+    _use_threads(args.threads)
     from licfpga.model.codec import decompress
 
     def run() -> int:
@@ -618,6 +636,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="registry name, weights .pt or artefact .json (default: the shipped default student's integer artefact)")
     p.add_argument("--backend", choices=sorted(BACKENDS),
                    help="what runs the analysis transform (default: golden for integer models, else float)")
+    p.add_argument("--threads", type=int, help="threads (default: all cores; the file is the same for any count)")
     p.add_argument("--verify", action="store_true", help="also decode the file (g_s, the decoder's work) and check it "
                                                          "gives the encoder's reconstruction exactly")
     p.set_defaults(func=cmd_compress)
@@ -626,6 +645,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help=".lic file")
     p.add_argument("output", help="image file; the format follows the extension")
     p.add_argument("--model", help="weights .pt or registry name (default: the model named in the file)")
+    p.add_argument("--threads", type=int, help="threads (default: all cores; the image is the same for any count)")
     p.set_defaults(func=cmd_decompress)
 
     p = sub.add_parser("eval", help="RD evaluation of models through the codec, with JPEG/WebP anchors")

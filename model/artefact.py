@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .entropy import TABLE_PRECISION, SymbolTable
+from .tables import TABLE_PRECISION, SymbolTable
 from .intops import RSQRT_TABLE, GDNParams, int_range
 
 FORMAT = "licfpga-int-artefact"

@@ -46,18 +46,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import BinaryIO, NamedTuple, Protocol
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple, Protocol
 
 import numpy as np
-import torch
 from PIL import Image
 
+from . import fastint
 from .artefact import Artefact
-from .entropy import SymbolTable
 from .golden import GoldenBackend, GoldenModel, gray_from_rgb
-from .hyperprior import ALIGNMENT, ScaleHyperprior, hyper_input
+from .tables import SymbolTable
+from .topology import ALIGNMENT
 from .rans import INT16_MAX, INT16_MIN, decode_symbols, encode_symbols
 from .registry import DEFAULT_MODEL, ModelError, ModelInfo, load_integer_model, load_model, model_id, resolve_model
+
+if TYPE_CHECKING:
+    from .hyperprior import ScaleHyperprior
+
+# torch is imported by the float model's methods only: the integer codec runs on numpy.
 
 MAGIC = b"LICF"
 VERSION = 1
@@ -89,6 +94,10 @@ class FloatBackend:
         self.model = model.eval()
 
     def analyse(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        from .hyperprior import hyper_input
+
         with torch.inference_mode():
             pixels = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].float() / 255
             y_hat = torch.round(self.model.g_a(pixels))
@@ -212,11 +221,15 @@ class Codec:
         return np.broadcast_to(np.arange(shape[0])[:, None, None], shape)
 
     def _y_index(self, z_hat: np.ndarray) -> np.ndarray:
+        import torch
+
         with torch.inference_mode():
             scales = self.model.h_s(torch.from_numpy(z_hat).float()[None])
             return self.model.gaussian_conditional.scale_indexes(scales)[0].numpy()
 
     def _reconstruct(self, y_hat: np.ndarray, height: int, width: int, grayscale: bool) -> np.ndarray:
+        import torch
+
         with torch.inference_mode():
             x_hat = self.model.g_s(torch.from_numpy(y_hat).float()[None])[0, :, :height, :width].clamp(0, 1)
             x_hat = x_hat.mean(0) if grayscale else x_hat.permute(1, 2, 0)
@@ -232,7 +245,7 @@ class IntegerCodec(Codec):
     def __init__(self, artefact: Artefact, name: str, model_id: bytes):
         self._set_identity(name, model_id)
         self.artefact = artefact
-        self.golden = GoldenModel(artefact)
+        self.golden = GoldenModel(artefact, fastint)
 
     @property
     def N(self) -> int:
@@ -255,13 +268,13 @@ class IntegerCodec(Codec):
 
     def _y_index(self, z_hat: np.ndarray) -> np.ndarray:
         try:
-            return self.golden.h_s(torch.from_numpy(np.asarray(z_hat, dtype=np.int64))[None])[0].numpy()
+            return self.golden.h_s(np.asarray(z_hat, dtype=np.int64)[None])[0]
         except ValueError as exc:  # only a crafted file gets ẑ outside int8
             raise CodecError(f"corrupt symbol stream: {exc}") from None
 
     def _reconstruct(self, y_hat: np.ndarray, height: int, width: int, grayscale: bool) -> np.ndarray:
         try:
-            x_hat = self.golden.g_s(torch.from_numpy(np.asarray(y_hat, dtype=np.int64))[None])[0].numpy()
+            x_hat = self.golden.g_s(np.asarray(y_hat, dtype=np.int64)[None])[0]
         except ValueError as exc:
             raise CodecError(f"corrupt symbol stream: {exc}") from None
         x_hat = x_hat[:, :height, :width]

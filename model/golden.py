@@ -16,40 +16,45 @@ results are identical across libraries, machines and thread counts.
 
 from __future__ import annotations
 
-import numpy as np
-import torch
+from types import ModuleType
 
+import numpy as np
+
+from . import fastint, intops
 from .artefact import Artefact, ConvLayer, Layer
-from .intops import absolute, conv2d_int, conv_transpose2d_int, gdn32, igdn32, requantize, saturate, scale_index
 
 
 class GoldenModel:
-    """The integer network of one artefact."""
+    """The integer network of one artefact, computed by ``ops``: :mod:`.intops` (the
+    reference, numpy or torch; default) or :mod:`.fastint` (numpy, fast; the codec's),
+    which give the same integers."""
 
-    def __init__(self, artefact: Artefact):
+    def __init__(self, artefact: Artefact, ops: ModuleType = intops):
         self.artefact = artefact
+        self.ops = ops
 
-    @staticmethod
-    def layer(layer: Layer, x):
+    def layer(self, layer: Layer, x):
         """One layer: exact convolution into its accumulator (``acc_bits``), then
         requantization to its output type (or scale indexes for h_s's last layer); or
         GDN32 / inverse GDN32. Rounding half up, saturation symmetric (intops)."""
+        ops = self.ops
         if isinstance(layer, ConvLayer):
             if layer.kind == "deconv":
-                acc = conv_transpose2d_int(x, layer.weight, layer.bias, layer.stride, layer.padding,
-                                           layer.output_padding, acc_bits=layer.acc_bits)
+                acc = ops.conv_transpose2d_int(x, layer.weight, layer.bias, layer.stride, layer.padding,
+                                               layer.output_padding, acc_bits=layer.acc_bits)
             else:
-                acc = conv2d_int(x, layer.weight, layer.bias, layer.stride, layer.padding, acc_bits=layer.acc_bits)
+                acc = ops.conv2d_int(x, layer.weight, layer.bias, layer.stride, layer.padding,
+                                     acc_bits=layer.acc_bits)
             if layer.thresholds is not None:
-                return scale_index(acc, layer.thresholds)
-            return requantize(acc, layer.multiplier, layer.shift, layer.out_type.bits, layer.out_type.signed)
-        return (igdn32 if layer.params.inverse else gdn32)(x, layer.params)
+                return ops.scale_index(acc, layer.thresholds)
+            return ops.requantize(acc, layer.multiplier, layer.shift, layer.out_type.bits, layer.out_type.signed)
+        return (ops.igdn32 if layer.params.inverse else ops.gdn32)(x, layer.params)
 
     def run(self, transform: str, x, trace: dict | None = None):
         """All layers of ``transform``; ``trace`` (a dict) receives every layer's output by name."""
         first = self.artefact.transform(transform)[0]
         lo, hi = first.in_type.range
-        empty = (x.numel() if isinstance(x, torch.Tensor) else np.size(x)) == 0
+        empty = (x.numel() if hasattr(x, "numel") else np.size(x)) == 0
         if not empty and (int(x.min()) < lo or int(x.max()) > hi):
             raise ValueError(f"{transform} input spans [{int(x.min())}, {int(x.max())}], outside its type's [{lo}, {hi}]")
         for layer in self.artefact.transform(transform):
@@ -64,7 +69,7 @@ class GoldenModel:
 
     def h_a(self, y_hat, trace: dict | None = None):
         """ŷ → ẑ int8 (N, N_ch, H/4, W/4) of ŷ's size, through ``min(|ŷ|, 255)`` as uint8."""
-        return self.run("h_a", saturate(absolute(y_hat), 8, signed=False), trace)
+        return self.run("h_a", self.ops.saturate(self.ops.absolute(y_hat), 8, signed=False), trace)
 
     def h_s(self, z_hat, trace: dict | None = None):
         """ẑ int8 → the ŷ table index of every latent element (N, M, 4·h, 4·w), 0..L−1."""
@@ -76,17 +81,17 @@ class GoldenModel:
 
 
 class GoldenBackend:
-    """The codec's analysis backend on the integer golden model (torch path): the encoder
-    the hardware reproduces."""
+    """The codec's analysis backend on the integer golden model (the encoder the
+    hardware reproduces), computed by :mod:`.fastint`."""
 
     def __init__(self, artefact: Artefact):
-        self.golden = GoldenModel(artefact)
+        self.golden = GoldenModel(artefact, fastint)
 
     def analyse(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pixels = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].to(torch.int64)
+        pixels = np.ascontiguousarray(x).transpose(2, 0, 1)[None].astype(np.int64)
         y_hat = self.golden.g_a(pixels)
         z_hat = self.golden.h_a(y_hat)
-        return y_hat[0].numpy(), z_hat[0].numpy()
+        return y_hat[0], z_hat[0]
 
 
 def gray_from_rgb(rgb: np.ndarray) -> np.ndarray:

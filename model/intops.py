@@ -21,11 +21,10 @@ Conventions used throughout:
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 #: Requantization multipliers are unsigned 17-bit, normalised to ``[2**16, 2**17)``:
 #: positive values of the DSP48E2's 18-bit signed B port.
@@ -49,7 +48,15 @@ GDN_SQUARE_BITS = 17
 # --------------------------------------------------------------------------- helpers
 
 def _is_torch(x) -> bool:
-    return isinstance(x, torch.Tensor)
+    # A tensor exists only once torch is imported: the numpy path never imports it.
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def _torch():
+    import torch  # the reference's torch path only; the integer codec runs on numpy alone
+
+    return torch
 
 
 def _int64(x):
@@ -58,7 +65,7 @@ def _int64(x):
     if _is_torch(x):
         if x.is_floating_point() or x.is_complex():
             raise TypeError(f"integer tensor expected, got {x.dtype}")
-        return x.to(torch.int64)
+        return x.to(_torch().int64)
     x = np.asarray(x)
     if x.dtype.kind not in "iu":
         raise TypeError(f"integer array expected, got {x.dtype}")
@@ -70,6 +77,7 @@ def _like(x, values):
     if isinstance(values, (int, np.integer)):
         return int(values)
     if _is_torch(x):
+        torch = _torch()
         if _is_torch(values):
             return values.to(dtype=torch.int64, device=x.device)
         return torch.tensor(np.asarray(values), dtype=torch.int64, device=x.device)
@@ -228,7 +236,7 @@ def conv2d_int(x, w, bias=None, stride: int = 1, padding: int = 0, acc_bits: int
     bias = None if bias is None else _int64(bias)
     _check_accumulator(w.shape[1] * w.shape[2] * w.shape[3], x, w, bias, acc_bits, "conv2d_int")
     if _is_torch(x):
-        acc = _exact_float64(F.conv2d, x, _like(x, w), acc_bits, stride=stride, padding=padding)
+        acc = _exact_float64(_torch().nn.functional.conv2d, x, _like(x, w), acc_bits, stride=stride, padding=padding)
     else:
         acc = _conv2d_numpy(x, w, stride, padding)
     return _add_bias(acc, bias)
@@ -247,7 +255,8 @@ def conv_transpose2d_int(x, w, bias=None, stride: int = 1, padding: int = 0, out
     taps = w.shape[0] * -(-w.shape[2] // stride) * -(-w.shape[3] // stride)
     _check_accumulator(taps, x, w, bias, acc_bits, "conv_transpose2d_int")
     if _is_torch(x):
-        acc = _exact_float64(F.conv_transpose2d, x, _like(x, w), acc_bits, stride=stride, padding=padding,
+        acc = _exact_float64(_torch().nn.functional.conv_transpose2d, x, _like(x, w), acc_bits, stride=stride,
+                             padding=padding,
                              output_padding=output_padding)
     else:
         acc = _conv_transpose2d_numpy(x, w, stride, padding, output_padding)
@@ -260,6 +269,7 @@ def _exact_float64(conv, x, w, acc_bits: int, **kwargs):
     # path is exact and about twice as fast as torch's int64 convolution.
     if acc_bits > 53:
         return conv(x, w, **kwargs)
+    torch = _torch()
     return conv(x.to(torch.float64), w.to(torch.float64), **kwargs).to(torch.int64)
 
 
@@ -321,6 +331,7 @@ def bit_length(v):
     two, which the shift test takes back."""
     v = _int64(v)
     if _is_torch(v):
+        torch = _torch()
         n = torch.frexp(v.to(torch.float64))[1].to(torch.int64)
     else:
         n = np.frexp(v.astype(np.float64))[1].astype(np.int64)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import constriction
 import numpy as np
 
-from .entropy import TABLE_PRECISION, SymbolTable
+from .tables import TABLE_PRECISION, SymbolTable
 
 INT16_MIN, INT16_MAX = -(1 << 15), (1 << 15) - 1
 

@@ -15,11 +15,13 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from .artefact import Artefact, ArtefactError, load_artefact, read_manifest
-from .hyperprior import ScaleHyperprior, config_from_state_dict, load_state_dict_strict, macs_per_pixel
+from .topology import macs_per_pixel
+
+if TYPE_CHECKING:
+    from .hyperprior import ScaleHyperprior
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 FORMAT = "licfpga-float-1"
@@ -59,6 +61,8 @@ def save_weights(model: ScaleHyperprior, path: Path, *, name: str, role: str, qu
                  distilled: bool, training: dict) -> None:
     if role not in ("teacher", "student"):
         raise ValueError(f"role must be 'teacher' or 'student', got {role!r}")
+    import torch  # float weights only: integer models are read without torch
+
     state = {k: (v.half() if v.is_floating_point() else v).cpu() for k, v in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"format": FORMAT, "name": name, "role": role, "N": model.N, "M": model.M,
@@ -67,6 +71,8 @@ def save_weights(model: ScaleHyperprior, path: Path, *, name: str, role: str, qu
 
 
 def _read(path: Path) -> dict:
+    import torch  # float weights only: integer models are read without torch
+
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a damaged file
@@ -126,6 +132,12 @@ def list_models(directory: Path = WEIGHTS_DIR) -> list[ModelInfo]:
 
 
 def model_info(name: str, directory: Path = WEIGHTS_DIR) -> ModelInfo:
+    # An artefact named as its file is found without reading every weight file (torch).
+    manifest = Path(directory) / f"{name}.json"
+    if manifest.exists() and manifest.with_suffix(".npz").exists():
+        info = _artefact_info(manifest)
+        if info.name == name:
+            return info
     catalogue = _catalogue(str(directory))
     if name not in catalogue:
         known = ", ".join(sorted(catalogue)) or "none"
@@ -150,6 +162,8 @@ def load_model(name_or_path: str, directory: Path = WEIGHTS_DIR) -> tuple[ScaleH
     info = resolve_model(name_or_path, directory)
     if info.integer:
         raise ModelError(f"{info.name} is an integer model (an artefact), not float weights")
+    from .hyperprior import ScaleHyperprior, config_from_state_dict, load_state_dict_strict
+
     blob = _read(Path(info.path))
     config = config_from_state_dict(blob["state_dict"])
     model = ScaleHyperprior(config.N, config.M)
@@ -186,4 +200,7 @@ def default_codec_model(directory: Path = WEIGHTS_DIR) -> str:
     """What compression uses when no model is named: the default student's integer
     artefact (bit-exact with the hardware, decodes identically anywhere) where it is
     shipped, else the float student."""
-    return f"{DEFAULT_MODEL}-int8" if f"{DEFAULT_MODEL}-int8" in _catalogue(str(directory)) else DEFAULT_MODEL
+    try:
+        return model_info(f"{DEFAULT_MODEL}-int8", directory).name
+    except ModelError:
+        return DEFAULT_MODEL
