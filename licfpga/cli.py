@@ -187,19 +187,15 @@ def _report_errors(action) -> int:
 
 
 def _use_threads(count: int | None) -> None:
-    """``--threads``: BLAS (set before numpy loads) and the integer layers' own threads;
-    None keeps all cores. The output does not depend on it."""
+    """``--threads``: the BLAS threads of the integer layers' GEMMs, set before numpy
+    loads; None keeps all cores. The output does not depend on it."""
     import os
 
     if count is not None:
         if count < 1:
             raise SystemExit(f"licfpga: error: --threads must be at least 1, got {count}")
-        if "numpy" not in sys.modules:
-            for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-                os.environ[var] = str(count)
-    from licfpga.model import fastint
-
-    fastint.set_threads(count)
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = str(count)
 
 
 def cmd_compress(args) -> int:

@@ -105,25 +105,6 @@ def test_shipped_model_on_a_real_photo_is_bit_exact_through_all_four_transforms(
     assert np.array_equal(fast.g_s(y_fast), ref.g_s(y_ref).numpy())
 
 
-def test_thread_count_changes_nothing():
-    artefact, _ = load_integer_model("student-n64-q2-int8")
-    fast = GoldenModel(artefact, fastint)
-    x = _photo((64, 128))
-    before = fastint.threads()
-    try:
-        outputs = []
-        for count in (1, 2, 3):
-            fastint.set_threads(count)
-            y = fast.g_a(x)
-            outputs.append((y, fast.g_s(y)))
-    finally:
-        fastint.set_threads(before)
-    for y, x_hat in outputs[1:]:
-        assert np.array_equal(y, outputs[0][0]) and np.array_equal(x_hat, outputs[0][1])
-    with pytest.raises(ValueError, match="at least 1"):
-        fastint.set_threads(0)
-
-
 def test_compressed_files_are_identical_for_any_blas_thread_count(tmp_path):
     """The whole CLI in fresh processes, BLAS and the GDN on 1 and 2 threads."""
     src = files("licfpga") / "data" / "kodim23-crop.png"
