@@ -75,8 +75,8 @@ def main(argv=None) -> int:
         row = {"image": Path(path).name, "size": f"{image.shape[1]}x{image.shape[0]}"}
         for label, codec in (("float", float_codec), ("integer", int_codec)):
             data = codec.encode(image).data
-            row[f"{label}_encode_s"] = timed(lambda: codec.encode(image), args.repeat)
-            row[f"{label}_decode_s"] = timed(lambda: codec.decode(data), args.repeat)
+            row[f"{label}_encode_s"] = timed(lambda c=codec, im=image: c.encode(im), args.repeat)
+            row[f"{label}_decode_s"] = timed(lambda c=codec, d=data: c.decode(d), args.repeat)
             row[f"{label}_bytes"] = len(data)
         # The fast integer path against the reference, once per image.
         ref = GoldenModel(int_codec.artefact)

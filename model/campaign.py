@@ -80,7 +80,7 @@ class Stage:
         return self.teacher is not None and (self.kd_latent > 0 or self.kd_image > 0)
 
 
-def _rates(prefix: str, N: int, role: str = "teacher", teacher: str | None = None, steps: int = 1500) -> list[Stage]:
+def _rates(prefix: str, N: int, role: str = "teacher", teacher: str | None = None, steps: int = 800) -> list[Stage]:
     """Fine-tunes from the quality-2 stage to the neighbouring rates; with ``teacher`` (a
     prefix), distilled from the teacher of each rate."""
     def make(q: int, init: int) -> Stage:
@@ -104,6 +104,12 @@ PLAN: list[Stage] = [
       for arm, (ky, kx) in KD_ARMS.items()],
     *_rates("student-n64", 64, role="student", teacher="teacher-n128"),
     *_rates("student-n64-nokd", 64, role="student"),
+    # N=32: the same with fewer arms (none, both).
+    Stage("rd-n32-q2", 32, 2, kind="plateau", init="student-n32-q2", role="student", ship=False),
+    Stage("student-n32-nokd-q2", 32, 2, steps=KD_STEPS, init="rd-n32-q2", role="student"),
+    Stage("student-n32-q2", 32, 2, steps=KD_STEPS, init="rd-n32-q2", teacher="teacher-n128-q2", kd_latent=1.0,
+          kd_image=1.0, role="student"),
+    *_rates("student-n32", 32, role="student", teacher="teacher-n128"),
 ]
 
 
@@ -373,19 +379,20 @@ def report(campaign: Campaign) -> str:
              f"(`{campaign.runs}/state.json`). Validation: {VALIDATION_CROP}×{VALIDATION_CROP} centre crops of "
              f"one in {HOLDOUT_EVERY} training photos, held aside (never Kodak); loss λ·255²·MSE + bpp with "
              "rounding, bpp from the likelihoods.", "",
-             "| stage | kind | init | teacher | steps | compute (s) | validation loss | bpp | PSNR (dB) | lr | status |",
+             "| stage | trains | from | distilled from | steps | compute (s) | validation loss | bpp | PSNR (dB) | lr | "
+             "status |",
              "|---|---|---|---|--:|--:|--:|--:|--:|--:|---|"]
     for s in campaign.plan:
         rec = campaign.state.get(s.name)
         last = rec["validations"][-1] if rec and rec["validations"] else None
         status = "done" if rec and rec["done"] else ("running" if last else "waiting")
         kd = f"{s.teacher} (y {s.kd_latent:g}, x̂ {s.kd_image:g})" if s.distilled else "—"
-        steps = f"{s.steps}" if s.kind == "steps" else "until plateau"
+        kind = f"{s.steps} steps" if s.kind == "steps" else "until plateau"
         if last:
-            lines.append(f"| {s.name} | {s.kind} ({steps}) | {s.init or 'scratch'} | {kd} | {last['step']} | "
+            lines.append(f"| {s.name} | {kind} | {s.init or 'scratch'} | {kd} | {last['step']} | "
                          f"{last['seconds']:.0f} | {last['loss']:.4f} | {last['bpp']:.4f} | {last['psnr']:.2f} | "
                          f"{last['lr']:.1e} | {status} |")
         else:
-            lines.append(f"| {s.name} | {s.kind} ({steps}) | {s.init or 'scratch'} | {kd} | — | — | — | — | — | — | "
+            lines.append(f"| {s.name} | {kind} | {s.init or 'scratch'} | {kd} | — | — | — | — | — | — | "
                          f"{status} |")
     return "\n".join(lines) + "\n"

@@ -56,7 +56,7 @@ def test_campaign_runs_stages_to_the_end_and_resumes(photos, tmp_path):
     assert info.training["steps"] == 3 and info.training["init"] == "a"
     assert info.training["campaign"]["done"]
     table = campaign.report(camp)
-    assert "| a | plateau" in table and "| b | steps (3)" in table and "done" in table
+    assert "| a | until plateau" in table and "| b | 3 steps" in table and "done" in table
 
 
 def test_campaign_resumes_from_shipped_weights_with_their_steps(photos, tmp_path):
