@@ -15,8 +15,7 @@ needs an exact frequency uses ``clk125``.
 
 from amaranth.build import Attrs, Clock, DiffPairs, Pins, Resource
 from amaranth.vendor import XilinxPlatform
-from amaranth_boards.resources import (ButtonResources, LEDResources, SwitchResources,
-                                       UARTResource)
+from amaranth_boards.resources import ButtonResources, LEDResources, SwitchResources, UARTResource
 
 __all__ = ["ZCU102Platform", "PART"]
 

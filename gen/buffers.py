@@ -63,7 +63,7 @@ def engine_buffers(encoder: EncoderSpec, index: int, pe: int, max_width: int, ma
 
 def y_buffer(plan: Plan) -> Memory:
     """ŷ's buffer between the fork and the output (`gen.encoder.y_buffer_depth`)."""
-    from .encoder import y_buffer_depth     # gen.encoder imports gen.balance, which imports this module
+    from .encoder import y_buffer_depth  # gen.encoder imports gen.balance, which imports this module
 
     layers = plan.encoder.layers
     n = max(i for i, spec in enumerate(layers) if spec.name.startswith("g_a"))

@@ -376,7 +376,7 @@ def cmd_generate(args) -> int:
     import time
 
     from licfpga.gen.balance import BalanceError
-    from licfpga.gen.encoder import generate, plan_design
+    from licfpga.gen.encoder import generate
     from licfpga.model.registry import ModelError
 
     try:
@@ -413,8 +413,6 @@ def _add_design_args(p) -> None:
 
 def cmd_bench_rtl(args) -> int:
     import json
-
-    import numpy as np
 
     from licfpga.gen.balance import BalanceError
     from licfpga.model.registry import ModelError

@@ -45,8 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .tables import TABLE_PRECISION, SymbolTable
 from .intops import RSQRT_TABLE, GDNParams, int_range
+from .tables import TABLE_PRECISION, SymbolTable
 
 FORMAT = "licfpga-int-artefact"
 VERSION = 1

@@ -25,16 +25,16 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .data import HOLDOUT_EVERY, CropSampler, find_images, holdout_indices, load_pack, load_rgb
-from .progress import tqdm
 from .hyperprior import ScaleHyperprior, load_state_dict_strict
-from .registry import WEIGHTS_DIR, ModelError, load_model, resolve_model, save_weights
+from .progress import tqdm
+from .registry import WEIGHTS_DIR, ModelError, resolve_model, save_weights
 from .train import TrainConfig, rd_terms, train
 
 #: Rate index → λ (quality 1 = lowest rate); the shipped models' rates.

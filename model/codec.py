@@ -54,10 +54,10 @@ from PIL import Image
 from . import fastint
 from .artefact import Artefact
 from .golden import GoldenBackend, GoldenModel, gray_from_rgb
-from .tables import SymbolTable
-from .topology import ALIGNMENT
 from .rans import INT16_MAX, INT16_MIN, decode_symbols, encode_symbols
 from .registry import DEFAULT_MODEL, ModelError, ModelInfo, load_integer_model, load_model, model_id, resolve_model
+from .tables import SymbolTable
+from .topology import ALIGNMENT
 
 if TYPE_CHECKING:
     from .hyperprior import ScaleHyperprior

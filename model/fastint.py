@@ -23,8 +23,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .intops import (RSQRT_FRAC, RSQRT_MANTISSA_BITS, RSQRT_SEED_FRAC, RSQRT_TABLE, RSQRT_TABLE_BITS,
-                     GDNParams, absolute, gdn_square_shift, int_range, saturate, scale_index)
+from .intops import (
+    RSQRT_FRAC,
+    RSQRT_MANTISSA_BITS,
+    RSQRT_SEED_FRAC,
+    RSQRT_TABLE,
+    RSQRT_TABLE_BITS,
+    GDNParams,
+    absolute,
+    gdn_square_shift,
+    int_range,
+    saturate,
+    scale_index,
+)
 
 __all__ = ["absolute", "saturate", "scale_index", "conv2d_int", "conv_transpose2d_int", "requantize", "gdn32",
            "igdn32"]

@@ -30,8 +30,7 @@ from .artefact import Artefact, ArtefactError, ConvLayer, GDNLayer, IntType, Lay
 from .data import CropSampler
 from .entropy import round_ste
 from .hyperprior import ScaleHyperprior, hyper_input
-from .intops import (accumulator_bits, gdn_square_shift, int_range, quantize_gdn, quantize_multiplier,
-                     scale_thresholds)
+from .intops import accumulator_bits, gdn_square_shift, int_range, quantize_gdn, quantize_multiplier, scale_thresholds
 from .registry import load_model, model_id, resolve_model
 from .train import TrainConfig, train
 

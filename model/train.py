@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from .data import CropSampler
-from .progress import tqdm
 from .hyperprior import ALIGNMENT, ScaleHyperprior, load_state_dict_strict
+from .progress import tqdm
 from .registry import load_model
 
 

@@ -44,7 +44,7 @@ class TransposedConfig:
             raise ValueError(f"kernel={self.kernel}: the sub-pixel phases cover kernels 3 and 5")
         if not isinstance(self.pe, int) or self.pe < 1 or self.c_out % self.pe:
             raise ValueError(f"PE={self.pe} does not divide C_out={self.c_out} (a beat would mix phases)")
-        self.phase_config                                   # LayerConfig checks the rest
+        _ = self.phase_config  # LayerConfig checks the rest
 
     @property
     def phase_config(self) -> LayerConfig:

@@ -22,8 +22,7 @@ def attach(dut):
     """Starts the clock and returns (AxiLiteMaster, AxiStreamSource, AxiStreamSink) on
     ``s_axi``, ``s_axis`` and ``m_axis``; the caller resets with `cocotb` as it likes."""
     from cocotb.clock import Clock
-    from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamSink,
-                               AxiStreamSource)
+    from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamSink, AxiStreamSource
     Clock(dut.clk, 10, unit="ns").start()
     lite = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axi_"), dut.clk, dut.rst)
     source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_"), dut.clk, dut.rst)

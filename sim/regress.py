@@ -77,7 +77,7 @@ def _glue_case(name, simulator, make, in_bits, out_bits, out_signed, simd_in, si
 
 
 def _saturated_abs(frames):
-    from ..model.intops import absolute, saturate     # torch: only when this case runs
+    from ..model.intops import absolute, saturate  # torch: only when this case runs
     return saturate(absolute(frames), 8, signed=False)
 
 
@@ -287,7 +287,7 @@ def _case(kind, name, simulator, smoke):
         frames, *unit = GDNS[name]
         return _gdn_case(name, simulator, frames[:2] if smoke else frames, *unit)
     if kind == "encoder":
-        from .encoder_bench import encoder_case     # trains the tiny student on first use
+        from .encoder_bench import encoder_case  # trains the tiny student on first use
         return encoder_case(simulator)
     if kind == "axi-encoder":      # CI runs it through tests/boards/test_core.py
         from .encoder_bench import axi_encoder_case

@@ -31,7 +31,7 @@ def _markers(frame):
     marks = []
     for part in ("y", "z"):
         w, h, c = frame[part]
-        for y in range(h):
+        for _ in range(h):
             for x in range(w):
                 for ch in range(c):
                     end = ch == c - 1

@@ -10,8 +10,16 @@ import subprocess
 
 import pytest
 
-from licfpga.boards.vivado import (ADDRESS_MAP, ACCEL_MODULE, PS_MAX, build, ps_core, ps_tree, selftest_core,
-                                   selftest_tree)
+from licfpga.boards.vivado import (
+    ACCEL_MODULE,
+    ADDRESS_MAP,
+    PS_MAX,
+    build,
+    ps_core,
+    ps_tree,
+    selftest_core,
+    selftest_tree,
+)
 from licfpga.boards.zcu102 import PART
 from licfpga.model.artefact import load_artefact
 from licfpga.rtl.axi import ADDRESS_BITS, REGISTERS

@@ -20,8 +20,8 @@ def brute_conv(spec, f, width, height):
     p, s = spec.kernel // 2, spec.stride
     addressed = spec.c_in % f.simd == 0
     engine = taps = issued = 0
-    for oy in range(0, height, s):
-        for i, ox in enumerate(range(0, width, s)):
+    for _ in range(0, height, s):
+        for i, _ in enumerate(range(0, width, s)):
             busy = 0
             for _ in range(spec.c_out // f.pe):
                 for _ in range(spec.window_len // f.simd):

@@ -7,9 +7,17 @@ import subprocess
 import pytest
 
 from licfpga.gen.cost import DSP_A_BITS
-from licfpga.gen.synth import (EngineSynth, SynthError, SynthReport, Unit, cell_counts, engine_unit, markdown,
-                               synthesize_units)
 from licfpga.gen.plan import DEVICES
+from licfpga.gen.synth import (
+    EngineSynth,
+    SynthError,
+    SynthReport,
+    Unit,
+    cell_counts,
+    engine_unit,
+    markdown,
+    synthesize_units,
+)
 from licfpga.rtl.encoder import ConvStage
 from licfpga.sim.encoder_bench import tiny_design, tiny_student
 

@@ -10,8 +10,16 @@ import numpy as np
 import pytest
 
 from licfpga.model import intops
-from licfpga.model.artefact import (FORMAT, VERSION, ArtefactError, ConvLayer, GDNLayer, load_artefact,
-                                    read_manifest, topology)
+from licfpga.model.artefact import (
+    FORMAT,
+    VERSION,
+    ArtefactError,
+    ConvLayer,
+    GDNLayer,
+    load_artefact,
+    read_manifest,
+    topology,
+)
 from licfpga.model.quantize import QuantizedHyperprior, calibrate, export
 from licfpga.model.registry import ModelError, list_models, load_integer_model, model_id, resolve_model
 
@@ -47,7 +55,7 @@ def edit_manifest(manifest_path, change):
 def test_layers_expose_what_gen_needs(tiny_artefact):
     art = load_artefact(tiny_artefact)
     assert (art.N, art.M) == (8, 16)
-    assert [l.name for l in art.layers] == [s.name for s in topology(8, 16)]
+    assert [layer.name for layer in art.layers] == [s.name for s in topology(8, 16)]
     first = art.layer("g_a.0")
     assert isinstance(first, ConvLayer)
     assert (first.kind, first.kernel, first.stride, first.padding, first.c_in, first.c_out) == ("conv", 5, 2, 2, 3, 8)

@@ -100,7 +100,7 @@ def test_stage_rejects_impossible_values():
 
 
 def test_patch_pack_holds_the_validation_photos_aside_exactly(photos, tmp_path):
-    from licfpga.model.data import build_pack, load_rgb, find_images
+    from licfpga.model.data import build_pack, find_images, load_rgb
 
     pack = tmp_path / "pack.npz"
     summary = build_pack(photos, pack, tile=32, max_mib=0.2)

@@ -5,8 +5,7 @@ import pytest
 import torch
 
 from licfpga.model.entropy import TABLE_PRECISION, EntropyBottleneck, GaussianConditional, SymbolTable
-from licfpga.model.hyperprior import (ScaleHyperprior, config_from_state_dict, from_compressai_state_dict,
-                                      macs_per_pixel)
+from licfpga.model.hyperprior import ScaleHyperprior, config_from_state_dict, from_compressai_state_dict, macs_per_pixel
 from licfpga.model.layers import GDN
 
 

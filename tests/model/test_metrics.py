@@ -6,8 +6,7 @@ import torch
 import torch.nn.functional as F
 from numpy.lib.stride_tricks import sliding_window_view
 
-from licfpga.model.metrics import (MS_SSIM_WEIGHTS, BDError, bd_psnr, bd_rate, ms_ssim, ms_ssim_scales, mse,
-                                   psnr)
+from licfpga.model.metrics import MS_SSIM_WEIGHTS, BDError, bd_psnr, bd_rate, ms_ssim, ms_ssim_scales, mse, psnr
 
 
 def smooth_image(rng, height, width):

@@ -62,7 +62,7 @@ def test_fake_quant_model_tracks_the_integer_model(tiny_float, tiny_artefact, ca
     assert (y_fake == y_int).double().mean() >= 0.98
     q.train()
     out = q(calibration[:2])
-    (out["x_hat"].square().mean() + sum(l.log().sum() for l in out["likelihoods"].values())).backward()
+    (out["x_hat"].square().mean() + sum(lik.log().sum() for lik in out["likelihoods"].values())).backward()
     for name in ("g_a.0.weight", "g_a.1.beta", "g_a.1.gamma", "h_a.2.weight", "h_s.4.weight", "g_s.5.gamma"):
         grad = q.get_parameter(name).grad
         assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0, name

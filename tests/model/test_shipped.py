@@ -1,10 +1,11 @@
 """Properties every shipped model must keep (these run on the real weight files)."""
 
+from importlib.resources import files
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-from importlib.resources import files
 
 from licfpga.model.golden import GoldenModel
 from licfpga.model.registry import list_models, load_integer_model

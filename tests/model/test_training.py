@@ -7,9 +7,9 @@ from PIL import Image
 
 from licfpga.cli import main
 from licfpga.model.data import CropSampler, build_pack, load_pack
+from licfpga.model.hyperprior import ScaleHyperprior
 from licfpga.model.registry import ModelError, list_models, load_model, model_info, save_weights
 from licfpga.model.train import TrainConfig, train
-from licfpga.model.hyperprior import ScaleHyperprior
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_patch_pack_round_trip_and_budget(photos, tmp_path):
     assert len(tiles) == summary["tiles"] and all(t.shape[2] == 3 and max(t.shape[:2]) <= 32 for t in tiles)
     assert CropSampler(pack, crop=32).batch(2, np.random.default_rng(0)).shape == (2, 3, 32, 32)
     (tmp_path / "bad.npz").write_bytes(b"not a pack")
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError):
         load_pack(tmp_path / "bad.npz")
 
 

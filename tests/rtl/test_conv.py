@@ -5,6 +5,7 @@ with random weights, data, idle source and back-pressured sink; throughput again
 
 import numpy as np
 import pytest
+from streamsim import run_stream
 
 from licfpga.gen.cost import Folding, layer_cost
 from licfpga.gen.layers import ConvSpec
@@ -12,7 +13,6 @@ from licfpga.rtl.config import LayerConfig
 from licfpga.rtl.conv import Conv, ConvLayer, ConvParams
 from licfpga.sim.reference import pixel_beats, window_beats
 from licfpga.sim.stimuli import conv_expected, conv_frame, conv_params
-from streamsim import run_stream
 
 
 def random_params(cfg, rng, out_signed=True, frames=()):

@@ -2,15 +2,14 @@
 """The stride-2 transposed convolution against `model.intops.conv_transpose2d_int` +
 `requantize`, bit for bit, with random weights, data and handshakes."""
 
-import numpy as np
 import pytest
+from streamsim import run_stream
 
 from licfpga.gen.cost import Folding, layer_cost
 from licfpga.gen.layers import ConvSpec
 from licfpga.rtl.deconv import TransposedConfig, TransposedConvLayer
 from licfpga.sim.reference import pixel_beats
 from licfpga.sim.stimuli import deconv_expected, deconv_params
-from streamsim import run_stream
 
 
 def random_params(cfg, rng, out_signed, frames):

@@ -5,6 +5,7 @@ against `gen.cost`."""
 
 import numpy as np
 import pytest
+from streamsim import run_stream
 
 from licfpga.gen.cost import Folding, layer_cost
 from licfpga.gen.layers import GDNSpec
@@ -12,7 +13,6 @@ from licfpga.model import intops
 from licfpga.rtl.gdn import GDN, GDNConfig
 from licfpga.sim.reference import pixel_beats
 from licfpga.sim.stimuli import gdn_config, gdn_expected, gdn_frame, gdn_params
-from streamsim import run_stream
 
 
 def expected(params, x, pe):

@@ -1,12 +1,12 @@
 # amaranth: UnusedElaboratable=no
 import pytest
 from amaranth.hdl import signed, unsigned
+from streamsim import run_stream
 
 from licfpga.model.intops import absolute, saturate
 from licfpga.rtl.glue import Abs, SkidBuffer, StreamFIFO, WidthConverter
 from licfpga.rtl.stream import beat_layout
 from licfpga.sim.reference import pixel_beats
-from streamsim import run_stream
 
 HANDSHAKES = [(0.0, 0.0), (0.3, 0.3), (0.0, 0.6), (0.6, 0.0)]
 

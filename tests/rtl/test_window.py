@@ -1,11 +1,11 @@
 # amaranth: UnusedElaboratable=no
 import numpy as np
 import pytest
+from streamsim import run_stream
 
 from licfpga.rtl.config import LayerConfig
 from licfpga.rtl.window import AddressedWindow, SlidingWindow
 from licfpga.sim.reference import pixel_beats, window_beats, window_cycles
-from streamsim import run_stream
 
 
 def frame_for(cfg, rng, width, height):
