@@ -183,7 +183,8 @@ class Campaign:
             except ModelError:
                 continue
             if previous.get("done"):
-                self.record(s.name).update(done=True, validations=list(previous.get("validations", [])))
+                self.record(s.name).update(done=True, validations=list(previous.get("validations", [])),
+                                           init_steps=previous.get("init_steps"))
 
     def adopt(self, folder: Path) -> list[str]:
         """Take over the weights another machine trained (a GPU run's export): each file
@@ -238,10 +239,24 @@ class Campaign:
         return self.runs / f"{name}.pt"
 
     def next_stage(self) -> Stage | None:
+        """The first stage not done, or done from weights its init has since outgrown
+        (a rate fine-tune of a teacher that trained on): that one starts again."""
         for s in self.plan:
-            if not self.record(s.name)["done"]:
+            rec = self.record(s.name)
+            if rec["done"] and s.kind == "steps" and s.init and rec.get("init_steps") not in (None, self._steps(s.init)):
+                self.checkpoint(s.name).unlink(missing_ok=True)
+                self.state[s.name] = {**self.record(s.name), "done": False, "init_steps": None}
+                rec = self.state[s.name]
+            if not rec["done"]:
                 return s
         return None
+
+    def _steps(self, name: str) -> int | None:
+        """Training steps of the freshest weights of ``name`` (None where there are none)."""
+        try:
+            return int(resolve_model(self._weights_of(name), self.weights).training.get("steps", 0))
+        except ModelError:
+            return None
 
     def _weights_of(self, name: str) -> str:
         """The freshest weights of a stage or shipped model: its campaign checkpoint as
@@ -269,7 +284,7 @@ class Campaign:
             rec["base_seconds"] = float(training.get("seconds", 0.0))
             rec["base_history"] = list(training.get("history", []))
             previous = training.get("campaign", {})
-            for key in ("lr", "drops", "best", "since_best"):
+            for key in ("lr", "drops", "best", "since_best", "validations"):
                 if key in previous:
                     rec[key] = previous[key]
             return str(Path(info.path))
@@ -280,6 +295,8 @@ class Campaign:
         rec = self.record(stage.name)
         ckpt = self.checkpoint(stage.name)
         init = None if ckpt.exists() else self._start(stage)
+        if not ckpt.exists() and stage.kind == "steps" and stage.init:
+            rec["init_steps"] = self._steps(stage.init)  # what this stage was fine-tuned from
         done_steps = int(torch.load(ckpt, map_location="cpu", weights_only=False)["step"]) if ckpt.exists() else 0
         if stage.kind == "steps":
             target, drops = stage.steps, (0.7,)
@@ -338,7 +355,7 @@ class Campaign:
                     "bf16": cfg.get("bf16", False), "channels_last": cfg.get("channels_last", False),
                     "init": stage.init, "teacher": stage.teacher, "kd_latent": stage.kd_latent,
                     "kd_image": stage.kd_image, "data": Path(cfg["data"]).name, "history": history,
-                    "campaign": {k: rec[k] for k in ("lr", "drops", "best", "since_best", "done")}
+                    "campaign": {k: rec.get(k) for k in ("lr", "drops", "best", "since_best", "done", "init_steps")}
                     | {"validations": rec["validations"]}}
         out = Path(out_dir) / f"{name}.pt"
         save_weights(model, out, name=name, role=stage.role, quality=stage.quality, lmbda=stage.lmbda,

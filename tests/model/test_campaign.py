@@ -119,3 +119,18 @@ def test_pack_tiles_round_trip_losslessly(rng):
     for shape in [(1, 1, 3), (7, 5, 3), (32, 32, 3)]:
         tile = rng.integers(0, 256, shape, dtype=np.uint8)
         assert np.array_equal(_undelta(_delta_blob(tile), shape), tile)
+
+
+def test_a_fine_tune_whose_init_trained_on_runs_again(photos, tmp_path):
+    runs = tmp_path / "runs"
+    kwargs = dict(segment_min=0.02, batch=2, crop=64, plan=tiny_plan(), weights=tmp_path / "none", log=lambda _: None)
+    camp = campaign.run(runs, photos, time.time() + 120, **kwargs)
+    assert camp.next_stage() is None
+    first_init_steps = camp.state["b"]["init_steps"]
+    camp.state["a"].update(done=False, drops=0)
+    camp.save()
+    campaign.run(runs, photos, time.time() + 120, stage="a", **kwargs)  # the init trains further
+    again = campaign.Campaign(runs, tiny_plan(), tmp_path / "none")
+    assert again.next_stage().name == "b" and not again.state["b"]["done"]
+    done = campaign.run(runs, photos, time.time() + 120, **kwargs)
+    assert done.state["b"]["done"] and done.state["b"]["init_steps"] > first_init_steps
