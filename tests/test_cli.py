@@ -31,3 +31,21 @@ def test_compression_defaults_to_the_integer_artefact_where_shipped(tmp_path):
 
     assert default_codec_model(tmp_path) == DEFAULT_MODEL  # an empty folder: the float name
     assert default_codec_model() == f"{DEFAULT_MODEL}-int8"  # the shipped models include its artefact
+
+
+def test_help_compress_and_decompress_import_no_heavy_package(tmp_path):
+    """The quick start: --help, compress and decompress of the default integer model load
+    neither torch nor the hardware, simulation, SciPy or plotting packages."""
+    import subprocess
+    import sys
+    from importlib.resources import files
+
+    src = files("licfpga") / "data" / "kodim23-crop.png"
+    heavy = ("torch", "amaranth", "cocotb", "scipy", "matplotlib")
+    for argv in (["--help"], ["compress", str(src), str(tmp_path / "a.lic")],
+                 ["decompress", str(tmp_path / "a.lic"), str(tmp_path / "a.png")]):
+        code = ("import sys\nfrom licfpga.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
+                "print([m for m in %r if m in sys.modules])" % (argv, heavy))
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        assert out.strip().splitlines()[-1] == "[]", (argv, out)
+    assert (tmp_path / "a.png").exists()
