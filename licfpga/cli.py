@@ -88,7 +88,8 @@ def cmd_campaign(args) -> int:
                     print(out)
         if args.report:
             Path(args.report).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.report).write_text(campaign.report(camp))
+            kodak = json.loads(Path(args.kodak).read_text()) if args.kodak else None
+            Path(args.report).write_text(campaign.report(camp, kodak))
             print(args.report)
         return 0
     if args.deadline is None:
@@ -572,6 +573,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export", action="store_true", help="write the fp16 weights of every trained stage")
     p.add_argument("--export-dir", help="where --export writes (default: the shipped weights folder)")
     p.add_argument("--report", help="write the campaign's Markdown table here (e.g. results/campaign.md)")
+    p.add_argument("--kodak", help="with --report: an eval report (results/kodak.json) whose Kodak bpp/PSNR join "
+                                   "the table where they are of the stage's current weights")
     p.set_defaults(func=cmd_campaign)
 
     p = sub.add_parser("demo", help="compress and decompress the bundled sample photo (Kodak kodim23, cropped)")

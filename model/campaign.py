@@ -389,27 +389,31 @@ def run(runs: Path, data: Path, deadline: float, *, stage: str | None = None, se
     return campaign
 
 
-def report(campaign: Campaign) -> str:
-    """``results/campaign.md``: the plan and where each stage stands."""
+def report(campaign: Campaign, kodak: dict | None = None) -> str:
+    """``results/campaign.md``: the plan and where each stage stands; with ``kodak`` (an
+    ``licfpga eval`` report), each stage's Kodak bpp and PSNR where it was measured."""
+    measured = {m["name"]: m for m in (kodak or {}).get("models", [])}
     lines = ["# Training campaign", "",
              "Written by `licfpga campaign --report` from the campaign state "
              f"(`{campaign.runs}/state.json`). Validation: {VALIDATION_CROP}×{VALIDATION_CROP} centre crops of "
              f"one in {HOLDOUT_EVERY} training photos, held aside (never Kodak); loss λ·255²·MSE + bpp with "
              "rounding, bpp from the likelihoods.", "",
              "| stage | trains | from | distilled from | steps | compute (s) | validation loss | bpp | PSNR (dB) | lr | "
-             "status |",
-             "|---|---|---|---|--:|--:|--:|--:|--:|--:|---|"]
+             "status | Kodak bpp / PSNR |",
+             "|---|---|---|---|--:|--:|--:|--:|--:|--:|---|--:|"]
     for s in campaign.plan:
         rec = campaign.state.get(s.name)
         last = rec["validations"][-1] if rec and rec["validations"] else None
         status = "done" if rec and rec["done"] else ("running" if last else "waiting")
         kd = f"{s.teacher} (y {s.kd_latent:g}, x̂ {s.kd_image:g})" if s.distilled else "—"
         kind = f"{s.steps} steps" if s.kind == "steps" else "until plateau"
+        on_kodak = (f"{measured[s.name]['bpp']:.3f} / {measured[s.name]['psnr']:.2f}"
+                    if s.name in measured and last and measured[s.name].get("training_steps") == last["step"] else "—")
         if last:
             lines.append(f"| {s.name} | {kind} | {s.init or 'scratch'} | {kd} | {last['step']} | "
                          f"{last['seconds']:.0f} | {last['loss']:.4f} | {last['bpp']:.4f} | {last['psnr']:.2f} | "
-                         f"{last['lr']:.1e} | {status} |")
+                         f"{last['lr']:.1e} | {status} | {on_kodak} |")
         else:
             lines.append(f"| {s.name} | {kind} | {s.init or 'scratch'} | {kd} | — | — | — | — | — | — | "
-                         f"{status} |")
+                         f"{status} | — |")
     return "\n".join(lines) + "\n"

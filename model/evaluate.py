@@ -207,6 +207,7 @@ def evaluate(folder: Path, models: Sequence[str], anchors: Sequence[str] = ("jpe
     model_means = []
     for _, info in loaded:
         meta = {k: v for k, v in info.as_json().items() if k not in ("path", "training")}
+        meta["training_steps"] = info.training.get("steps")  # which weights of a model that trains on
         model_means.append({**meta, "curve": curve_label(info.role, info.N, info.distilled, info.integer),
                             **_means(points[info.name])})
 

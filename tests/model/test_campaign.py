@@ -57,6 +57,10 @@ def test_campaign_runs_stages_to_the_end_and_resumes(photos, tmp_path):
     assert info.training["campaign"]["done"]
     table = campaign.report(camp)
     assert "| a | until plateau" in table and "| b | 3 steps" in table and "done" in table
+    kodak = {"models": [{"name": "b", "bpp": 0.5, "psnr": 30.0, "training_steps": 3},
+                        {"name": "a", "bpp": 0.4, "psnr": 29.0, "training_steps": -1}]}  # a: other weights
+    rows = {line.split(" | ")[0]: line for line in campaign.report(camp, kodak).splitlines()}
+    assert rows["| b"].endswith("| 0.500 / 30.00 |") and rows["| a"].endswith("| — |")
 
 
 def test_campaign_resumes_from_shipped_weights_with_their_steps(photos, tmp_path):
