@@ -20,9 +20,9 @@ if [ "$DEVICE" = cuda ]; then
     "$PYTHON" -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'"
 fi
 mkdir -p "$RUNS"
-# Large batches of 256x256 crops on a GPU; validation and checkpoints every 2 minutes.
+# Large batches of the pack's 128x128 tiles on a GPU; validation and checkpoints every 2 minutes.
 "$PYTHON" -m licfpga.cli campaign --data "$PACK/train.npz" --weights "$PACK/weights" --runs "$RUNS" \
-    --deadline "+$MINUTES" --device "$DEVICE" --batch "${BATCH:-32}" --crop "${CROP:-256}" --segment "${SEGMENT:-2}"
+    --deadline "+$MINUTES" --device "$DEVICE" --batch "${BATCH:-64}" --crop "${CROP:-128}" --segment "${SEGMENT:-2}"
 "$PYTHON" -m licfpga.cli campaign --runs "$RUNS" --weights "$PACK/weights" --export --export-dir "$RUNS/export"
 cp "$RUNS/state.json" "$RUNS/export/campaign-state.json"
 tar -C "$RUNS/export" -cf "$RUNS/weights.tar" . && split -b 15M -d "$RUNS/weights.tar" "$OUT/weights.tar."
