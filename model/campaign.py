@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import HOLDOUT_EVERY, CropSampler, find_images, holdout_indices, load_pack, load_rgb
+from .data import HOLDOUT_EVERY, VALIDATION_CROP, CropSampler, find_images, holdout_indices, load_pack, load_rgb
 from .hyperprior import ScaleHyperprior, load_state_dict_strict
 from .progress import tqdm
 from .registry import WEIGHTS_DIR, ModelError, resolve_model, save_weights
@@ -39,7 +39,6 @@ from .train import TrainConfig, rd_terms, train
 
 #: Rate index → λ (quality 1 = lowest rate); the shipped models' rates.
 LAMBDAS = {1: 0.0018, 2: 0.0045, 3: 0.011, 4: 0.027}
-VALIDATION_CROP = 256
 
 
 @dataclass(frozen=True)

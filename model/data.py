@@ -19,6 +19,8 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".ppm", ".tif", ".ti
 PACK_FORMAT = "licfpga-patch-pack-2"
 #: One training image in HOLDOUT_EVERY (sorted by path) is held aside for validation.
 HOLDOUT_EVERY = 50
+#: Validation crops: the centre of each held-aside photo, this size.
+VALIDATION_CROP = 256
 
 
 def find_images(root: Path) -> list[Path]:
@@ -68,13 +70,13 @@ def holdout_indices(count: int, every: int = HOLDOUT_EVERY) -> set[int]:
 def build_pack(source: Path, out: Path, tile: int = 256, max_mib: float = 40.0, seed: int = 0) -> dict:
     """Cut up to one ``tile``×``tile`` tile per training image per pass, round-robin over
     the images in a seeded order, until the pack would pass ``max_mib``. The images
-    held aside for validation (:func:`holdout_indices`) go in whole-image centre crops of
-    ``tile`` as the pack's validation set, never as training tiles."""
+    held aside for validation (:func:`holdout_indices`) go in as centre crops of
+    ``VALIDATION_CROP`` (the pack's validation set, as a folder's), never as training tiles."""
     rng = np.random.default_rng(seed)
     paths = find_images(source)
     held = holdout_indices(len(paths))
     images = [load_rgb(p) for p in tqdm(paths, desc="reading", unit="img")]
-    validation = [_centre(images[i], tile) for i in sorted(held)]
+    validation = [_centre(images[i], VALIDATION_CROP) for i in sorted(held)]
     images = [im for i, im in enumerate(images) if i not in held and min(im.shape[:2]) >= tile // 2]
     val_blobs = [_delta_blob(v) for v in validation]
     budget = int(max_mib * 2**20) - 4096 - sum(len(b) + 40 for b in val_blobs)
