@@ -36,7 +36,7 @@ def _train_config(args, teacher: str | None):
 
     return TrainConfig(data=args.data, out=args.out, N=args.N, M=args.M, lmbda=args.lmbda, steps=args.steps,
                        batch=args.batch, crop=args.crop, lr=args.lr, lr_drops=tuple(args.lr_drops), seed=args.seed,
-                       device=args.device, bf16=args.bf16, channels_last=args.channels_last, init=args.init, teacher=teacher,
+                       device=args.device, bf16=args.bf16, channels_last=args.channels_last, compile=args.compile, init=args.init, teacher=teacher,
                        kd_start=getattr(args, "kd_start", 0.5), kd_latent=getattr(args, "kd_latent", 1.0),
                        kd_image=getattr(args, "kd_image", 1.0), time_limit_min=args.time_limit,
                        checkpoint_every=args.checkpoint_every)
@@ -98,7 +98,7 @@ def cmd_campaign(args) -> int:
     try:
         campaign.run(Path(args.runs), Path(args.data), args.deadline, stage=args.stage, segment_min=args.segment,
                      batch=args.batch, crop=args.crop, device=args.device, bf16=not args.fp32,
-                     channels_last=not args.fp32, **({"weights": weights} if weights else {}))
+                     channels_last=not args.fp32, compile=args.compile, **({"weights": weights} if weights else {}))
     except (ValueError, FileNotFoundError) as exc:
         print(f"licfpga: error: {exc}", file=sys.stderr)
         return 2
@@ -523,6 +523,8 @@ def _add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast of the wide convolutions (y, GDN, hyper path, entropy models stay fp32)")
     p.add_argument("--channels-last", action="store_true", help="NHWC activations (faster on the CPU)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the network (CPU: +23%% steps/s after a "
+                                                          "~50 s compile)")
     p.add_argument("--init", help="start from these weights (registry name or .pt)")
     p.add_argument("--time-limit", type=float, help="minutes; checkpoint and stop when reached")
     p.add_argument("--checkpoint-every", type=int, default=200)
@@ -566,6 +568,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crop", type=int, default=128)
     p.add_argument("--device", default="cpu")
     p.add_argument("--fp32", action="store_true", help="no bf16 autocast / channels_last")
+    p.add_argument("--compile", action="store_true", help="torch.compile the network once per stage "
+                                                          "(CPU: +23%% steps/s after a ~50 s compile)")
     p.add_argument("--weights", help="folder of the shipped weights stages start from (default: the package's)")
     p.add_argument("--needs", type=int, metavar="K", help="list the weight files the next K unfinished stages start "
                                                            "or learn from (what a GPU run carries)")

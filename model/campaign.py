@@ -34,7 +34,7 @@ import torch
 from .data import HOLDOUT_EVERY, VALIDATION_CROP, CropSampler, find_images, holdout_indices, load_pack, load_rgb
 from .hyperprior import ScaleHyperprior, load_state_dict_strict
 from .progress import tqdm
-from .registry import WEIGHTS_DIR, ModelError, resolve_model, save_weights
+from .registry import WEIGHTS_DIR, ModelError, load_model, resolve_model, save_weights
 from .train import TrainConfig, rd_terms, train
 
 #: Rate index → λ (quality 1 = lowest rate); the shipped models' rates.
@@ -169,6 +169,7 @@ class Campaign:
             raise ValueError("campaign plan: stage names must be unique")
         self.state_path = self.runs / "state.json"
         self.state: dict = json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
+        self._networks: dict[str, ScaleHyperprior] = {}
         self._seed_from_weights()
 
     def _seed_from_weights(self) -> None:
@@ -290,7 +291,8 @@ class Campaign:
         return self._weights_of(stage.init) if stage.init else None
 
     def run_segment(self, stage: Stage, sampler: CropSampler, val: torch.Tensor, minutes: float, *,
-                    batch: int, crop: int, device: str, bf16: bool, channels_last: bool, seed: int = 0) -> dict:
+                    batch: int, crop: int, device: str, bf16: bool, channels_last: bool, compile: bool = False,
+                    seed: int = 0) -> dict:
         rec = self.record(stage.name)
         ckpt = self.checkpoint(stage.name)
         init = None if ckpt.exists() else self._start(stage)
@@ -304,12 +306,21 @@ class Campaign:
             target, drops = done_steps + 10**6, ()
             lr = rec["lr"]
         teacher = self._weights_of(stage.teacher) if stage.teacher else None
+        # One network per stage for the whole run: a compiled one then compiles once, not
+        # every segment. Its weights come from the checkpoint (train loads it) or the init.
+        network = self._networks.get(stage.name)
+        if network is None:
+            network = ScaleHyperprior(stage.N, stage.M)
+            self._networks = {stage.name: network}
+        if init is not None:
+            start, _ = load_model(init, self.weights)
+            load_state_dict_strict(network, {k: v.float() for k, v in start.state_dict().items()})
         cfg = TrainConfig(data=str(sampler.source), out=str(ckpt), N=stage.N, M=stage.M, lmbda=stage.lmbda, steps=target,
                           batch=batch, crop=crop, lr=lr, lr_drops=drops, seed=seed, device=device, bf16=bf16,
-                          channels_last=channels_last, init=init, teacher=teacher, kd_start=0.0,
+                          channels_last=channels_last, compile=compile, teacher=teacher, kd_start=0.0,
                           kd_latent=stage.kd_latent, kd_image=stage.kd_image, time_limit_min=minutes,
                           checkpoint_every=10**9)
-        train(cfg, sampler=sampler)
+        train(cfg, network, sampler=sampler)
         state = torch.load(ckpt, map_location="cpu", weights_only=False)
         model = ScaleHyperprior(stage.N, stage.M)
         load_state_dict_strict(model, state["model"])
@@ -364,7 +375,7 @@ class Campaign:
 
 def run(runs: Path, data: Path, deadline: float, *, stage: str | None = None, segment_min: float = 5.0,
         batch: int = 8, crop: int = 128, device: str = "cpu", bf16: bool = True, channels_last: bool = True,
-        plan: list[Stage] | None = None, weights: Path = WEIGHTS_DIR, log=print) -> Campaign:
+        compile: bool = False, plan: list[Stage] | None = None, weights: Path = WEIGHTS_DIR, log=print) -> Campaign:
     """Train stage after stage until the wall-clock ``deadline`` (a ``time.time()``)."""
     campaign = Campaign(runs, plan, weights)
     if stage is not None:
@@ -382,7 +393,7 @@ def run(runs: Path, data: Path, deadline: float, *, stage: str | None = None, se
         if current is None or left_min < min(0.5, segment_min) or campaign.record(current.name)["done"]:
             break
         entry = campaign.run_segment(current, sampler, val, min(segment_min, left_min), batch=batch, crop=crop,
-                                     device=device, bf16=bf16, channels_last=channels_last)
+                                     device=device, bf16=bf16, channels_last=channels_last, compile=compile)
         log(f"{current.name}: step {entry['step']}, validation loss {entry['loss']:.4f} "
             f"({entry['bpp']:.4f} bpp, {entry['psnr']:.2f} dB), lr {entry['lr']:.2e}")
     return campaign

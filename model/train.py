@@ -42,6 +42,7 @@ class TrainConfig:
     device: str = "cpu"
     bf16: bool = False  # autocast the wide convolutions to bf16 (CPU and GPU)
     channels_last: bool = False  # NHWC activations: faster convolutions on the CPU
+    compile: bool = False  # torch.compile the network (CPU: +23% steps/s after a ~50 s compile)
     init: str | None = None  # weights (registry name or .pt) to start from, e.g. a neighbouring rate
     teacher: str | None = None  # set for distillation
     kd_start: float = 0.5  # fraction of `steps` after which the distillation terms join the loss
@@ -125,7 +126,9 @@ def train(cfg: TrainConfig, model: ScaleHyperprior | None = None, sampler: CropS
         if teacher.M != cfg.M:
             raise ValueError(f"teacher has M={teacher.M}, student M={cfg.M}: the latents must match")
 
-    net = model
+    # torch.compile caches per module: a caller that passes the same model again (the
+    # campaign's segments) compiles once.
+    net = torch.compile(model) if cfg.compile else model
     if world > 1:
         # The quantiles get gradients only from the (per-rank) auxiliary loss.
         net = torch.nn.parallel.DistributedDataParallel(

@@ -138,3 +138,17 @@ def test_a_fine_tune_whose_init_trained_on_runs_again(photos, tmp_path):
     assert again.next_stage().name == "b" and not again.state["b"]["done"]
     done = campaign.run(runs, photos, time.time() + 120, **kwargs)
     assert done.state["b"]["done"] and done.state["b"]["init_steps"] > first_init_steps
+
+
+def test_compiled_campaign_compiles_once_per_stage(photos, tmp_path):
+    """torch.compile (about a minute here) is paid once: the stage's network is kept
+    across segments, and the compiled run learns the same way (finite validation)."""
+    runs = tmp_path / "runs"
+    plan = [campaign.Stage("a", 8, 2, M=8, kind="plateau", patience=2, min_gain=1.0, max_drops=0)]
+    times = []
+    camp = campaign.run(runs, photos, time.time() + 600, segment_min=0.01, batch=2, crop=64, compile=True,
+                        plan=plan, weights=tmp_path / "none", log=lambda _: times.append(time.time()))
+    rec = camp.state["a"]
+    assert rec["done"] and len(rec["validations"]) == 3 and all(np.isfinite(v["loss"]) for v in rec["validations"])
+    first, later = times[1] - times[0], [b - a for a, b in zip(times[1:], times[2:])]
+    assert max(later) < first  # the first segment compiled, the others reused it
