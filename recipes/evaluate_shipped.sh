@@ -4,7 +4,8 @@
 # the learning curves.
 #   KODAK=../shared/data/kodak CALIB=../shared/data/train bash recipes/evaluate_shipped.sh
 # ABLATION_LIMIT=K runs the ablation on the first K Kodak images only, for a quick look
-# (all 24 took 55 min on 2 cores beside other jobs: five variants of two rates).
+# (all 24 took 55 min on 2 cores beside other jobs: five variants of two rates);
+# ABLATION=0 skips it (when only the teachers changed, the students' ablation stands).
 set -euo pipefail
 KODAK=${KODAK:-../shared/data/kodak}
 CALIB=${CALIB:-../shared/data/train}
@@ -22,5 +23,6 @@ licfpga bdrate results/kodak-low-anchors.json results/kodak.json --anchor-curve 
 # The distilled N=64 student's integer artefacts (hybrid int8 conv + GDN32, QAT) against their float selves.
 licfpga bdrate results/kodak.json --anchor-curve student-n64 --test-curve student-n64-int8 | tee results/int8-vs-float.txt
 licfpga learning-curve --plot docs/learning-curve.png --json results/learning-curve.json | tee results/learning-curve.txt
+[ "${ABLATION:-1}" = 0 ] && exit 0
 licfpga quant-ablation "$KODAK" --model student-n64-q2 --model student-n64-q3 --calib "$CALIB" \
     ${ABLATION_LIMIT:+--limit "$ABLATION_LIMIT"} --json results/quant-ablation.json | tee results/quant-ablation.txt
