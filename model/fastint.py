@@ -166,24 +166,35 @@ _TABLE = RSQRT_TABLE.astype(np.float64)
 
 
 def _gdn_block(x: np.ndarray, params: GDNParams, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """GDN32 / inverse GDN32 of ``x`` (C, P) int64: the reference's arithmetic, step by step."""
+    """GDN32 / inverse GDN32 of ``x`` (C, P) int64: the reference's arithmetic, step by
+    step, in place wherever a value is not needed again."""
     xf = x.astype(np.float64)
-    u = xf * xf
+    u = np.square(xf)
     square_shift = gdn_square_shift(params.in_bits)
     if square_shift:
         u = _floor_shift(u, square_shift)
     norm = gamma @ u
     norm += beta  # exact: non-negative terms summing below 2**48
     # normalise: the leading-zero count is the float64 exponent (norm < 2**53 is exact).
-    e = (np.frexp(norm)[1].astype(np.int64) - (RSQRT_MANTISSA_BITS - 1)) >> 1
-    m = np.floor(np.ldexp(norm, -2 * e))
+    _, e = np.frexp(norm)
+    e -= RSQRT_MANTISSA_BITS - 1
+    e >>= 1
+    m = np.ldexp(norm, -2 * e)
+    np.floor(m, out=m)
     # The Newton step of intops._rsqrt_mantissa; every product below 2**52.
-    y0 = _TABLE[(m * (1.0 / (1 << (RSQRT_MANTISSA_BITS - RSQRT_TABLE_BITS)))).astype(np.int64)]
+    index = m.astype(np.int64)
+    index >>= RSQRT_MANTISSA_BITS - RSQRT_TABLE_BITS
+    y0 = _TABLE[index]
     w = _floor_shift(m * y0, 17)
-    d = _floor_shift(float(1 << 41) - w * y0, 7)
-    r = y0 * float(1 << (RSQRT_FRAC - RSQRT_SEED_FRAC)) + _floor_shift(y0 * d, 27)
+    w *= y0
+    d = _floor_shift(np.subtract(float(1 << 41), w, out=w), 7)
+    d *= y0
+    r = _floor_shift(d, 27)
+    y0 *= float(1 << (RSQRT_FRAC - RSQRT_SEED_FRAC))
+    r += y0
     if params.inverse:
-        r = _floor_shift(m * r, RSQRT_MANTISSA_BITS)  # sqrt = m·rsqrt(m)
+        r *= m
+        r = _floor_shift(r, RSQRT_MANTISSA_BITS)  # sqrt = m·rsqrt(m)
         shift = params.shift[:, None] - e
     else:
         shift = params.shift[:, None] + e
