@@ -20,10 +20,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import UserError
 from .data import CropSampler
 from .hyperprior import ALIGNMENT, ScaleHyperprior, load_state_dict_strict
 from .progress import tqdm
 from .registry import load_model
+
+
+class TrainError(UserError, ValueError):
+    """A training run that cannot start: an impossible option, a teacher that does not fit, an unknown stage."""
 
 
 @dataclass
@@ -53,10 +58,10 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.crop % ALIGNMENT:
-            raise ValueError(f"crop must be a multiple of {ALIGNMENT} (the network's total stride), got {self.crop}")
+            raise TrainError(f"crop must be a multiple of {ALIGNMENT} (the network's total stride), got {self.crop}")
         for name in ("steps", "batch", "N", "M"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+                raise TrainError(f"{name} must be positive, got {getattr(self, name)}")
 
 
 def rd_terms(out: dict, x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -124,7 +129,7 @@ def train(cfg: TrainConfig, model: ScaleHyperprior | None = None, sampler: CropS
         teacher, _ = load_model(cfg.teacher)
         teacher = teacher.to(device, memory_format=memory_format).eval().requires_grad_(False)
         if teacher.M != cfg.M:
-            raise ValueError(f"teacher has M={teacher.M}, student M={cfg.M}: the latents must match")
+            raise TrainError(f"teacher has M={teacher.M}, student M={cfg.M}: the latents must match")
 
     # torch.compile caches per module: a caller that passes the same model again (the
     # campaign's segments) compiles once.

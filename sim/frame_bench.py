@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..gen.balance import BalanceError
 from .runner import BUILD_ROOT, BenchFailure
 
 __all__ = ["HARNESS", "BENCH_FRAME", "FrameRun", "build_harness", "stimulus_words", "split_packets", "run_frames",
@@ -188,7 +189,7 @@ def bench_frame(image: str | None = None) -> tuple[np.ndarray, str]:
         frame = np.array(im.convert("RGB"))
     h, w = frame.shape[:2]
     if w % 16 or h % 16:
-        raise ValueError(f"{image}: {w}x{h} is not a multiple of 16 (g_a's stride); crop or pad it")
+        raise BalanceError(f"{image}: {w}x{h} is not a multiple of 16 (g_a's stride); crop or pad it")
     return frame, str(image)
 
 
