@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UserError
 from ..rtl.axi import ERRORS, ID, REGISTER
 from .vivado import ADDRESS_MAP
 
@@ -61,7 +62,7 @@ class Stream:
     capacity: int
 
 
-class DriverError(RuntimeError):
+class DriverError(UserError, RuntimeError):
     pass
 
 

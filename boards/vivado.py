@@ -28,6 +28,7 @@ from pathlib import Path
 from amaranth.back import verilog
 from amaranth.lib.wiring import In
 
+from ..errors import UserError
 from ..gen.balance import DEFAULT_MAX_FRAME
 from ..gen.report import markdown, plan_report
 from ..rtl.axi import ADDRESS_BITS, register_markdown
@@ -37,7 +38,7 @@ from .resources import estimate_ps, estimate_selftest
 from .selftest import SelfTest, SelfTestTop, checksum, rom_frame
 from .zcu102 import PART, ZCU102Platform
 
-__all__ = ["ADDRESS_MAP", "PS_MAX", "SELFTEST_FRAME", "Tree", "ps_core", "selftest_core", "ps_tree",
+__all__ = ["ADDRESS_MAP", "BuildError", "PS_MAX", "SELFTEST_FRAME", "Tree", "ps_core", "selftest_core", "ps_tree",
            "selftest_design", "selftest_tree", "build"]
 
 # The PS's view of the PL: M_AXI_HPM0_FPD's window starts at 0xA000_0000 (UG1085,
@@ -55,6 +56,10 @@ PS_MAX = DEFAULT_MAX_FRAME
 # The self-test's ROM frame: small, so the ROM stays in LUTs.
 SELFTEST_FRAME = (32, 16)
 SELFTEST_CLOCK_MHZ = 125.0
+
+
+class BuildError(UserError, ValueError):
+    """A board design that cannot be built as asked: an unknown design, a clock it cannot run at."""
 
 
 @dataclass
@@ -334,7 +339,7 @@ def selftest_design(core, size=SELFTEST_FRAME, seed=1):
 
 def _check_selftest_clock(clock_mhz):
     if clock_mhz not in (None, SELFTEST_CLOCK_MHZ):
-        raise ValueError(f"selftest runs on the ZCU102's fixed {SELFTEST_CLOCK_MHZ:g} MHz "
+        raise BuildError(f"selftest runs on the ZCU102's fixed {SELFTEST_CLOCK_MHZ:g} MHz "
                          f"clock (CLK_125); --clock-mhz {clock_mhz:g} applies to --design ps")
 
 
@@ -379,7 +384,7 @@ def build(design, out, model=None, dsp_budget=None, clock_mhz=None, run=None, sy
     estimate are Yosys' (`gen.synth`, cached; slow the first time for a large student).
     Returns the `Tree` and the exit status of Vivado (None when it did not run)."""
     if design not in ("ps", "selftest"):
-        raise ValueError(f"unknown design {design!r} (ps or selftest)")
+        raise BuildError(f"unknown design {design!r} (ps or selftest)")
     if design == "selftest":
         _check_selftest_clock(clock_mhz)      # before the encoder is balanced
     artefact, sha256, model_id = load_model(model)

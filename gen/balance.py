@@ -48,6 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import UserError
 from .buffers import encoder_buffers, engine_buffers
 from .cost import Folding, LayerCost, Memory, layer_cost, legal_foldings
 from .devices import DEFAULT_DEVICE, DEFAULT_MARGIN
@@ -68,7 +69,7 @@ DEFAULT_MAX_FRAME = (1920, 1088)
 DEFAULT_PLAN_FRAME = (1280, 768)
 
 
-class BalanceError(ValueError):
+class BalanceError(UserError, ValueError):
     """A budget, a target or a frame that no folding can meet; the message says what would."""
 
 

@@ -68,6 +68,7 @@ from amaranth.back import verilog
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
+from ..errors import UserError
 from ..rtl.encoder import ConvStage, Encoder
 from .plan import DEVICES, Device
 
@@ -96,7 +97,7 @@ UNCOUNTED = ("CARRY4", "CARRY8", "MUXF7", "MUXF8", "MUXF9", "$scopeinfo")
 RESOURCES = ("lut", "ff", "dsp", "bram36", "uram")
 
 
-class SynthError(RuntimeError):
+class SynthError(UserError, RuntimeError):
     """Yosys failed (or is missing); the message names the engine and its log."""
 
 

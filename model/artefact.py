@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UserError
 from .intops import RSQRT_TABLE, GDNParams, int_range
 from .tables import TABLE_PRECISION, SymbolTable
 
@@ -53,7 +54,7 @@ VERSION = 1
 TRANSFORMS = ("g_a", "h_a", "h_s", "g_s")
 
 
-class ArtefactError(ValueError):
+class ArtefactError(UserError, ValueError):
     """An artefact that cannot be used; the message names the file and what is wrong."""
 
 

@@ -31,11 +31,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import HOLDOUT_EVERY, VALIDATION_CROP, CropSampler, find_images, holdout_indices, load_pack, load_rgb
+from .data import (
+    HOLDOUT_EVERY,
+    VALIDATION_CROP,
+    CropSampler,
+    DataError,
+    find_images,
+    holdout_indices,
+    load_pack,
+    load_rgb,
+)
 from .hyperprior import ScaleHyperprior, load_state_dict_strict
 from .progress import tqdm
 from .registry import WEIGHTS_DIR, ModelError, load_model, resolve_model, save_weights
-from .train import TrainConfig, rd_terms, train
+from .train import TrainConfig, TrainError, rd_terms, train
 
 #: Rate index → λ (quality 1 = lowest rate); the shipped models' rates.
 LAMBDAS = {1: 0.0018, 2: 0.0045, 3: 0.011, 4: 0.027}
@@ -222,7 +231,7 @@ class Campaign:
         for s in self.plan:
             if s.name == name:
                 return s
-        raise ValueError(f"no campaign stage {name!r}; stages: {', '.join(s.name for s in self.plan)}")
+        raise TrainError(f"no campaign stage {name!r}; stages: {', '.join(s.name for s in self.plan)}")
 
     def record(self, name: str) -> dict:
         return self.state.setdefault(name, {"lr": self.stage(name).lr, "drops": 0, "best": None, "since_best": 0,
@@ -382,7 +391,7 @@ def run(runs: Path, data: Path, deadline: float, *, stage: str | None = None, se
         campaign.stage(stage)
     train_images, held = holdout_split(data)
     if not held:
-        raise ValueError(f"{data}: too few images to hold any aside for validation (one in {HOLDOUT_EVERY})")
+        raise DataError(f"{data}: too few images to hold any aside for validation (one in {HOLDOUT_EVERY})")
     sampler = CropSampler.from_images(train_images, crop=crop, source=Path(data))
     val = validation_batch(held)
     log(f"campaign: {len(train_images)} training images, {len(held)} held aside for validation")

@@ -49,8 +49,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple, Protocol
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
+from ..errors import UserError
 from . import fastint
 from .artefact import Artefact
 from .golden import GoldenBackend, GoldenModel, gray_from_rgb
@@ -74,7 +75,7 @@ _TAIL = struct.Struct("<8sII")  # model id, z stream length, y stream length
 _CRC = struct.Struct("<I")
 
 
-class CodecError(Exception):
+class CodecError(UserError):
     """An image or ``.lic`` file the codec cannot handle; the message says why in one line."""
 
 
@@ -365,7 +366,11 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
     Palette images become RGB and an alpha channel that is fully opaque is dropped;
     transparency, 16-bit samples and other modes are refused rather than altered."""
-    with Image.open(path) as image:
+    try:
+        image = Image.open(path)
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise CodecError(str(exc)) from None
+    with image:
         # Pillow reads 16-bit RGB(A) PNGs as 8-bit modes; only the raw mode tells.
         deep = [mode for mode in map(_raw_mode, image.tile) if ";16" in mode]
         if deep or image.mode.startswith("I;16"):

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import UserError
 from .progress import tqdm
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".ppm", ".tif", ".tiff"}
@@ -117,11 +118,15 @@ def _centre(im: np.ndarray, size: int) -> np.ndarray:
     return np.ascontiguousarray(im[(h - ch) // 2:(h - ch) // 2 + ch, (w - cw) // 2:(w - cw) // 2 + cw])
 
 
+class DataError(UserError, ValueError):
+    """Training data that cannot be used: a file that is no patch pack, a folder with too few images."""
+
+
 def load_pack(path: Path, validation: bool = False) -> list[np.ndarray]:
     """The training tiles of a patch pack, or with ``validation`` its held-aside crops."""
     with np.load(path, allow_pickle=False) as pack:
         if "format" not in pack or str(pack["format"]) != PACK_FORMAT:
-            raise ValueError(f"{path}: not a licfpga patch pack ({PACK_FORMAT}; rebuild it with licfpga pack)")
+            raise DataError(f"{path}: not a licfpga patch pack ({PACK_FORMAT}; rebuild it with licfpga pack)")
         data, offsets, shapes, held = pack["data"], pack["offsets"], pack["shapes"], int(pack["validation"])
     spans = list(zip(offsets[:-1], offsets[1:], shapes))
     spans = spans[len(spans) - held:] if validation else spans[:len(spans) - held]
@@ -145,7 +150,7 @@ class CropSampler:
     def from_images(cls, images: list[np.ndarray], crop: int, source: Path) -> "CropSampler":
         """A sampler over images already loaded (``source`` names where they came from)."""
         if not images:
-            raise ValueError(f"{source}: no training images")
+            raise DataError(f"{source}: no training images")
         sampler = cls.__new__(cls)
         sampler.source, sampler.images, sampler.crop = Path(source), list(images), int(crop)
         return sampler

@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from ..errors import UserError
 from .metrics import BD_METHODS, MS_SSIM_WEIGHTS, BDError, bd_psnr, bd_rate, ms_ssim, ms_ssim_scales, psnr
 
 REPORT_FORMAT = "licfpga-eval-1"
@@ -35,7 +36,7 @@ ANCHOR_QUALITIES = (10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
 ANCHORS = {"jpeg": {"format": "JPEG", "subsampling": 2}, "webp": {"format": "WEBP"}}
 
 
-class EvalError(ValueError):
+class EvalError(UserError, ValueError):
     """An evaluation that cannot run: no images, a bad argument, a failing codec."""
 
 

@@ -20,6 +20,8 @@ import numpy as np
 from scipy.interpolate import PchipInterpolator
 from scipy.ndimage import correlate1d
 
+from ..errors import UserError
+
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 WINDOW_SIZE = 11
 WINDOW_SIGMA = 1.5
@@ -124,7 +126,7 @@ def ms_ssim(a: np.ndarray, b: np.ndarray, peak: float = 255.0, scales: int | Non
     return float(per_channel.mean())
 
 
-class BDError(ValueError):
+class BDError(UserError, ValueError):
     """Two RD curves that cannot be compared with a Bjøntegaard delta."""
 
 

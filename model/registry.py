@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import UserError
 from .artefact import Artefact, ArtefactError, load_artefact, read_manifest
 from .topology import macs_per_pixel
 
@@ -48,7 +49,7 @@ class ModelInfo:
         return asdict(self)
 
 
-class ModelError(ValueError):
+class ModelError(UserError, ValueError):
     """An unknown model name or an unusable weight file."""
 
 

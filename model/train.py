@@ -20,10 +20,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import UserError
 from .data import CropSampler
 from .hyperprior import ALIGNMENT, ScaleHyperprior, load_state_dict_strict
 from .progress import tqdm
-from .registry import load_model
+from .registry import WEIGHTS_DIR, load_model, model_name, save_weights
+
+
+class TrainError(UserError, ValueError):
+    """A training run that cannot start: an impossible option, a teacher that does not fit, an unknown stage."""
 
 
 @dataclass
@@ -53,10 +58,10 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.crop % ALIGNMENT:
-            raise ValueError(f"crop must be a multiple of {ALIGNMENT} (the network's total stride), got {self.crop}")
+            raise TrainError(f"crop must be a multiple of {ALIGNMENT} (the network's total stride), got {self.crop}")
         for name in ("steps", "batch", "N", "M"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+                raise TrainError(f"{name} must be positive, got {getattr(self, name)}")
 
 
 def rd_terms(out: dict, x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -124,7 +129,7 @@ def train(cfg: TrainConfig, model: ScaleHyperprior | None = None, sampler: CropS
         teacher, _ = load_model(cfg.teacher)
         teacher = teacher.to(device, memory_format=memory_format).eval().requires_grad_(False)
         if teacher.M != cfg.M:
-            raise ValueError(f"teacher has M={teacher.M}, student M={cfg.M}: the latents must match")
+            raise TrainError(f"teacher has M={teacher.M}, student M={cfg.M}: the latents must match")
 
     # torch.compile caches per module: a caller that passes the same model again (the
     # campaign's segments) compiles once.
@@ -191,3 +196,25 @@ def _save_checkpoint(path: Path, model, optimizer, aux_optimizer, step, history,
                 "aux_optimizer": aux_optimizer.state_dict(), "step": step, "history": history,
                 "config": asdict(cfg)}, tmp)
     os.replace(tmp, path)
+
+
+def export_checkpoint(checkpoint: str | os.PathLike, quality: int, role: str = "teacher", name: str | None = None,
+                      out_dir: str | os.PathLike | None = None) -> Path:
+    """Shipped fp16 weights (`registry.save_weights`) of a training checkpoint, at rate
+    index ``quality``: a distillation run's are a student's whatever ``role`` says; the
+    name defaults to `registry.model_name`'s. Returns the written ``.pt``."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    cfg = state["config"]
+    model = ScaleHyperprior(cfg["N"], cfg["M"])
+    load_state_dict_strict(model, state["model"])
+    role = "student" if cfg.get("teacher") or role == "student" else "teacher"
+    distilled = bool(cfg.get("teacher"))
+    name = name or model_name(role, cfg["N"], quality, distilled)
+    out = Path(out_dir or WEIGHTS_DIR) / f"{name}.pt"
+    last = state["history"][-1] if state["history"] else {}
+    training = {"steps": state["step"], "seconds": round(last.get("seconds", 0.0)), "lmbda": cfg["lmbda"],
+                "batch": cfg["batch"], "crop": cfg["crop"], "device": cfg["device"], "init": cfg.get("init"),
+                "teacher": cfg.get("teacher"), "data": Path(cfg["data"]).name, "history": state["history"]}
+    save_weights(model, out, name=name, role=role, quality=quality, lmbda=cfg["lmbda"], distilled=distilled,
+                 training=training)
+    return out

@@ -26,10 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..gen.balance import BalanceError
 from .runner import BUILD_ROOT, BenchFailure
 
 __all__ = ["HARNESS", "BENCH_FRAME", "FrameRun", "build_harness", "stimulus_words", "split_packets", "run_frames",
-           "bench_frame", "bench", "bench_summary"]
+           "bench_frame", "bench", "add_resources", "bench_summary"]
 
 HARNESS = Path(__file__).with_name("frame_bench.cpp")
 #: A Kodak frame's size.
@@ -188,7 +189,7 @@ def bench_frame(image: str | None = None) -> tuple[np.ndarray, str]:
         frame = np.array(im.convert("RGB"))
     h, w = frame.shape[:2]
     if w % 16 or h % 16:
-        raise ValueError(f"{image}: {w}x{h} is not a multiple of 16 (g_a's stride); crop or pad it")
+        raise BalanceError(f"{image}: {w}x{h} is not a multiple of 16 (g_a's stride); crop or pad it")
     return frame, str(image)
 
 
@@ -244,6 +245,20 @@ def bench(design, frame: np.ndarray, frames: int = 2, jobs: int = 1, progress: b
 def run_cycles(model_interval: int, frames: int) -> int:
     """Cycles a run of ``frames`` takes, about: the intervals plus one of fill."""
     return model_interval * (frames + 1)
+
+
+def add_resources(result: dict, report=None) -> None:
+    """Puts the encoder's resources into a `bench` ``result``: those of a `gen.synth`
+    ``report`` (Yosys, per engine, summed; the DSP efficiency then counts the DSPs synthesis
+    maps, not those the plan counts) or, without one, the plan's analytical figures."""
+    if report is None:
+        result.update({"dsp": result["plan_dsp"], "bram36": result["plan_bram36"], "lut": None, "ff": None,
+                       "resources": "analytical (--no-synth)"})
+        return
+    result.update(report.total)
+    result.update({"resources": f"yosys synth_xilinx -family xcup, per engine, summed ({report.yosys})",
+                   "capacity": report.capacity, "fits": report.fits,
+                   "dsp_efficiency": result["macs_per_frame"] / (result["interval_cycles"] * report.total["dsp"])})
 
 
 def bench_summary(r: dict) -> str:

@@ -44,7 +44,7 @@ def test_compress_rtl_sim_writes_the_golden_file(image, tmp_path, capsys):
 
 def test_compress_board_off_the_board_fails_in_one_line(image, tmp_path, capsys):
     out = tmp_path / "board.lic"
-    assert main(["compress", str(image), str(out), "--model", str(tiny_student()), "--backend", "board"]) == 1
+    assert main(["compress", str(image), str(out), "--model", str(tiny_student()), "--backend", "board"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("licfpga: error: board: this machine is not the ZCU102") and err.count("\n") == 1, err
     assert not out.exists() and not list(tmp_path.iterdir())

@@ -178,7 +178,7 @@ def test_cli_build(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "tiny-student-int8" in out and "sh build_selftest.sh" in out
     assert "| **total** |" in out and "whole-PL estimate (selftest)" in out and "fits the XCZU9EG" in out
-    assert main(["build", "--design", "ps", "--model", model, "--dsp-budget", "3", "--out", str(tmp_path / "x")]) == 1
+    assert main(["build", "--design", "ps", "--model", model, "--dsp-budget", "3", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("licfpga: error: ") and err.count("\n") == 1 and not (tmp_path / "x").exists()
 

@@ -68,7 +68,7 @@ def test_cli_generate(tiny_artefact, tmp_path, capsys):  # noqa: F811
     assert "cycles/px on 64×64" in capsys.readouterr().out
     assert (out / f"{TOP}.v").exists() and json.loads((out / "manifest.json").read_text())["objective"] == \
         "DSP budget 100"
-    assert main(args + ["--dsp-budget", "5"]) == 1
+    assert main(args + ["--dsp-budget", "5"]) == 2
     assert "below the smallest that fits" in capsys.readouterr().err
-    assert main(args + ["--dsp-budget", "5", "--fps", "30"]) == 1
+    assert main(args + ["--dsp-budget", "5", "--fps", "30"]) == 2
     assert "not both" in capsys.readouterr().err

@@ -100,9 +100,10 @@ def test_cli_plan(tmp_path, capsys):
                  "--json", str(out)]) == 0
     assert capsys.readouterr().out.startswith("N=64: the best-ranked width that meets 30 fps on 1280×720")
     assert json.loads(out.read_text())["chosen"] == 64
-    assert main(["plan", "--device", "XC7Z020"]) == 1
+    assert main(["plan", "--device", "XC7Z020"]) == 2
     assert "unknown device 'XC7Z020'" in capsys.readouterr().err
-    assert main(["plan", "--resolution", "720p"]) == 1
+    with pytest.raises(SystemExit, match="2"):
+        main(["plan", "--resolution", "720p"])
     assert "not WIDTHxHEIGHT" in capsys.readouterr().err
 
 

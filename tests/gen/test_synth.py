@@ -130,6 +130,6 @@ def test_total_is_the_sum_of_the_rows():
 def test_cli_synth_refuses_an_impossible_budget_in_one_line(capsys):
     from licfpga.cli import main
 
-    assert main(["synth", "--model", str(tiny_student()), "--dsp-budget", "1"]) == 1
+    assert main(["synth", "--model", str(tiny_student()), "--dsp-budget", "1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("licfpga: error: a DSP budget of 1 is below the smallest that fits") and err.count("\n") == 1

@@ -152,7 +152,7 @@ def test_cli_image_modes(tmp_path, capsys, weights, mode, fill, written):
 def test_cli_refuses_modes_it_would_alter(tmp_path, capsys, weights, name, make, word):
     make().save(tmp_path / name)
     status, err = run(capsys, "compress", tmp_path / name, tmp_path / "x.lic", "--model", weights)
-    assert status == 1 and word in err
+    assert status == 2 and word in err
     assert not (tmp_path / "x.lic").exists()
     with pytest.raises(CodecError):
         read_image(tmp_path / name)
@@ -170,7 +170,7 @@ def test_corrupt_byte_is_caught_and_leaves_the_output_alone(tmp_path, capsys, we
         (tmp_path / "bad.lic").write_bytes(bytes(broken))
         (tmp_path / "out.png").write_bytes(b"keep")
         status, _ = run(capsys, "decompress", tmp_path / "bad.lic", tmp_path / "out.png", "--model", weights)
-        assert status == 1
+        assert status == 2
         assert (tmp_path / "out.png").read_bytes() == b"keep"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.lic", "out.png"]
 
@@ -182,14 +182,14 @@ def test_truncation_is_caught(tmp_path, capsys, weights, encoded):
             decode(data[:length], weights)
     (tmp_path / "cut.lic").write_bytes(data[:-3])
     status, err = run(capsys, "decompress", tmp_path / "cut.lic", tmp_path / "out.png", "--model", weights)
-    assert status == 1 and "truncated" in err and not (tmp_path / "out.png").exists()
+    assert status == 2 and "truncated" in err and not (tmp_path / "out.png").exists()
 
 
 def test_foreign_file(tmp_path, capsys, weights):
     Image.new("RGB", (4, 4)).save(tmp_path / "photo.png")
     (tmp_path / "photo.png").rename(tmp_path / "photo.lic")
     status, err = run(capsys, "decompress", tmp_path / "photo.lic", tmp_path / "out.png", "--model", weights)
-    assert status == 1 and "not a licfpga file" in err and not (tmp_path / "out.png").exists()
+    assert status == 2 and "not a licfpga file" in err and not (tmp_path / "out.png").exists()
 
 
 @pytest.mark.parametrize("offset, value, message", [
@@ -208,13 +208,13 @@ def test_wrong_model_is_named(tmp_path, capsys, encoded):
         decode(encoded.data, other)
     (tmp_path / "a.lic").write_bytes(encoded.data)
     status, err = run(capsys, "decompress", tmp_path / "a.lic", tmp_path / "a.png", "--model", other)
-    assert status == 1 and "differ" in err and not (tmp_path / "a.png").exists()
+    assert status == 2 and "differ" in err and not (tmp_path / "a.png").exists()
 
 
 def test_model_missing_from_the_registry(tmp_path, capsys, encoded):
     (tmp_path / "a.lic").write_bytes(encoded.data)
     status, err = run(capsys, "decompress", tmp_path / "a.lic", tmp_path / "a.png")
-    assert status == 1 and "'tiny-test'" in err and "not available" in err
+    assert status == 2 and "'tiny-test'" in err and "not available" in err
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys, weights):
@@ -230,5 +230,5 @@ def test_cli_errors_are_one_line(tmp_path, capsys, weights):
     ]
     for argv, word in cases:
         status, err = run(capsys, *argv)
-        assert status == 1 and word in err, err
+        assert status == 2 and word in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.png", "ok.png"]

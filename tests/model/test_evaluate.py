@@ -180,7 +180,7 @@ def test_cli_eval_limit_and_no_anchors(images, tmp_path, capsys):
 def test_cli_errors_are_one_line(images, tmp_path, capsys, argv, message):
     (tmp_path / "empty").mkdir()
     argv = [a.format(empty=tmp_path / "empty", images=images) for a in argv]
-    assert main(argv) == 1
+    assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("licfpga: error:") and message in err and err.count("\n") == 1
 

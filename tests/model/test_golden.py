@@ -154,7 +154,7 @@ def test_cli_backends(tiny_artefact, tiny_float, photo_dir, tmp_path, capsys):
     capsys.readouterr()
     for model, backend, message in ((tiny_float, "golden", "is a float model"),
                                     (tiny_artefact, "float", "is an integer model")):
-        assert main(["compress", str(src), str(tmp_path / "c.lic"), "--model", str(model), "--backend", backend]) == 1
+        assert main(["compress", str(src), str(tmp_path / "c.lic"), "--model", str(model), "--backend", backend]) == 2
         err = capsys.readouterr().err
         assert err.startswith("licfpga: error: ") and message in err and err.count("\n") == 1
 

@@ -68,10 +68,11 @@ def test_bench_rtl_command(tmp_path, capsys):
     assert result["bit_exact"] and result["frame"] == [64, 48]
     assert "bit-exact            yes" in capsys.readouterr().out
     Image.fromarray(crops(np.random.default_rng(3), [(72, 48)])[0]).save(image)
-    assert main(args + ["--image", str(image)]) == 1
+    assert main(args + ["--image", str(image)]) == 2
     assert "72x48 is not a multiple of 16" in capsys.readouterr().err
     Image.fromarray(crops(np.random.default_rng(3), [(80, 48)])[0]).save(image)
-    assert main(args + ["--image", str(image)]) == 1
+    assert main(args + ["--image", str(image)]) == 2
     assert "exceeds the encoder's built-in line-buffer maximum" in capsys.readouterr().err
-    assert main(args + ["--frames", "0"]) == 1
-    assert "at least one frame" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="2"):
+        main(args + ["--frames", "0"])
+    assert "--frames: must be an integer of at least 1" in capsys.readouterr().err
