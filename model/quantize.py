@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from .artefact import Artefact, ArtefactError, ConvLayer, GDNLayer, IntType, LayerSpec, topology
 from .data import CropSampler
 from .entropy import round_ste
+from .evaluate import EvalError, bd_table, curve_label, evaluate
 from .hyperprior import ScaleHyperprior, hyper_input
 from .intops import accumulator_bits, gdn_square_shift, int_range, quantize_gdn, quantize_multiplier, scale_thresholds
 from .registry import load_model, model_id, resolve_model
@@ -307,8 +308,6 @@ def ablation(images: Path, models: list[str], calib: Path, limit: int | None = N
     """BD-rate against the float models (one family at several rates) of their shipped
     QAT artefacts and of the :data:`ABLATION_VARIANTS` (built here by PTQ on crops of
     ``calib``, training photos). Rates and PSNRs come from :func:`evaluate.evaluate`."""
-    from .evaluate import EvalError, bd_table, curve_label, evaluate
-
     infos = [resolve_model(m) for m in models]
     if not infos or any(i.integer for i in infos):
         raise EvalError("quant-ablation takes float models (the integer ones are found as NAME-int8)")
