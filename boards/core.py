@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..formats import OUT_BITS
 from ..gen.balance import DEFAULT_MAX_FRAME, DEFAULT_PLAN_FRAME, balance_dsp
 from ..gen.devices import DEVICES
 from ..gen.encoder import EncoderDesign, default_model, design, golden_packet
@@ -20,7 +21,6 @@ from ..gen.layers import encoder_from_artefact
 from ..model.artefact import read_manifest
 from ..model.registry import load_integer_model, model_id
 from ..rtl.axi import AXIWrapper, model_register, stream_bits
-from ..rtl.encoder import OUT_BITS
 
 __all__ = ["EncoderCore", "encoder_core", "load_model", "DEVICE"]
 

@@ -28,11 +28,11 @@ from pathlib import Path
 from amaranth.back import verilog
 from amaranth.lib.wiring import In
 
+from ..formats import OUT_BITS
 from ..gen.balance import DEFAULT_MAX_FRAME
 from ..gen.report import markdown, plan_report
 from ..gen.synth import synthesize_design
 from ..rtl.axi import ADDRESS_BITS, register_markdown
-from ..rtl.encoder import OUT_BITS
 from .core import PIXEL_BYTES, encoder_core, load_model
 from .resources import estimate_ps, estimate_selftest
 from .selftest import SelfTest, SelfTestTop, checksum, rom_frame
