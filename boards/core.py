@@ -13,12 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..formats import OUT_BITS
 from ..gen.balance import DEFAULT_MAX_FRAME, DEFAULT_PLAN_FRAME, balance_dsp
 from ..gen.devices import DEVICES
-from ..gen.encoder import EncoderDesign, design, golden_packet
+from ..gen.encoder import EncoderDesign, default_model, design, golden_packet
 from ..gen.layers import encoder_from_artefact
+from ..model.artefact import read_manifest
+from ..model.registry import load_integer_model, model_id
 from ..rtl.axi import AXIWrapper, model_register, stream_bits
-from ..rtl.encoder import OUT_BITS
 
 __all__ = ["EncoderCore", "encoder_core", "load_model", "DEVICE"]
 
@@ -30,10 +32,6 @@ PIXEL_BYTES = 3
 def load_model(name=None):
     """An integer artefact by registry name or path (default: the shipped default
     student's), its tensors' sha256 and its MODEL register value (`rtl.axi.model_register`)."""
-    from ..gen.encoder import default_model
-    from ..model.artefact import read_manifest
-    from ..model.registry import load_integer_model, model_id
-
     artefact, info = load_integer_model(name or default_model())
     return artefact, read_manifest(Path(info.path))["npz"]["sha256"], model_register(model_id(info))
 

@@ -27,8 +27,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from ..gen.balance import BalanceError
+from ..model.codec import CodecError
 from ..rtl.axi import ERRORS, ID, REGISTER
-from .vivado import ADDRESS_MAP
+from ..sim.runner import run_bench
+from .core import encoder_core
+from .vivado import ADDRESS_MAP, ps_core
 
 __all__ = ["Read", "Write", "Stream", "DriverError", "Frame", "frame_program", "drive", "drive_async",
            "Accelerator", "BoardBackend", "RtlSimBackend", "EncoderAnalysis", "rtl_sim_analysis", "board_analysis",
@@ -168,7 +172,6 @@ class RtlSimBackend:
         self.seed = seed
 
     def run(self, jobs):
-        from ..sim.runner import run_bench
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "frames.npz"
             arrays = {f"pixels{n}": np.frombuffer(job[2], dtype=np.uint8) for n, job in enumerate(jobs)}
@@ -194,8 +197,6 @@ class EncoderAnalysis:
         self.cycles = None
 
     def analyse(self, x):
-        from ..gen.balance import BalanceError
-        from ..model.codec import CodecError
         height, width = x.shape[:2]
         try:
             core = self.core_for(width, height)
@@ -211,8 +212,6 @@ def rtl_sim_analysis(artefact, model_id=0, simulator="verilator"):
     AXI-wrapped (MODEL reading ``model_id``, checked as on the board), run by
     `RtlSimBackend` (one build per frame size, cached). For small images and models: the
     shipped N=64 students build for many minutes."""
-    from .core import encoder_core
-
     def core_for(width, height):
         return encoder_core(artefact, None, RTL_SIM_DSP_BUDGET, max_frame=(width, height),
                             plan_frame=(width, height), model_id=model_id)
@@ -223,8 +222,6 @@ def board_analysis(artefact, model_id, bitstream=None):
     """The codec's ``board`` backend: the ``ps`` design's encoder of ``artefact`` on this
     ZCU102 (`BoardBackend`), whose MODEL register must read ``model_id``. Off the board,
     a `model.codec.CodecError` before anything is written."""
-    from ..model.codec import CodecError
-    from .vivado import ps_core
     try:
         board = BoardBackend(bitstream)
     except DriverError as exc:

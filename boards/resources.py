@@ -29,9 +29,9 @@ from amaranth.hdl import signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..formats import OUT_BITS
 from ..gen.report import plan_report
 from ..rtl.axi import AXIWrapper
-from ..rtl.encoder import OUT_BITS
 from ..rtl.stream import beat_signature
 from .core import DEVICE
 

@@ -3,13 +3,14 @@ generated encoder, a checksum of its output packet is compared with the one the 
 golden model gives for that frame (`boards.vivado.selftest_design`), and the verdict
 shows on the LEDs and the UART.
 
-`SelfTest` is the logic (simulated by `sim.tb_selftest`); `SelfTestTop` puts it on a
+`SelfTest` is the logic (simulated by `boards.selftest_tb`); `SelfTestTop` puts it on a
 platform (`boards.zcu102`): clock and reset from the platform's defaults (125 MHz,
 CPU_RESET restarts the test), LED 0 PASS, LED 1 FAIL, LED 2 running, LED 7 a heartbeat,
 and on the UART (115200 8N1) a line ``PASS 0000abcd`` or ``FAIL 0000abcd`` every
 ``repeat_cycles``, with the frame's cycle count in hex.
 """
 
+import numpy as np
 from amaranth import C, Cat, Elaboratable, Module, Mux, Signal
 from amaranth.lib import io, wiring
 from amaranth.lib.memory import Memory
@@ -46,7 +47,6 @@ def checksum(vectors, elem_bits):
 
 def rom_frame(width, height, channels, seed=1):
     """The self-test's frame: uint8 noise with a gradient, fixed by ``seed``."""
-    import numpy as np
     rng = np.random.default_rng(seed)
     frame = rng.integers(0, 256, (height, width, channels))
     frame[0, :, 0] = np.arange(width) * 255 // max(width - 1, 1)

@@ -29,10 +29,11 @@ from amaranth.back import verilog
 from amaranth.lib.wiring import In
 
 from ..errors import UserError
+from ..formats import OUT_BITS
 from ..gen.balance import DEFAULT_MAX_FRAME
 from ..gen.report import markdown, plan_report
+from ..gen.synth import synthesize_design
 from ..rtl.axi import ADDRESS_BITS, register_markdown
-from ..rtl.encoder import OUT_BITS
 from .core import PIXEL_BYTES, encoder_core, load_model
 from .resources import estimate_ps, estimate_selftest
 from .selftest import SelfTest, SelfTestTop, checksum, rom_frame
@@ -372,7 +373,6 @@ def selftest_tree(out, core, clock_mhz=None, synth=None):
 def _synth(core, synth):
     if not synth:
         return None
-    from ..gen.synth import synthesize_design
     return synthesize_design(core.design)
 
 

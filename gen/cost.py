@@ -65,7 +65,16 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .layers import WEIGHT_BITS, AbsSpec, ConvSpec, GDNSpec, Spec
+from ..formats import (
+    ACC_BITS,
+    GDN_ACC_BITS,
+    MULTIPLIER_BITS,
+    RSQRT_SEED_BITS,
+    RSQRT_TABLE_BITS,
+    SHIFT_BITS,
+    WEIGHT_BITS,
+)
+from .layers import AbsSpec, ConvSpec, GDNSpec, Spec
 
 __all__ = ["Folding", "Memory", "LayerCost", "layer_cost", "legal_foldings", "bram36_blocks", "divisors",
            "LUT_MAX_DEPTH"]
@@ -74,10 +83,10 @@ __all__ = ["Folding", "Memory", "LayerCost", "layer_cost", "legal_foldings", "br
 LUT_MAX_DEPTH = 64
 #: DSP48E2 multiplier ports (signed): A 27 bits, B 18 bits.
 DSP_A_BITS, DSP_B_BITS = 27, 18
-CONV_PARAM_BITS = 32 + 17 + 6
-GDN_PARAM_BITS = 48 + 17 + 6 + 6
+CONV_PARAM_BITS = ACC_BITS + MULTIPLIER_BITS + SHIFT_BITS
+GDN_PARAM_BITS = GDN_ACC_BITS + MULTIPLIER_BITS + SHIFT_BITS + SHIFT_BITS
 GDN_TAIL_DSP = 6
-RSQRT_WORDS, RSQRT_BITS = 1024, 17
+RSQRT_WORDS, RSQRT_BITS = 1 << RSQRT_TABLE_BITS, RSQRT_SEED_BITS
 #: (depth, width, RAMB36 units) of every simple-dual-port shape (UG573, tables 1-3/1-4).
 _BRAM_SHAPES = tuple((16384 >> i, w, 1) for i, w in enumerate((1, 2, 4, 9, 18, 36))) + \
     tuple((32768 >> i, w, 2) for i, w in enumerate((1, 2, 4, 9, 18, 36, 72)))

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from amaranth.back import verilog
 
+from ..formats import OUT_BITS, RSQRT_TABLE, gdn_square_shift
 from ..model.artefact import Artefact, ConvLayer
-from ..model.intops import RSQRT_TABLE, gdn_square_shift
 from ..rtl.conv import ConvParams
-from ..rtl.encoder import OUT_BITS, ConvStage, Encoder, EncoderConfig, GDNStage
+from ..rtl.encoder import ConvStage, Encoder, EncoderConfig, GDNStage
 from ..rtl.gdn import GDNConfig
 from .balance import BalanceError, Plan
 from .layers import ConvSpec, GDNSpec, encoder_from_artefact

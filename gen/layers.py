@@ -18,19 +18,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..formats import GDN_ACC_BITS, GDN_COEF_BITS, GDN_SQUARE_BITS, WEIGHT_BITS, accumulator_bits
 from ..model.artefact import Artefact, ConvLayer, GDNLayer, LayerSpec, topology
-from ..model.intops import GDN_SQUARE_BITS, accumulator_bits
 from ..rtl.config import LayerConfig
 
 __all__ = ["ConvSpec", "GDNSpec", "AbsSpec", "EncoderSpec", "encoder_from_artefact", "encoder_topology",
-           "ENCODER_TRANSFORMS", "GDN_COEF_BITS", "GDN_ACC_BITS"]
+           "ENCODER_TRANSFORMS"]
 
 ENCODER_TRANSFORMS = ("g_a", "h_a")
-#: The GDN32 defaults of :func:`model.intops.quantize_gdn` (docs/number-formats.md §3),
-#: used when planning without an artefact.
-GDN_COEF_BITS = 26
-GDN_ACC_BITS = 48
-WEIGHT_BITS = 8
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ On disk an artefact is two files side by side:
     (T,) int32, ``length`` (T,) int32 and ``freqs`` uint32 (the T tables' frequencies,
     concatenated; each table sums to 2**16 and ends with its escape entry, see
     :class:`entropy.SymbolTable`). ``rsqrt_table`` (1024,) is the GDN's seed ROM
-    (:data:`intops.RSQRT_TABLE`), stored so ``gen`` reads the ROM with the other contents.
+    (:data:`formats.RSQRT_TABLE`), stored so ``gen`` reads the ROM with the other contents.
 
 ``NAME.json``
     The manifest: ``format``, ``version``, the model (``name``, ``N``, ``M``, ``role``,
@@ -46,7 +46,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from .intops import RSQRT_TABLE, GDNParams, int_range
+from ..formats import ACC_BITS, RSQRT_TABLE, int_range
+from .intops import GDNParams
 from .tables import TABLE_PRECISION, SymbolTable
 
 FORMAT = "licfpga-int-artefact"
@@ -93,7 +94,7 @@ class LayerSpec:
     c_out: int
     in_type: IntType
     out_type: IntType | None
-    acc_bits: int = 32
+    acc_bits: int = ACC_BITS
 
     @property
     def transform(self) -> str:
@@ -121,10 +122,10 @@ def topology(N: int, M: int, gdn_in_bits: int = 8) -> list[LayerSpec]:
     s8, u8, bg = IntType(8, True), IntType(8, False), IntType(gdn_in_bits, True)
     pixels, latent, hyper = IntType(8, False, 1 / 255), IntType(16, True, 1.0), IntType(8, True, 1.0)
 
-    def conv(name, c_in, c_out, i, o, k=5, s=2, acc=32):
+    def conv(name, c_in, c_out, i, o, k=5, s=2, acc=ACC_BITS):
         return LayerSpec(name, "conv", k, s, c_in, c_out, i, o, acc)
 
-    def deconv(name, c_in, c_out, i, o, acc=32):
+    def deconv(name, c_in, c_out, i, o, acc=ACC_BITS):
         return LayerSpec(name, "deconv", 5, 2, c_in, c_out, i, o, acc)
 
     def gdn(name, kind):

@@ -97,7 +97,7 @@ class FloatBackend:
     def analyse(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
-        from .hyperprior import hyper_input
+        from .hyperprior import hyper_input  # torch: a float model's backend only
 
         with torch.inference_mode():
             pixels = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].float() / 255

@@ -26,7 +26,9 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..errors import UserError
+from .codec import Codec, CodecError, decode, encode
 from .metrics import BD_METHODS, MS_SSIM_WEIGHTS, BDError, bd_psnr, bd_rate, ms_ssim, ms_ssim_scales, psnr
+from .registry import resolve_model
 
 REPORT_FORMAT = "licfpga-eval-1"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -54,9 +56,6 @@ def load_codec(spec: str):
     """A learned codec ready to code, and its model's registry info, from a registry name,
     a weight file or an integer artefact. Its entropy tables are built here so that the first image's
     encode time does not include them."""
-    from .codec import Codec, CodecError
-    from .registry import resolve_model
-
     info = resolve_model(spec)
     try:
         codec = Codec.from_info(info)
@@ -70,8 +69,6 @@ def load_codec(spec: str):
 def codec_roundtrip(image: np.ndarray, codec, name: str) -> Coded:
     """Encode with the learned codec and decode its bytes again; the image measured is
     the decoder's. With :func:`load_codec`, the one place that calls ``model.codec``."""
-    from .codec import CodecError, decode, encode
-
     try:
         start = time.perf_counter()
         result = encode(image, codec)

@@ -23,19 +23,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .intops import (
+from ..formats import (
+    ACC_BITS,
     RSQRT_FRAC,
     RSQRT_MANTISSA_BITS,
     RSQRT_SEED_FRAC,
     RSQRT_TABLE,
     RSQRT_TABLE_BITS,
-    GDNParams,
-    absolute,
     gdn_square_shift,
     int_range,
-    saturate,
-    scale_index,
 )
+from .intops import GDNParams, absolute, saturate, scale_index
 
 __all__ = ["absolute", "saturate", "scale_index", "conv2d_int", "conv_transpose2d_int", "requantize", "gdn32",
            "igdn32"]
@@ -78,7 +76,7 @@ def _with_bias(acc: np.ndarray, bias) -> np.ndarray:
     return acc
 
 
-def conv2d_int(x, w, bias=None, stride: int = 1, padding: int = 0, acc_bits: int = 32) -> np.ndarray:
+def conv2d_int(x, w, bias=None, stride: int = 1, padding: int = 0, acc_bits: int = ACC_BITS) -> np.ndarray:
     """:func:`intops.conv2d_int`: im2col strips of output rows times the weights, as
     exact float32 GEMMs. ``acc_bits`` is the reference's bound, unchecked here."""
     x, w = np.asarray(x), np.asarray(w)
@@ -104,7 +102,7 @@ def conv2d_int(x, w, bias=None, stride: int = 1, padding: int = 0, acc_bits: int
 
 
 def conv_transpose2d_int(x, w, bias=None, stride: int = 1, padding: int = 0, output_padding: int = 0,
-                         acc_bits: int = 32) -> np.ndarray:
+                         acc_bits: int = ACC_BITS) -> np.ndarray:
     """:func:`intops.conv_transpose2d_int`: every tap's contribution of a strip of input
     rows as one exact float32 GEMM, scattered into the uncropped output."""
     x, w = np.asarray(x), np.asarray(w)

@@ -1,6 +1,7 @@
 """Integer primitives of the golden model: the one definition of every rounding, shift
 and saturation in the quantized network. The RTL mirrors these functions bit for bit;
-docs/number-formats.md explains the formats and why they were chosen.
+The formats themselves (widths, fraction bits, the rsqrt seed table) are
+:mod:`licfpga.formats`; docs/number-formats.md explains them and why they were chosen.
 
 Every function takes numpy arrays or torch tensors of integers and returns the same
 kind, as int64 (the storage type; the *value* ranges are the hardware widths stated in
@@ -26,24 +27,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Requantization multipliers are unsigned 17-bit, normalised to ``[2**16, 2**17)``:
-#: positive values of the DSP48E2's 18-bit signed B port.
-MULTIPLIER_BITS = 17
-#: Largest right shift; keeps ``v + 2**(shift-1)`` inside int64 for ``|v| < 2**62``.
-MAX_SHIFT = 62
-
-#: The reciprocal square root normalises its input to a 26-bit mantissa in
-#: ``[2**24, 2**26)`` (the DSP48E2's 27-bit signed A port, sign bit clear).
-RSQRT_MANTISSA_BITS = 26
-#: Seed table: indexed by the top 10 mantissa bits (1024 words of 17 bits: one RAMB18).
-RSQRT_TABLE_BITS = 10
-#: Fraction bits of the seed (values in (1, 2), so 17 bits unsigned).
-RSQRT_SEED_FRAC = 16
-#: Fraction bits of :func:`rsqrt_fixed` and :func:`sqrt_fixed` results.
-RSQRT_FRAC = 24
-#: GDN squares are rounded to at most this many bits (the B port, sign bit clear).
-GDN_SQUARE_BITS = 17
-
+from ..formats import (
+    ACC_BITS,
+    GDN_ACC_BITS,
+    GDN_COEF_BITS,
+    MAX_SHIFT,
+    MULTIPLIER_BITS,
+    RSQRT_FRAC,
+    RSQRT_MANTISSA_BITS,
+    RSQRT_SEED_FRAC,
+    RSQRT_TABLE,
+    RSQRT_TABLE_BITS,
+    accumulator_bits,
+    gdn_square_shift,
+    int_range,
+)
 
 # --------------------------------------------------------------------------- helpers
 
@@ -112,13 +110,6 @@ def _absmax(x) -> int:
 
 
 # ------------------------------------------------------------- rounding & saturation
-
-def int_range(bits: int, signed: bool = True) -> tuple[int, int]:
-    """The value range of a ``bits``-wide type: symmetric if signed (see module doc)."""
-    if signed:
-        return -(1 << (bits - 1)) + 1, (1 << (bits - 1)) - 1
-    return 0, (1 << bits) - 1
-
 
 def saturate(x, bits: int, signed: bool = True):
     """Clamp to :func:`int_range` (``bits``, ``signed``). Hardware: two comparators and a
@@ -203,13 +194,6 @@ def absolute(x):
 
 # ---------------------------------------------------------------------- convolutions
 
-def accumulator_bits(taps: int, x_max: int, w_max: int, bias_max: int = 0) -> int:
-    """Signed width of an accumulator that holds ``bias + Σ x·w`` over ``taps`` products
-    for ``|x| ≤ x_max``, ``|w| ≤ w_max``, ``|bias| ≤ bias_max``, in any summation order.
-    For a 5×5×128 int8 layer: 3200·127·127 = 51.6M < 2**26, so 27 bits."""
-    return (taps * x_max * w_max + bias_max).bit_length() + 1
-
-
 def _check_accumulator(taps: int, x, w, bias, acc_bits: int, what: str) -> None:
     if not 2 <= acc_bits <= 63:
         raise ValueError(f"{what}: acc_bits must be in [2, 63], got {acc_bits}")
@@ -223,7 +207,7 @@ def _add_bias(acc, bias):
     return acc if bias is None else acc + _channel(acc, bias)
 
 
-def conv2d_int(x, w, bias=None, stride: int = 1, padding: int = 0, acc_bits: int = 32):
+def conv2d_int(x, w, bias=None, stride: int = 1, padding: int = 0, acc_bits: int = ACC_BITS):
     """Exact integer 2-D convolution (cross-correlation, as ``torch.nn.Conv2d``).
 
     ``x`` (N, C_in, H, W) and ``w`` (C_out, C_in, K, K) are integers (int8/uint8/int16
@@ -243,7 +227,7 @@ def conv2d_int(x, w, bias=None, stride: int = 1, padding: int = 0, acc_bits: int
 
 
 def conv_transpose2d_int(x, w, bias=None, stride: int = 1, padding: int = 0, output_padding: int = 0,
-                         acc_bits: int = 32):
+                         acc_bits: int = ACC_BITS):
     """Exact integer transposed convolution (as ``torch.nn.ConvTranspose2d``).
 
     ``x`` (N, C_in, H, W), ``w`` (C_in, C_out, K, K), ``bias`` (C_out,). An output pixel
@@ -304,25 +288,6 @@ def _conv_transpose2d_numpy(x, w, stride, padding, output_padding):
 
 
 # ------------------------------------------------------ reciprocal square root, sqrt
-
-def _rsqrt_seed_table() -> np.ndarray:
-    # Entry i serves mantissas m/2**26 in [i, i+1)/2**10 and holds
-    # 2/(sqrt(a) + sqrt(b)) in Q.16: the seed that puts y0·sqrt(m) as far below 1 at
-    # one end as above 1 at the other, which balances the Newton step's error at the
-    # two ends. Entries below 2**8 are never read (the mantissa is ≥ 1/4) and are 0.
-    # sqrt, division and round are correctly rounded IEEE operations: the same table
-    # on every machine.
-    size = 1 << RSQRT_TABLE_BITS
-    table = np.zeros(size, dtype=np.int64)
-    for i in range(size >> 2, size):
-        table[i] = round((2 << RSQRT_SEED_FRAC) / (math.sqrt(i / size) + math.sqrt((i + 1) / size)))
-    table.setflags(write=False)
-    return table
-
-
-#: The seed ROM of :func:`rsqrt_fixed` (int64 view of 17-bit unsigned words).
-RSQRT_TABLE = _rsqrt_seed_table()
-
 
 def bit_length(v):
     """Position of the highest set bit plus one (0 for 0), for ``0 ≤ v < 2**63``: the
@@ -388,12 +353,6 @@ def sqrt_fixed(v):
 
 
 # ---------------------------------------------------------------------------- GDN32
-
-def gdn_square_shift(in_bits: int) -> int:
-    """Right shift that rounds a squared ``in_bits`` input to ≤ 17 bits: 0 for int8
-    (127² < 2**14 is exact), 13 for int16."""
-    return max(0, 2 * (in_bits - 1) - GDN_SQUARE_BITS)
-
 
 def gdn_square_max(in_bits: int) -> int:
     """The largest GDN square ``u`` for ``in_bits`` inputs: 16129 (int8), 131065 (int16)."""
@@ -463,7 +422,7 @@ class GDNParams:
 
 
 def quantize_gdn(beta, gamma, in_scale: float, out_scale: float, *, inverse: bool = False, in_bits: int = 8,
-                 out_bits: int = 8, coef_bits: int = 26, acc_bits: int = 48) -> GDNParams:
+                 out_bits: int = 8, coef_bits: int = GDN_COEF_BITS, acc_bits: int = GDN_ACC_BITS) -> GDNParams:
     """Integer parameters of a GDN whose input is ``in_bits`` integers of scale
     ``in_scale`` and whose output is ``out_bits`` integers of scale ``out_scale``.
 

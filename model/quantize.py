@@ -26,11 +26,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..formats import GDN_COEF_BITS, accumulator_bits, gdn_square_shift, int_range
 from .artefact import Artefact, ArtefactError, ConvLayer, GDNLayer, IntType, LayerSpec, topology
 from .data import CropSampler
 from .entropy import round_ste
+from .evaluate import EvalError, bd_table, curve_label, evaluate
 from .hyperprior import ScaleHyperprior, hyper_input
-from .intops import accumulator_bits, gdn_square_shift, int_range, quantize_gdn, quantize_multiplier, scale_thresholds
+from .intops import quantize_gdn, quantize_multiplier, scale_thresholds
 from .registry import load_model, model_id, resolve_model
 from .train import TrainConfig, train
 
@@ -73,7 +75,7 @@ class QuantizedHyperprior(ScaleHyperprior):
     GDN coefficient width (26: GDN32; 8 or 16 for the all-int8 contrast).
     """
 
-    def __init__(self, N: int = 128, M: int = 192, gdn_in_bits: int = 8, gdn_coef_bits: int = 26):
+    def __init__(self, N: int = 128, M: int = 192, gdn_in_bits: int = 8, gdn_coef_bits: int = GDN_COEF_BITS):
         super().__init__(N, M)
         self.gdn_in_bits = int(gdn_in_bits)
         self.gdn_coef_bits = int(gdn_coef_bits)
@@ -83,7 +85,7 @@ class QuantizedHyperprior(ScaleHyperprior):
 
     @classmethod
     def from_float(cls, model: ScaleHyperprior, scales: dict[str, float], gdn_in_bits: int = 8,
-                   gdn_coef_bits: int = 26) -> "QuantizedHyperprior":
+                   gdn_coef_bits: int = GDN_COEF_BITS) -> "QuantizedHyperprior":
         q = cls(model.N, model.M, gdn_in_bits, gdn_coef_bits)
         missing = [p for p in q.points if p not in scales]
         if missing:
@@ -258,7 +260,7 @@ class QuantizeConfig:
     crop: int = 256
     lr: float = 1e-5
     gdn_in_bits: int = 8            # b_g: precision entering each GDN
-    gdn_coef_bits: int = 26         # GDN coefficient width (26 = GDN32)
+    gdn_coef_bits: int = GDN_COEF_BITS         # GDN coefficient width (26 = GDN32)
     percentile: float = 99.99       # of the activations, for their ranges
     calib_images: int = 16          # calibration crops
     seed: int = 0
@@ -307,8 +309,6 @@ def ablation(images: Path, models: list[str], calib: Path, limit: int | None = N
     """BD-rate against the float models (one family at several rates) of their shipped
     QAT artefacts and of the :data:`ABLATION_VARIANTS` (built here by PTQ on crops of
     ``calib``, training photos). Rates and PSNRs come from :func:`evaluate.evaluate`."""
-    from .evaluate import EvalError, bd_table, curve_label, evaluate
-
     infos = [resolve_model(m) for m in models]
     if not infos or any(i.integer for i in infos):
         raise EvalError("quant-ablation takes float models (the integer ones are found as NAME-int8)")

@@ -163,7 +163,7 @@ def load_model(name_or_path: str, directory: Path = WEIGHTS_DIR) -> tuple[ScaleH
     info = resolve_model(name_or_path, directory)
     if info.integer:
         raise ModelError(f"{info.name} is an integer model (an artefact), not float weights")
-    from .hyperprior import ScaleHyperprior, config_from_state_dict, load_state_dict_strict
+    from .hyperprior import ScaleHyperprior, config_from_state_dict, load_state_dict_strict  # torch: float models only
 
     blob = _read(Path(info.path))
     config = config_from_state_dict(blob["state_dict"])

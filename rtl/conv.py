@@ -9,15 +9,13 @@ from amaranth.hdl import signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..formats import MULTIPLIER_BITS, SHIFT_BITS
 from .config import LayerConfig, freeze_integer_arrays
 from .mvau import MVAU, round_shift
 from .stream import beat_signature
 from .window import AddressedWindow, SlidingWindow
 
 __all__ = ["ConvParams", "Conv", "ConvLayer"]
-
-MULTIPLIER_BITS = 17        # requantization multipliers are unsigned 17-bit (the B port)
-SHIFT_BITS = 6              # shifts lie in [0, 62]
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,16 +13,14 @@ from amaranth.hdl import signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..formats import OUT_BITS
 from .config import LayerConfig
 from .conv import ConvLayer, ConvParams
 from .gdn import GDN, GDNConfig
 from .glue import Abs, SkidBuffer, StreamFIFO, WidthConverter
 from .stream import beat_layout, beat_signature
 
-__all__ = ["ConvStage", "GDNStage", "EncoderConfig", "Encoder", "OUT_BITS", "pipe_fifo_depth", "z_buffer_depth"]
-
-#: Width of an element on the output stream: ŷ is int16, ẑ (int8) is sign-extended.
-OUT_BITS = 16
+__all__ = ["ConvStage", "GDNStage", "EncoderConfig", "Encoder", "pipe_fifo_depth", "z_buffer_depth"]
 
 
 @dataclass(frozen=True, eq=False)

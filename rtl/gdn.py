@@ -10,21 +10,16 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from ..formats import MULTIPLIER_BITS, RSQRT_FRAC, SHIFT_BITS
+from ..formats import RSQRT_MANTISSA_BITS as MANTISSA_BITS
+from ..formats import RSQRT_SEED_BITS as SEED_BITS
+from ..formats import RSQRT_SEED_FRAC as SEED_FRAC
+from ..formats import RSQRT_TABLE_BITS as TABLE_BITS
 from .config import freeze_integer_arrays
 from .mvau import MVAU, delay, round_shift
 from .stream import beat_signature
 
 __all__ = ["GDNConfig", "GDN"]
-
-MULTIPLIER_BITS = 17
-SHIFT_BITS = 6
-# The fixed-point reciprocal square root (`intops.rsqrt_fixed`): a 26-bit mantissa in
-# [2**24, 2**26), a seed table of 1024 Q.16 words indexed by its top 10 bits, Q.24 results.
-MANTISSA_BITS = 26
-TABLE_BITS = 10
-SEED_BITS = 17
-SEED_FRAC = 16
-RSQRT_FRAC = 24
 
 
 @dataclass(frozen=True, eq=False)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..formats import OUT_BITS
 from ..gen.balance import BalanceError
 from .runner import BUILD_ROOT, BenchFailure
 
@@ -42,8 +43,6 @@ VERILATOR_ARGS = ("--cc", "--exe", "--build", "-Wno-fatal", "-Wno-lint", "-Wno-s
                   "--x-initial", "fast", "--output-split", "20000", "--output-split-cfuncs", "2000")
 #: Input beat payload bits (`rtl.stream.beat_layout` of 3 × uint8): data, then the markers.
 _IN_MARKERS = 24
-#: Output beat payload: one int16 element, then first, last, eol, eop.
-_OUT_BITS = 16
 
 
 def _verilator() -> Path:
@@ -102,7 +101,7 @@ def split_packets(words: np.ndarray, elements: int) -> tuple[np.ndarray, np.ndar
     (first, last) markers of each element (frames, elements, 2)."""
     words = words.reshape(-1, elements)
     values = (words & 0xFFFF).astype(np.uint16).view(np.int16)
-    markers = np.stack([(words >> _OUT_BITS) & 1, (words >> (_OUT_BITS + 1)) & 1], axis=-1)
+    markers = np.stack([(words >> OUT_BITS) & 1, (words >> (OUT_BITS + 1)) & 1], axis=-1)
     return values.astype(np.int64), markers
 
 

@@ -23,8 +23,6 @@ from licfpga.sim.reference import pack, pixel_beats
 from licfpga.sim.runner import bench_arrays, bench_params
 from licfpga.sim.streams import exchange, reset
 
-OUT_BITS = 16
-
 
 def _markers(frame):
     """(first, last, eol, eop) of every element of a frame's packet."""

@@ -1,4 +1,4 @@
-"""The self-test design in simulation (cocotb, `sim.tb_selftest`, on Icarus): the tiny
+"""The self-test design in simulation (cocotb, `boards.selftest_tb`, on Icarus): the tiny
 student's encoder (small budget) streams the ROM frame; with the checksum the integer
 golden model gives, the UART line and the LEDs say PASS; with a corrupted checksum or
 element count, FAIL. And the checksum itself, on a hand-made case."""
@@ -28,7 +28,7 @@ def test_selftest_verdict(design, verdict, wrong):
     core, make, (elements, total) = design
     expected = {None: (elements, total), "checksum": (elements, total ^ 1 << 7),
                 "elements": (elements + 1, total)}[wrong]
-    run_bench(make(BIT, 100, expected=expected), f"selftest_{core.name}", "licfpga.sim.tb_selftest",
+    run_bench(make(BIT, 100, expected=expected), f"selftest_{core.name}", "licfpga.boards.selftest_tb",
               {"bit": BIT, "verdict": verdict, "elements": elements, "limit": 100_000}, simulator="icarus")
 
 

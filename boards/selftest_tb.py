@@ -2,7 +2,7 @@
 decodes its first UART report line and reads the LEDs, and checks both say the expected
 verdict.
 
-Parameters (`runner.bench_params`): ``bit`` (clock cycles per UART bit), ``verdict``
+Parameters (`sim.runner.bench_params`): ``bit`` (clock cycles per UART bit), ``verdict``
 (``PASS`` or ``FAIL``), ``elements`` (the packet's length: the report's cycle count is at
 least that) and ``limit`` (cycles to wait for the report at most).
 """
