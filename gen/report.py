@@ -15,7 +15,7 @@ and ẑ buffers) are rows of ``buffers`` and ``totals.buffers_bram36``;
 
 from __future__ import annotations
 
-from .balance import BalanceError, Plan, padded
+from .balance import BalanceError, Plan, balance_dsp, padded
 from .cost import LUT_MAX_DEPTH
 
 __all__ = ["plan_report", "budget_sweep", "markdown", "CLOCK_MHZ", "RESOLUTIONS", "REPORT_FORMAT"]
@@ -42,8 +42,6 @@ def budget_sweep(plan: Plan, fractions=(1, 1 / 2, 1 / 4)) -> list[dict]:
     """The same encoder re-balanced (`balance.balance_dsp`, default block-RAM budget) within
     each fraction of ``plan``'s DSPs, on its frame: how the cycles per pixel scale with the
     budget (halving it about doubles them while the foldings divide evenly)."""
-    from .balance import balance_dsp
-
     rows = []
     for fraction in fractions:
         budget = int(plan.dsp * fraction)

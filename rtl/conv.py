@@ -11,6 +11,7 @@ from amaranth.lib.wiring import In, Out
 
 from .config import LayerConfig, freeze_integer_arrays
 from .mvau import MVAU, round_shift
+from .pipeline import Pipeline
 from .stream import beat_signature
 from .window import AddressedWindow, SlidingWindow
 
@@ -18,6 +19,8 @@ __all__ = ["ConvParams", "Conv", "ConvLayer"]
 
 MULTIPLIER_BITS = 17        # requantization multipliers are unsigned 17-bit (the B port)
 SHIFT_BITS = 6              # shifts lie in [0, 62]
+#: The requantizer's register stages (`_requantize`'s tail).
+REQUANTIZER = Pipeline("requantizer").stage("acc + bias").stage("·M").stage("round, shift and saturate")
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,7 +109,7 @@ def _requantize(cfg, params):
         m.d.sync += out.eq(Mux(rounded > hi, hi, Mux(rounded < lo, lo, rounded)))
         return out
 
-    return tail, 3
+    return tail, REQUANTIZER.latency
 
 
 class Conv(wiring.Component):

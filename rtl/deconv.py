@@ -13,6 +13,7 @@ from amaranth.lib.wiring import In, Out
 from .config import LayerConfig
 from .conv import ConvLayer, ConvParams
 from .glue import SkidBuffer
+from .pipeline import Pipeline
 from .stream import beat_signature
 
 __all__ = ["TransposedConfig", "phase_params", "SubpixelRows", "TransposedConvLayer"]
@@ -194,7 +195,9 @@ class TransposedConvLayer(wiring.Component):
         self._conv = ConvLayer(cfg.phase_config, phase_params(cfg, params))
         self._rows = SubpixelRows(self._conv.o.payload.data.shape().elem_shape, cfg.pe,
                                   cfg.c_out // cfg.pe, cfg.max_width)
-        self.latency = self._conv.latency + 1   # the engine's and the row shuffle's skid
+        self.pipeline = Pipeline("transposed convolution").stage("phase engine", self._conv.latency) \
+            .stage("row shuffle's skid buffer")
+        self.latency = self.pipeline.latency
         super().__init__({
             "i": In(self._conv.i.signature.flip()),
             "o": Out(self._rows.o.signature),
