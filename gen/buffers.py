@@ -49,13 +49,14 @@ def engine_buffers(encoder: EncoderSpec, index: int, pe: int, max_width: int, ma
     spec = layers[index]
     if isinstance(spec, AbsSpec):
         return {}
-    producer = SimpleNamespace(c_out=spec.c_out, pe=pe)
+    shape = spec.shape
+    producer = SimpleNamespace(c_out=shape.c_out, pe=pe)
     if index == len(layers) - 1:
         size = encoder.frame_sizes(max_width, max_height)[index]
-        return {"z": _fifo("z buffer", z_buffer_depth(spec.out_size(*size), spec.c_out, pe), _out_shape(spec), pe)}
+        return {"z": _fifo("z buffer", z_buffer_depth(shape.out_size(*size), shape.c_out, pe), _out_shape(spec), pe)}
     after = layers[index + 1]
-    shape = unsigned(after.out_bits) if isinstance(after, AbsSpec) else _out_shape(spec)
-    return {spec.name: _fifo("fifo", pipe_fifo_depth(producer), shape, pe)}
+    element = unsigned(after.out_bits) if isinstance(after, AbsSpec) else _out_shape(spec)
+    return {spec.name: _fifo("fifo", pipe_fifo_depth(producer), element, pe)}
 
 
 def _y_index(encoder: EncoderSpec) -> int:
@@ -75,11 +76,11 @@ def y_buffer_depth(encoder: EncoderSpec, costs: list[LayerCost]) -> int:
     tiny encoder at 200 DSPs ran 24% slower than the model on back-to-back frames; at
     this size, on the model.)"""
     layers = encoder.layers
-    flush = sum(c.cycles / spec.out_size(c.width, c.height)[1]
+    flush = sum(c.cycles / spec.shape.out_size(c.width, c.height)[1]
                 for spec, c in zip(layers, costs) if spec.name.startswith("h_a"))
     n = _y_index(encoder)
-    w, h = layers[n].out_size(costs[n].width, costs[n].height)
-    pixel = layers[n].c_out // costs[n].pe
+    w, h = layers[n].shape.out_size(costs[n].width, costs[n].height)
+    pixel = layers[n].shape.c_out // costs[n].pe
     beats = w * h * pixel
     return min(beats, math.ceil(flush * beats / costs[n].cycles)) + 2 * pixel
 

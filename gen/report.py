@@ -66,7 +66,8 @@ def plan_report(plan: Plan, clock_mhz: float = CLOCK_MHZ, sweep: list[dict] | No
     for c in costs:
         macs_per_cycle = c.macs / interval
         rows.append({
-            "name": c.name, "kind": c.kind, "kernel": c.kernel, "stride": c.stride, "c_in": c.c_in, "c_out": c.c_out,
+            "name": c.name, "kind": c.kind, "kernel": c.shape.kernel, "stride": c.shape.stride, "c_in": c.shape.c_in,
+            "c_out": c.shape.c_out,
             "pe": c.pe, "simd": c.simd, "window": c.window, "cycles_per_frame": c.cycles,
             "cycles_per_pixel": c.cycles / pixels, "dsp": c.dsp, "dsp_mac": c.dsp_mac, "bram36": c.bram36,
             "lut_mem": c.lut_mem, "macs_per_cycle": macs_per_cycle,

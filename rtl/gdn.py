@@ -10,6 +10,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from ..shape import LayerShape
 from .config import freeze_integer_arrays
 from .mvau import MVAU, delay, round_shift
 from .pipeline import Pipeline
@@ -62,6 +63,11 @@ class GDNConfig:
     @property
     def channels(self):
         return len(self.beta)
+
+    @property
+    def shape(self):
+        """A GDN unit's geometry: a 1×1 layer over its channels."""
+        return LayerShape(1, 1, self.channels, self.channels)
 
     @property
     def square_max(self):

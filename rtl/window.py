@@ -26,7 +26,7 @@ class _RowRing:
 
     def __init__(self, m, cfg, width, height):
         K, s, p = cfg.kernel, cfg.stride, cfg.pad
-        self.R = R = K + s
+        self.R = R = cfg.line_buffer_rows
         self._cfg, self._height = cfg, height
         n = bits_for(R)
         self.rows_done = Signal(n)
