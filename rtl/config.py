@@ -1,8 +1,9 @@
 """Frozen per-layer configuration from which every engine of a layer is built.
 
 `gen/` derives these from a trained artefact; `rtl/` only reads them (it knows no
-torch). A config that no hardware can implement is rejected here, once, with a
-message that names the offending values.
+torch). A `LayerConfig` is a `licfpga.shape.LayerShape`, whose sizes (output frame,
+window length, line-buffer rows) it inherits. A config that no hardware can implement
+is rejected here, once, with a message that names the offending values.
 """
 
 from dataclasses import dataclass, replace
