@@ -226,15 +226,13 @@ def _conv(spec: ConvSpec, f: Folding, width: int, height: int, max_width: int) -
     nf, sf = spec.c_out // f.pe, spec.window_len // f.simd
     w_out, h_out = spec.out_size(width, height)
     per_pixel = nf * sf
-    addressed = spec.c_in % f.simd == 0
-    rows = spec.line_buffer_rows
+    addressed = spec.addressed(f.simd)
     if addressed:
-        groups = spec.c_in // f.simd
-        row, in_beats = w_out * per_pixel, groups
-        line = Memory("line buffer", rows * max_width * groups, f.simd * spec.in_bits, 1, rom=False)
+        row, in_beats = w_out * per_pixel, spec.c_in // f.simd
     else:
         row, in_beats = max(per_pixel, p + 1) + (w_out - 1) * max(per_pixel, s), 1
-        line = Memory("line buffer", max_width, spec.c_in * spec.in_bits, rows, rom=False)
+    copies, depth, elements = spec.line_buffers(max_width, f.simd)
+    line = Memory("line buffer", depth, elements * spec.in_bits, copies, rom=False)
     lanes = math.ceil(f.pe / sf)
     requant_dsp = 1 if spec.acc_bound_bits <= DSP_A_BITS else 2
     memories = [line, Memory("weights", per_pixel, f.simd * WEIGHT_BITS, f.pe, rom=True)]

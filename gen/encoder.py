@@ -78,7 +78,7 @@ def _stage_json(stage) -> dict:
         c = stage.cfg
         return {"name": stage.name, "engine": "conv", "kernel": c.kernel, "stride": c.stride, "c_in": c.c_in,
                 "c_out": c.c_out, "pe": c.pe, "simd": c.simd,
-                "window": "addressed" if c.c_in % c.simd == 0 else "sliding",
+                "window": "addressed" if c.addressed(c.simd) else "sliding",
                 "max_width": c.max_width, "max_height": c.max_height, "in_bits": c.in_bits,
                 "in_signed": c.in_signed, "acc_bits": c.acc_bits, "out_bits": stage.params.out_bits,
                 "out_signed": stage.params.out_signed}

@@ -73,6 +73,22 @@ class LayerShape:
         and the s rows the input writes for the next one meanwhile."""
         return self.kernel + self.stride
 
+    def addressed(self, simd: int) -> bool:
+        """Whether a MAC array folded by ``simd`` takes its window from `AddressedWindow`
+        (SIMD divides C_in: every beat is SIMD channels of one pixel) rather than
+        `SlidingWindow` (beats straddle pixels)."""
+        return self.c_in % simd == 0
+
+    def line_buffers(self, max_width: int, simd: int) -> tuple[int, int, int]:
+        """The window generator's line buffers for inputs up to ``max_width`` wide, as
+        (memories, words each, elements per word): K+s memories of ``max_width`` whole
+        pixels (`SlidingWindow`), or one ring of (K+s)·max_width·C_in/SIMD words of SIMD
+        elements (`AddressedWindow`)."""
+        rows = self.line_buffer_rows
+        if self.addressed(simd):
+            return 1, rows * max_width * (self.c_in // simd), simd
+        return rows, max_width, self.c_in
+
     def out_size(self, width, height):
         """The output frame for a ``width``×``height`` input: ⌊(W−1)/s⌋+1 × ⌊(H−1)/s⌋+1
         (s·W × s·H transposed). Written as a shift, so that it also sizes Amaranth values

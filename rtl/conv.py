@@ -191,7 +191,7 @@ class ConvLayer(wiring.Component):
 
     def __init__(self, cfg: LayerConfig, params: ConvParams):
         self.cfg = cfg
-        self.addressed = cfg.c_in % cfg.simd == 0
+        self.addressed = cfg.addressed(cfg.simd)
         self._window = (AddressedWindow if self.addressed else SlidingWindow)(cfg)
         self._conv = Conv(cfg, params)
         self.latency = self._conv.latency       # the engine's, behind the window generator's

@@ -58,7 +58,7 @@ class ConvStage:
     @property
     def in_simd(self):
         """Elements per input beat: SIMD for `AddressedWindow`, a whole pixel for `SlidingWindow`."""
-        return self.cfg.simd if self.cfg.c_in % self.cfg.simd == 0 else self.cfg.c_in
+        return self.cfg.simd if self.cfg.addressed(self.cfg.simd) else self.cfg.c_in
 
     @property
     def shape(self):

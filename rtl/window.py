@@ -268,7 +268,7 @@ class AddressedWindow(wiring.Component):
     """
 
     def __init__(self, cfg: LayerConfig):
-        if cfg.c_in % cfg.simd:
+        if not cfg.addressed(cfg.simd):
             raise ValueError(f"SIMD={cfg.simd} does not divide C_in={cfg.c_in}: "
                              f"SlidingWindow folds windows across pixels")
         self.cfg = cfg
@@ -288,7 +288,8 @@ class AddressedWindow(wiring.Component):
         ring = _RowRing(m, cfg, self.width, self.height)
         R = ring.R
         word = data.ArrayLayout(cfg.in_shape, cfg.simd)
-        m.submodules.lines = mem = Memory(shape=word, depth=R * WG, init=[])
+        _, depth, _ = cfg.line_buffers(cfg.max_width, cfg.simd)
+        m.submodules.lines = mem = Memory(shape=word, depth=depth, init=[])
         wp = mem.write_port()
         rp = mem.read_port()
 

@@ -18,6 +18,15 @@ def test_derived_sizes():
     assert up.out_size(7, 5) == (14, 10) and up.macs(7, 5) == 7 * 5 * 25 * 4 * 3
 
 
+def test_line_buffers():
+    """K+s rows of the widest input: whole pixels per word, or SIMD-element words where
+    SIMD divides C_in."""
+    shape = LayerShape(5, 2, 6, 8)
+    assert shape.addressed(3) and not shape.addressed(4)
+    assert shape.line_buffers(64, 3) == (1, 7 * 64 * 2, 3)
+    assert shape.line_buffers(64, 4) == (7, 64, 6)
+
+
 @pytest.mark.parametrize("width", range(1, 20))
 def test_out_size_is_conv2d(width):
     """⌊(W + 2p − K)/s⌋ + 1, nn.Conv2d's rule with padding K//2."""
