@@ -140,7 +140,7 @@ class Plan:
 
     def buffers(self) -> dict[str, Memory]:
         """The encoder's own buffers (:func:`buffers.encoder_buffers`)."""
-        return encoder_buffers(self)
+        return encoder_buffers(self.encoder, self.costs(self.max_width, self.max_height))
 
     def memories(self) -> list[Memory]:
         """The engines' memories and the encoder's buffers."""

@@ -2,9 +2,9 @@
 artefact): the FIFO behind every engine, ŷ's buffer on its way to the output and the ẑ
 buffer (`rtl.encoder.Encoder`). They come on top of the engines' memories.
 
-Their sizes are `rtl.encoder`'s and `gen.encoder`'s own functions (`pipe_fifo_depth`,
-`z_buffer_depth`, `gen.encoder.y_buffer_depth`) applied to the specs, so the plan
-counts what `licfpga generate` builds (the names and depths match
+Their sizes are `rtl.encoder`'s functions (`pipe_fifo_depth`, `z_buffer_depth`) and
+:func:`y_buffer_depth` applied to the specs, so the plan counts what `licfpga
+generate` builds (the names and depths match
 `EncoderConfig.fifo_depths`, the widths `EncoderConfig.fifo_bits`). A FIFO of ``depth``
 beats is costed as one ``depth`` × payload-bits memory (block RAM above 64 words).
 
@@ -16,20 +16,17 @@ per engine.
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
 
 from amaranth.hdl import signed, unsigned
 
 from ..rtl.encoder import pipe_fifo_depth, z_buffer_depth
 from ..rtl.stream import beat_layout
-from .cost import Memory
+from .cost import LayerCost, Memory
 from .layers import AbsSpec, ConvSpec, EncoderSpec
 
-if TYPE_CHECKING:
-    from .balance import Plan
-
-__all__ = ["engine_buffers", "y_buffer", "encoder_buffers"]
+__all__ = ["engine_buffers", "y_buffer_depth", "y_buffer", "encoder_buffers"]
 
 
 def _out_shape(spec):
@@ -52,29 +49,54 @@ def engine_buffers(encoder: EncoderSpec, index: int, pe: int, max_width: int, ma
     spec = layers[index]
     if isinstance(spec, AbsSpec):
         return {}
-    producer = SimpleNamespace(c_out=spec.c_out, pe=pe)
+    shape = spec.shape
+    producer = SimpleNamespace(c_out=shape.c_out, pe=pe)
     if index == len(layers) - 1:
         size = encoder.frame_sizes(max_width, max_height)[index]
-        return {"z": _fifo("z buffer", z_buffer_depth(spec.out_size(*size), spec.c_out, pe), _out_shape(spec), pe)}
+        return {"z": _fifo("z buffer", z_buffer_depth(shape.out_size(*size), shape.c_out, pe), _out_shape(spec), pe)}
     after = layers[index + 1]
-    shape = unsigned(after.out_bits) if isinstance(after, AbsSpec) else _out_shape(spec)
-    return {spec.name: _fifo("fifo", pipe_fifo_depth(producer), shape, pe)}
+    element = unsigned(after.out_bits) if isinstance(after, AbsSpec) else _out_shape(spec)
+    return {spec.name: _fifo("fifo", pipe_fifo_depth(producer), element, pe)}
 
 
-def y_buffer(plan: Plan) -> Memory:
-    """ŷ's buffer between the fork and the output (`gen.encoder.y_buffer_depth`)."""
-    from .encoder import y_buffer_depth  # gen.encoder imports gen.balance, which imports this module
-
-    layers = plan.encoder.layers
-    n = max(i for i, spec in enumerate(layers) if spec.name.startswith("g_a"))
-    pe = plan.foldings[n].pe
-    return _fifo("y buffer", y_buffer_depth(plan, pe), _out_shape(layers[n]), pe)
+def _y_index(encoder: EncoderSpec) -> int:
+    """g_a's last engine, the one in front of the fork to ŷ's buffer."""
+    return max(i for i, spec in enumerate(encoder.layers) if spec.name.startswith("g_a"))
 
 
-def encoder_buffers(plan: Plan) -> dict[str, Memory]:
-    """Every buffer of the encoder ``plan`` describes, by `EncoderConfig.fifo_depths`' names."""
+def y_buffer_depth(encoder: EncoderSpec, costs: list[LayerCost]) -> int:
+    """Beats of ŷ (of g_a's last PE) that g_a can make while h_a flushes a frame, on the
+    largest frame (``costs``: every engine's on it). After ŷ's last element, h_a.0
+    computes its last output row, then h_a.2 and h_a.4 theirs (each row needs the rows
+    before it), so the output turns to ẑ about Σ (frame cycles / output rows) of h_a's
+    engines later. Meanwhile g_a's last engine may make ŷ at its own pace (its input
+    waits in the line buffers upstream), not just at the pipeline's: the buffer takes
+    what it makes in that time at its own frame cycles, at most a whole ŷ frame, and two
+    pixels more for the fork's handshake. (Sized by the pipeline's interval instead, the
+    tiny encoder at 200 DSPs ran 24% slower than the model on back-to-back frames; at
+    this size, on the model.)"""
+    layers = encoder.layers
+    flush = sum(c.cycles / spec.shape.out_size(c.width, c.height)[1]
+                for spec, c in zip(layers, costs) if spec.name.startswith("h_a"))
+    n = _y_index(encoder)
+    w, h = layers[n].shape.out_size(costs[n].width, costs[n].height)
+    pixel = layers[n].shape.c_out // costs[n].pe
+    beats = w * h * pixel
+    return min(beats, math.ceil(flush * beats / costs[n].cycles)) + 2 * pixel
+
+
+def y_buffer(encoder: EncoderSpec, costs: list[LayerCost]) -> Memory:
+    """ŷ's buffer between the fork and the output (:func:`y_buffer_depth`)."""
+    n = _y_index(encoder)
+    return _fifo("y buffer", y_buffer_depth(encoder, costs), _out_shape(encoder.layers[n]), costs[n].pe)
+
+
+def encoder_buffers(encoder: EncoderSpec, costs: list[LayerCost]) -> dict[str, Memory]:
+    """Every buffer of ``encoder`` folded as ``costs`` (every engine's cost on the
+    built-in maximum frame), by `EncoderConfig.fifo_depths`' names."""
+    max_width, max_height = costs[0].width, costs[0].height
     out = {}
-    for index, folding in enumerate(plan.foldings):
-        out.update(engine_buffers(plan.encoder, index, folding.pe, plan.max_width, plan.max_height))
+    for index, c in enumerate(costs):
+        out.update(engine_buffers(encoder, index, c.pe, max_width, max_height))
     z = out.pop("z")
-    return {**out, "y": y_buffer(plan), "z": z}
+    return {**out, "y": y_buffer(encoder, costs), "z": z}

@@ -74,6 +74,7 @@ from ..formats import (
     SHIFT_BITS,
     WEIGHT_BITS,
 )
+from ..shape import LayerShape
 from .layers import AbsSpec, ConvSpec, GDNSpec, Spec
 
 __all__ = ["Folding", "Memory", "LayerCost", "layer_cost", "legal_foldings", "bram36_blocks", "divisors",
@@ -164,15 +165,10 @@ class Folding:
 
 @dataclass(frozen=True)
 class LayerCost:
-    """One engine at one folding and one input frame (``width``×``height``). ``cycles``:
-    the frame interval (module docstring); ``macs``: useful MACs of the frame."""
+    """One engine (``spec``) at one folding and one input frame (``width``×``height``).
+    ``cycles``: the frame interval (module docstring); ``macs``: useful MACs of the frame."""
 
-    name: str
-    kind: str
-    kernel: int
-    stride: int
-    c_in: int
-    c_out: int
+    spec: Spec
     pe: int
     simd: int
     window: str | None
@@ -183,6 +179,18 @@ class LayerCost:
     dsp_mac: int
     dsp_other: int
     memories: tuple[Memory, ...]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    @property
+    def shape(self) -> LayerShape:
+        return self.spec.shape
 
     @property
     def dsp(self) -> int:
@@ -197,17 +205,23 @@ class LayerCost:
         return sum(m.luts for m in self.memories)
 
 
+def _fold_sizes(spec: Spec) -> tuple[int, int]:
+    """(the length PE must divide, the length SIMD must divide): the MAC array's output
+    channels and window vector, (C_out, K·K·C_in); for GDN's γ-sum (a 1×1 layer) (C, C)."""
+    return spec.shape.c_out, spec.shape.window_len
+
+
 def legal_foldings(spec: Spec) -> list[Folding]:
     """Every (PE, SIMD) the engine can be built with: PE | C_out and SIMD | K²·C_in for a
     convolution, PE | C and SIMD | C for GDN; |ŷ| always takes a whole pixel."""
     if isinstance(spec, AbsSpec):
         return [Folding(1, spec.channels)]
-    pe_len, simd_len = spec.fold_sizes
+    pe_len, simd_len = _fold_sizes(spec)
     return [Folding(pe, simd) for pe in divisors(pe_len) for simd in divisors(simd_len)]
 
 
 def _check(spec: Spec, f: Folding) -> None:
-    pe_len, simd_len = (1, spec.channels) if isinstance(spec, AbsSpec) else spec.fold_sizes
+    pe_len, simd_len = (1, spec.channels) if isinstance(spec, AbsSpec) else _fold_sizes(spec)
     legal = pe_len % f.pe == 0 and simd_len % f.simd == 0
     if isinstance(spec, AbsSpec):
         legal = f == Folding(1, spec.channels)
@@ -217,26 +231,24 @@ def _check(spec: Spec, f: Folding) -> None:
 
 
 def _conv(spec: ConvSpec, f: Folding, width: int, height: int, max_width: int) -> LayerCost:
-    K, s, p = spec.kernel, spec.stride, spec.pad
+    s, p = spec.stride, spec.pad
     nf, sf = spec.c_out // f.pe, spec.window_len // f.simd
     w_out, h_out = spec.out_size(width, height)
     per_pixel = nf * sf
-    addressed = spec.c_in % f.simd == 0
-    rows = K + s
+    addressed = spec.addressed(f.simd)
     if addressed:
-        groups = spec.c_in // f.simd
-        row, in_beats = w_out * per_pixel, groups
-        line = Memory("line buffer", rows * max_width * groups, f.simd * spec.in_bits, 1, rom=False)
+        row, in_beats = w_out * per_pixel, spec.c_in // f.simd
     else:
         row, in_beats = max(per_pixel, p + 1) + (w_out - 1) * max(per_pixel, s), 1
-        line = Memory("line buffer", max_width, spec.c_in * spec.in_bits, rows, rom=False)
+    copies, depth, elements = spec.line_buffers(max_width, f.simd)
+    line = Memory("line buffer", depth, elements * spec.in_bits, copies, rom=False)
     lanes = math.ceil(f.pe / sf)
     requant_dsp = 1 if spec.acc_bound_bits <= DSP_A_BITS else 2
     memories = [line, Memory("weights", per_pixel, f.simd * WEIGHT_BITS, f.pe, rom=True)]
     if nf > 1:
         memories.append(Memory("window buffer", sf, f.simd * spec.in_bits, 1, rom=False))
     memories.append(Memory("requant params", math.ceil(spec.c_out / lanes), CONV_PARAM_BITS, lanes, rom=True))
-    return LayerCost(spec.name, spec.kind, K, s, spec.c_in, spec.c_out, f.pe, f.simd,
+    return LayerCost(spec, f.pe, f.simd,
                      "addressed" if addressed else "sliding", width, height,
                      max(h_out * row, width * height * in_beats), spec.macs(width, height),
                      f.pe * f.simd, lanes * requant_dsp, tuple(memories))
@@ -253,7 +265,7 @@ def _gdn(spec: GDNSpec, f: Folding, width: int, height: int) -> LayerCost:
     memories += [Memory("GDN params", math.ceil(C / lanes), GDN_PARAM_BITS, lanes, rom=True),
                  Memory("rsqrt seed", RSQRT_WORDS, RSQRT_BITS, lanes, rom=True),
                  Memory("x buffer", 2 * math.ceil(C / lanes), spec.in_bits, lanes, rom=False)]
-    return LayerCost(spec.name, spec.kind, 1, 1, C, C, f.pe, f.simd, None, width, height,
+    return LayerCost(spec, f.pe, f.simd, None, width, height,
                      width * height * nf * sf, spec.macs(width, height),
                      f.pe * f.simd * (1 if fits_one else 2), f.simd + lanes * GDN_TAIL_DSP, tuple(memories))
 
@@ -268,5 +280,4 @@ def layer_cost(spec: Spec, folding: Folding, width: int, height: int, max_width:
         return _conv(spec, folding, width, height, max_width)
     if isinstance(spec, GDNSpec):
         return _gdn(spec, folding, width, height)
-    return LayerCost(spec.name, spec.kind, 1, 1, spec.channels, spec.channels, 1, spec.channels, None,
-                     width, height, width * height, 0, 0, 0, ())
+    return LayerCost(spec, 1, spec.channels, None, width, height, width * height, 0, 0, 0, ())

@@ -13,18 +13,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from amaranth.back import verilog
 
 from ..formats import OUT_BITS, RSQRT_TABLE, gdn_square_shift
-from ..model.artefact import Artefact, ConvLayer
+from ..model.artefact import Artefact, ConvLayer, read_manifest
+from ..model.golden import GoldenModel
+from ..model.registry import DEFAULT_MODEL, ModelError, list_models, load_integer_model
 from ..rtl.conv import ConvParams
 from ..rtl.encoder import ConvStage, Encoder, EncoderConfig, GDNStage
 from ..rtl.gdn import GDNConfig
-from .balance import BalanceError, Plan
+from .balance import DEFAULT_DSP_MARGIN, DEFAULT_MAX_FRAME, BalanceError, Plan, balance_dsp, balance_fps
+from .buffers import y_buffer_depth
+from .cost import Memory, layer_cost
+from .devices import DEVICES
 from .layers import ConvSpec, GDNSpec, encoder_from_artefact
 from .report import CLOCK_MHZ, budget_sweep, markdown, plan_report
 
@@ -64,28 +70,7 @@ def encoder_config(artefact: Artefact, plan: Plan) -> EncoderConfig:
             continue
         (analysis if spec.name.startswith("g_a") else hyper).append(stage)
     return EncoderConfig(tuple(analysis), tuple(hyper), plan.max_width, plan.max_height,
-                         y_buffer_depth(plan, analysis[-1].pe), abs_bits)
-
-
-def y_buffer_depth(plan: Plan, y_pe: int) -> int:
-    """Beats of ŷ (of g_a's last PE) that g_a can make while h_a flushes a frame, on the
-    largest frame. After ŷ's last element, h_a.0 computes its last output row, then h_a.2
-    and h_a.4 theirs (each row needs the rows before it), so the output turns to ẑ about
-    Σ (frame cycles / output rows) of h_a's engines later. Meanwhile g_a's last engine
-    may make ŷ at its own pace (its input waits in the line buffers upstream), not just
-    at the pipeline's: the buffer takes what it makes in that time at its own frame
-    cycles, at most a whole ŷ frame, and two pixels more for the fork's handshake.
-    (Sized by the pipeline's interval instead, the tiny encoder at 200 DSPs ran 24%
-    slower than the model on back-to-back frames; at this size, on the model.)"""
-    costs = plan.costs(plan.max_width, plan.max_height)
-    layers = plan.encoder.layers
-    flush = sum(c.cycles / spec.out_size(c.width, c.height)[1]
-                for spec, c in zip(layers, costs) if spec.name.startswith("h_a"))
-    n = max(i for i, spec in enumerate(layers) if spec.name.startswith("g_a"))
-    w, h = layers[n].out_size(costs[n].width, costs[n].height)
-    pixel = layers[n].c_out // y_pe
-    beats = w * h * pixel
-    return min(beats, math.ceil(flush * beats / costs[n].cycles)) + 2 * pixel
+                         y_buffer_depth(encoder, plan.costs(plan.max_width, plan.max_height)), abs_bits)
 
 
 def _stage_json(stage) -> dict:
@@ -93,7 +78,7 @@ def _stage_json(stage) -> dict:
         c = stage.cfg
         return {"name": stage.name, "engine": "conv", "kernel": c.kernel, "stride": c.stride, "c_in": c.c_in,
                 "c_out": c.c_out, "pe": c.pe, "simd": c.simd,
-                "window": "addressed" if c.c_in % c.simd == 0 else "sliding",
+                "window": "addressed" if c.addressed(c.simd) else "sliding",
                 "max_width": c.max_width, "max_height": c.max_height, "in_bits": c.in_bits,
                 "in_signed": c.in_signed, "acc_bits": c.acc_bits, "out_bits": stage.params.out_bits,
                 "out_signed": stage.params.out_signed}
@@ -131,7 +116,6 @@ class EncoderDesign:
     def costs(self, width: int, height: int) -> list:
         """`gen.cost`'s `LayerCost` of every engine for a width×height input (unpadded:
         what is streamed), with the line buffers of the plan's maximum frame."""
-        from .cost import layer_cost
         encoder = self.plan.encoder
         maxima = encoder.frame_sizes(self.plan.max_width, self.plan.max_height)
         return [layer_cost(spec, f, w, h, mw) for spec, f, (w, h), (mw, _) in
@@ -144,7 +128,6 @@ class EncoderDesign:
     def buffers(self) -> dict:
         """Every FIFO's depth, payload bits and memory (`gen.cost.Memory`: block RAM above
         64 words, else LUTs); these come on top of the plan's per-engine estimate."""
-        from .cost import Memory
         out = {}
         bits = self.config.fifo_bits
         for name, depth in self.config.fifo_depths.items():
@@ -186,16 +169,11 @@ def golden_packet(artefact: Artefact, frame) -> tuple:
     """What the encoder emits for an (H, W, 3) uint8 frame, from the integer golden model:
     the packet's elements (ŷ then ẑ, pixel by pixel in raster order, channel fastest) and
     the two latents' [w, h, channels]."""
-    import numpy as np
-    import torch
-
-    from ..model.golden import GoldenModel
-
     golden = GoldenModel(artefact)
-    x = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None].to(torch.int64)
+    x = np.ascontiguousarray(frame).transpose(2, 0, 1)[None].astype(np.int64)
     y = golden.g_a(x)
     z = golden.h_a(y)
-    parts = [t[0].permute(1, 2, 0).numpy() for t in (y, z)]
+    parts = [t[0].transpose(1, 2, 0) for t in (y, z)]
     shapes = tuple([p.shape[1], p.shape[0], p.shape[2]] for p in parts)
     return np.concatenate([p.reshape(-1) for p in parts]), *shapes
 
@@ -222,10 +200,6 @@ def generate(d: EncoderDesign, out: Path, clock_mhz: float = CLOCK_MHZ) -> dict[
 def default_model() -> str:
     """The shipped default student's integer artefact (``registry.DEFAULT_MODEL`` + ``-int8``),
     else the newest ``student-n64-q?-int8``."""
-    import re
-
-    from ..model.registry import DEFAULT_MODEL, ModelError, list_models
-
     integer = [m for m in list_models() if m.integer]
     names = {m.name for m in integer}
     if f"{DEFAULT_MODEL}-int8" in names:
@@ -239,9 +213,6 @@ def default_model() -> str:
 
 def load(name_or_path: str) -> tuple[Artefact, str]:
     """An integer artefact by registry name or path, and its tensors' sha256."""
-    from ..model.artefact import read_manifest
-    from ..model.registry import load_integer_model
-
     artefact, info = load_integer_model(name_or_path)
     return artefact, read_manifest(Path(info.path))["npz"]["sha256"]
 
@@ -253,9 +224,6 @@ def plan_design(model: str | None = None, dsp_budget: int | None = None, fps: fl
     student) balanced within ``dsp_budget`` DSPs (default: the XCZU9EG's less the
     margin) or, given ``fps``, with the fewest DSPs for that rate at ``clock_mhz``, on a
     ``resolution`` frame, with line buffers for ``max_frame`` (default 1920×1088)."""
-    from .balance import DEFAULT_DSP_MARGIN, DEFAULT_MAX_FRAME, balance_dsp, balance_fps
-    from .plan import DEVICES
-
     if dsp_budget is not None and fps is not None:
         raise BalanceError("give a DSP budget or a frame rate, not both")
     artefact, sha256 = load(model or default_model())

@@ -7,7 +7,8 @@ go through one function (:func:`_describe`), fed with the artefact's own layer s
 or with :func:`model.artefact.topology`'s, so planning and generation cannot disagree
 on the shapes.
 
-These descriptions hold shapes and number formats, never weights: the generator looks
+These descriptions hold shapes (every spec's ``shape`` is a `licfpga.shape.LayerShape`,
+which derives sizes and MACs) and number formats, never weights: the generator looks
 the integers up in the artefact by ``name``. A convolution becomes the RTL's
 :class:`rtl.config.LayerConfig` once the balancer has chosen its folding
 (:meth:`ConvSpec.layer_config`); the GDN unit has no RTL config yet, so its folding
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from ..formats import GDN_ACC_BITS, GDN_COEF_BITS, GDN_SQUARE_BITS, WEIGHT_BITS, accumulator_bits
 from ..model.artefact import Artefact, ConvLayer, GDNLayer, LayerSpec, topology
 from ..rtl.config import LayerConfig
+from ..shape import LayerShape
 
 __all__ = ["ConvSpec", "GDNSpec", "AbsSpec", "EncoderSpec", "encoder_from_artefact", "encoder_topology",
            "ENCODER_TRANSFORMS"]
@@ -28,11 +30,12 @@ __all__ = ["ConvSpec", "GDNSpec", "AbsSpec", "EncoderSpec", "encoder_from_artefa
 ENCODER_TRANSFORMS = ("g_a", "h_a")
 
 
-@dataclass(frozen=True)
-class ConvSpec:
-    """A convolution engine: ``nn.Conv2d(c_in, c_out, kernel, stride, padding=kernel//2)``
-    on ``in_bits`` activations (``in_signed``) and int8 weights, then requantization to
-    ``out_bits`` (``out_signed``; unsigned folds a ReLU).
+@dataclass(frozen=True, kw_only=True)
+class ConvSpec(LayerShape):
+    """A convolution engine: the `LayerShape` ``nn.Conv2d(c_in, c_out, kernel, stride,
+    padding=kernel//2)`` (or its transposed form) on ``in_bits`` activations
+    (``in_signed``) and int8 weights, then requantization to ``out_bits``
+    (``out_signed``; unsigned folds a ReLU).
 
     ``acc_bits`` is the accumulator register of the artefact (32); ``acc_bound_bits`` is
     what the layer can actually reach, ``taps·x_max·127 + max|bias|`` as a signed width
@@ -41,10 +44,6 @@ class ConvSpec:
     """
 
     name: str
-    kernel: int
-    stride: int
-    c_in: int
-    c_out: int
     in_bits: int
     in_signed: bool
     out_bits: int
@@ -55,34 +54,15 @@ class ConvSpec:
     kind = "conv"
 
     @property
-    def pad(self) -> int:
-        return self.kernel // 2
-
-    @property
-    def window_len(self) -> int:
-        """K·K·C_in: the vector SIMD folds."""
-        return self.kernel * self.kernel * self.c_in
-
-    @property
-    def fold_sizes(self) -> tuple[int, int]:
-        """(the length PE must divide, the length SIMD must divide): (C_out, K·K·C_in)."""
-        return self.c_out, self.window_len
-
-    def out_size(self, width: int, height: int) -> tuple[int, int]:
-        return ((width - 1) // self.stride + 1, (height - 1) // self.stride + 1)
-
-    def macs(self, width: int, height: int) -> int:
-        """Multiply-accumulates of one frame whose input is ``width``×``height``:
-        H_out·W_out·K²·C_in·C_out, padding taps included (they are multiplied by zero in
-        the hardware too)."""
-        w, h = self.out_size(width, height)
-        return w * h * self.window_len * self.c_out
+    def shape(self) -> LayerShape:
+        return self
 
     def layer_config(self, pe: int, simd: int, max_width: int, max_height: int) -> LayerConfig:
         """The RTL's config for this layer at a folding and a built-in maximum input frame."""
-        return LayerConfig(kernel=self.kernel, stride=self.stride, c_in=self.c_in, c_out=self.c_out, pe=pe,
-                           simd=simd, max_width=max_width, max_height=max_height, in_bits=self.in_bits,
-                           in_signed=self.in_signed, weight_bits=WEIGHT_BITS, acc_bits=self.acc_bits)
+        return LayerConfig(kernel=self.kernel, stride=self.stride, c_in=self.c_in, c_out=self.c_out,
+                           transposed=self.transposed, pe=pe, simd=simd, max_width=max_width,
+                           max_height=max_height, in_bits=self.in_bits, in_signed=self.in_signed,
+                           weight_bits=WEIGHT_BITS, acc_bits=self.acc_bits)
 
 
 @dataclass(frozen=True)
@@ -90,7 +70,8 @@ class GDNSpec:
     """A GDN unit over ``channels`` (docs/number-formats.md §3): squares of ``in_bits``
     inputs (≤ 17 bits), the C×C γ-weighted sum with ``coef_bits`` coefficients into an
     ``acc_bits`` accumulator, rsqrt, the output multiply and requantization to ``out_bits``.
-    PE folds the output channels i of ``N_i = β_i + Σ_j γ_ij·u_j``, SIMD the inputs j."""
+    PE folds the output channels i of ``N_i = β_i + Σ_j γ_ij·u_j``, SIMD the inputs j:
+    as the MAC array of a 1×1 layer (``shape``)."""
 
     name: str
     channels: int
@@ -100,32 +81,20 @@ class GDNSpec:
     acc_bits: int
 
     kind = "gdn"
-    stride = 1
 
     @property
-    def c_in(self) -> int:
-        return self.channels
-
-    @property
-    def c_out(self) -> int:
-        return self.channels
-
-    @property
-    def fold_sizes(self) -> tuple[int, int]:
-        return self.channels, self.channels
+    def shape(self) -> LayerShape:
+        return LayerShape(1, 1, self.channels, self.channels)
 
     @property
     def square_bits(self) -> int:
         """Width of a square u_j: exact for int8 (14 bits), rounded to 17 for int16."""
         return min(2 * self.in_bits - 2, GDN_SQUARE_BITS)
 
-    def out_size(self, width: int, height: int) -> tuple[int, int]:
-        return width, height
-
     def macs(self, width: int, height: int) -> int:
         """The γ-sum's C² MACs per pixel (the per-element work is not counted as MACs,
         as in :func:`model.hyperprior.macs_per_pixel`)."""
-        return width * height * self.channels * self.channels
+        return self.shape.macs(width, height)
 
 
 @dataclass(frozen=True)
@@ -139,18 +108,10 @@ class AbsSpec:
     out_bits: int
 
     kind = "abs"
-    stride = 1
 
     @property
-    def c_in(self) -> int:
-        return self.channels
-
-    @property
-    def c_out(self) -> int:
-        return self.channels
-
-    def out_size(self, width: int, height: int) -> tuple[int, int]:
-        return width, height
+    def shape(self) -> LayerShape:
+        return LayerShape(1, 1, self.channels, self.channels)
 
     def macs(self, width: int, height: int) -> int:
         return 0
@@ -174,7 +135,7 @@ class EncoderSpec:
         sizes = []
         for layer in self.layers:
             sizes.append((width, height))
-            width, height = layer.out_size(width, height)
+            width, height = layer.shape.out_size(width, height)
         return sizes
 
     def macs(self, width: int, height: int) -> int:
@@ -193,13 +154,15 @@ def _describe(specs: list[LayerSpec], bias_max: dict[str, int], gdn: dict[str, t
             continue
         if s.kind == "conv":
             x_max = s.in_type.range[1]
-            bound = accumulator_bits(s.kernel * s.kernel * s.c_in, x_max, 127, bias_max.get(s.name, 0))
+            taps = LayerShape(s.kernel, s.stride, s.c_in, s.c_out).window_len
+            bound = accumulator_bits(taps, x_max, 127, bias_max.get(s.name, 0))
             if s.transform == "h_a" and not any(layer.kind == "abs" for layer in out):
                 # |ŷ| between g_a's int16 ŷ and h_a's uint8 input: the only glue engine.
                 prev = out[-1]
-                out.append(AbsSpec("abs", prev.c_out, prev.out_bits, s.in_type.bits))
-            out.append(ConvSpec(s.name, s.kernel, s.stride, s.c_in, s.c_out, s.in_type.bits, s.in_type.signed,
-                                s.out_type.bits, s.out_type.signed, s.acc_bits, bound))
+                out.append(AbsSpec("abs", prev.shape.c_out, prev.out_bits, s.in_type.bits))
+            out.append(ConvSpec(name=s.name, kernel=s.kernel, stride=s.stride, c_in=s.c_in, c_out=s.c_out,
+                                in_bits=s.in_type.bits, in_signed=s.in_type.signed, out_bits=s.out_type.bits,
+                                out_signed=s.out_type.signed, acc_bits=s.acc_bits, acc_bound_bits=bound))
         elif s.kind == "gdn":
             coef_bits, acc_bits = gdn[s.name]
             out.append(GDNSpec(s.name, s.c_in, s.in_type.bits, s.out_type.bits, coef_bits, acc_bits))

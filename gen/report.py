@@ -15,7 +15,7 @@ and ẑ buffers) are rows of ``buffers`` and ``totals.buffers_bram36``;
 
 from __future__ import annotations
 
-from .balance import BalanceError, Plan, padded
+from .balance import BalanceError, Plan, balance_dsp, padded
 from .cost import LUT_MAX_DEPTH
 
 __all__ = ["plan_report", "budget_sweep", "markdown", "CLOCK_MHZ", "RESOLUTIONS", "REPORT_FORMAT"]
@@ -42,8 +42,6 @@ def budget_sweep(plan: Plan, fractions=(1, 1 / 2, 1 / 4)) -> list[dict]:
     """The same encoder re-balanced (`balance.balance_dsp`, default block-RAM budget) within
     each fraction of ``plan``'s DSPs, on its frame: how the cycles per pixel scale with the
     budget (halving it about doubles them while the foldings divide evenly)."""
-    from .balance import balance_dsp
-
     rows = []
     for fraction in fractions:
         budget = int(plan.dsp * fraction)
@@ -68,7 +66,8 @@ def plan_report(plan: Plan, clock_mhz: float = CLOCK_MHZ, sweep: list[dict] | No
     for c in costs:
         macs_per_cycle = c.macs / interval
         rows.append({
-            "name": c.name, "kind": c.kind, "kernel": c.kernel, "stride": c.stride, "c_in": c.c_in, "c_out": c.c_out,
+            "name": c.name, "kind": c.kind, "kernel": c.shape.kernel, "stride": c.shape.stride, "c_in": c.shape.c_in,
+            "c_out": c.shape.c_out,
             "pe": c.pe, "simd": c.simd, "window": c.window, "cycles_per_frame": c.cycles,
             "cycles_per_pixel": c.cycles / pixels, "dsp": c.dsp, "dsp_mac": c.dsp_mac, "bram36": c.bram36,
             "lut_mem": c.lut_mem, "macs_per_cycle": macs_per_cycle,

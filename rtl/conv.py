@@ -12,10 +12,14 @@ from amaranth.lib.wiring import In, Out
 from ..formats import MULTIPLIER_BITS, SHIFT_BITS
 from .config import LayerConfig, freeze_integer_arrays
 from .mvau import MVAU, round_shift
+from .pipeline import Pipeline
 from .stream import beat_signature
 from .window import AddressedWindow, SlidingWindow
 
 __all__ = ["ConvParams", "Conv", "ConvLayer"]
+
+#: The requantizer's register stages (`_requantize`'s tail).
+REQUANTIZER = Pipeline("requantizer").stage("acc + bias").stage("·M").stage("round, shift and saturate")
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,7 +108,7 @@ def _requantize(cfg, params):
         m.d.sync += out.eq(Mux(rounded > hi, hi, Mux(rounded < lo, lo, rounded)))
         return out
 
-    return tail, 3
+    return tail, REQUANTIZER.latency
 
 
 class Conv(wiring.Component):
@@ -186,7 +190,7 @@ class ConvLayer(wiring.Component):
 
     def __init__(self, cfg: LayerConfig, params: ConvParams):
         self.cfg = cfg
-        self.addressed = cfg.c_in % cfg.simd == 0
+        self.addressed = cfg.addressed(cfg.simd)
         self._window = (AddressedWindow if self.addressed else SlidingWindow)(cfg)
         self._conv = Conv(cfg, params)
         self.latency = self._conv.latency       # the engine's, behind the window generator's

@@ -2,8 +2,6 @@
 stride=2, padding=K//2, output_padding=1)``) as four sub-pixel phases of one stride-1
 3×3 convolution, then a row shuffle."""
 
-from dataclasses import dataclass
-
 import numpy as np
 from amaranth import Module, Mux, Signal
 from amaranth.lib import data, wiring
@@ -13,49 +11,13 @@ from amaranth.lib.wiring import In, Out
 from .config import LayerConfig
 from .conv import ConvLayer, ConvParams
 from .glue import SkidBuffer
+from .pipeline import Pipeline
 from .stream import beat_signature
 
-__all__ = ["TransposedConfig", "phase_params", "SubpixelRows", "TransposedConvLayer"]
+__all__ = ["phase_params", "SubpixelRows", "TransposedConvLayer"]
 
 
-@dataclass(frozen=True)
-class TransposedConfig:
-    """A transposed convolution layer: ``ConvTranspose2d(c_in, c_out, kernel, stride=2,
-    padding=kernel//2, output_padding=1)``, so a W×H input gives a 2W×2H output.
-
-    ``simd`` folds the phase window vector 3·3·C_in and ``pe`` the 4·C_out phase
-    channels; PE must divide C_out so that no beat mixes two phases. The other fields
-    are those of `LayerConfig`; ``max_width``/``max_height`` bound the *input* frame.
-    """
-    kernel: int
-    c_in: int
-    c_out: int
-    pe: int
-    simd: int
-    max_width: int
-    max_height: int
-    in_bits: int = 8
-    in_signed: bool = True
-    weight_bits: int = 8
-    acc_bits: int = 32
-
-    def __post_init__(self):
-        if self.kernel not in (3, 5):
-            raise ValueError(f"kernel={self.kernel}: the sub-pixel phases cover kernels 3 and 5")
-        if not isinstance(self.pe, int) or self.pe < 1 or self.c_out % self.pe:
-            raise ValueError(f"PE={self.pe} does not divide C_out={self.c_out} (a beat would mix phases)")
-        _ = self.phase_config  # LayerConfig checks the rest
-
-    @property
-    def phase_config(self) -> LayerConfig:
-        """The stride-1 3×3 convolution that computes the four phases as 4·C_out channels."""
-        return LayerConfig(kernel=3, stride=1, c_in=self.c_in, c_out=4 * self.c_out, pe=self.pe,
-                           simd=self.simd, max_width=self.max_width, max_height=self.max_height,
-                           in_bits=self.in_bits, in_signed=self.in_signed,
-                           weight_bits=self.weight_bits, acc_bits=self.acc_bits)
-
-
-def phase_params(cfg: TransposedConfig, params: ConvParams) -> ConvParams:
+def phase_params(cfg: LayerConfig, params: ConvParams) -> ConvParams:
     """The phase convolution's parameters from the transposed convolution's.
 
     ``params.weight`` is (C_out, C_in, K, K): ``ConvTranspose2d.weight`` with its first
@@ -63,7 +25,7 @@ def phase_params(cfg: TransposedConfig, params: ConvParams) -> ConvParams:
     ``k = a + K//2 − 2d`` (d = −1, 0, 1; zero where k falls outside the kernel), and
     the same along columns; phase 2a+b becomes channels (2a+b)·C_out + c.
     """
-    K, p = cfg.kernel, cfg.kernel // 2
+    K, p = cfg.kernel, cfg.pad
     w = params.weight
     if w.shape != (cfg.c_out, cfg.c_in, K, K):
         raise ValueError(f"weight has shape {w.shape}, the layer needs {(cfg.c_out, cfg.c_in, K, K)}")
@@ -189,12 +151,16 @@ class TransposedConvLayer(wiring.Component):
     generator's, then ``latency`` (the phase engine's and 1).
     """
 
-    def __init__(self, cfg: TransposedConfig, params: ConvParams):
+    def __init__(self, cfg: LayerConfig, params: ConvParams):
+        if not cfg.transposed:
+            raise ValueError("TransposedConvLayer needs a transposed LayerConfig (transposed=True, stride=2)")
         self.cfg = cfg
         self._conv = ConvLayer(cfg.phase_config, phase_params(cfg, params))
         self._rows = SubpixelRows(self._conv.o.payload.data.shape().elem_shape, cfg.pe,
                                   cfg.c_out // cfg.pe, cfg.max_width)
-        self.latency = self._conv.latency + 1   # the engine's and the row shuffle's skid
+        self.pipeline = Pipeline("transposed convolution").stage("phase engine", self._conv.latency) \
+            .stage("row shuffle's skid buffer")
+        self.latency = self.pipeline.latency
         super().__init__({
             "i": In(self._conv.i.signature.flip()),
             "o": Out(self._rows.o.signature),

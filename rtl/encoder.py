@@ -56,10 +56,11 @@ class ConvStage:
     @property
     def in_simd(self):
         """Elements per input beat: SIMD for `AddressedWindow`, a whole pixel for `SlidingWindow`."""
-        return self.cfg.simd if self.cfg.c_in % self.cfg.simd == 0 else self.cfg.c_in
+        return self.cfg.simd if self.cfg.addressed(self.cfg.simd) else self.cfg.c_in
 
-    def out_size(self, width, height):
-        return self.cfg.out_size(width, height)
+    @property
+    def shape(self):
+        return self.cfg
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,8 +91,9 @@ class GDNStage:
     def in_simd(self):
         return self.cfg.simd
 
-    def out_size(self, width, height):
-        return width, height
+    @property
+    def shape(self):
+        return self.cfg.shape
 
 
 def pipe_fifo_depth(producer):
@@ -193,17 +195,17 @@ class EncoderConfig:
         sizes = []
         for stage in self.stages:
             sizes.append((width, height))
-            width, height = stage.out_size(width, height)
+            width, height = stage.shape.out_size(width, height)
         return sizes
 
     def latent_sizes(self, width, height):
         """(ŷ's width, height), (ẑ's width, height) for an input frame."""
         w, h = width, height
         for stage in self.analysis:
-            w, h = stage.out_size(w, h)
+            w, h = stage.shape.out_size(w, h)
         y = (w, h)
         for stage in self.hyper:
-            w, h = stage.out_size(w, h)
+            w, h = stage.shape.out_size(w, h)
         return y, (w, h)
 
     @property
@@ -355,7 +357,7 @@ class Encoder(wiring.Component):
         m = Module()
         cfg = self.cfg
 
-        # Every engine's frame size, from the encoder's: ⌊(w−1)/s⌋ + 1 per strided layer.
+        # Every engine's frame size, from the encoder's (`LayerShape.out_size` on signals).
         sizes = {}
         w, h = self.width, self.height
         for stage in cfg.stages:
@@ -363,9 +365,8 @@ class Encoder(wiring.Component):
             sh = Signal(range(1, cfg.max_height + 1), name=f"{stage.name.replace('.', '_')}_height")
             m.d.comb += [sw.eq(w), sh.eq(h)]
             sizes[stage.name] = (sw, sh)
-            s = stage.cfg.stride if isinstance(stage, ConvStage) else 1
-            if s != 1:
-                w, h = ((sw - 1) >> (s.bit_length() - 1)) + 1, ((sh - 1) >> (s.bit_length() - 1)) + 1
+            if stage.shape.stride != 1:     # a stride-1 engine passes on the size it got
+                w, h = stage.shape.out_size(sw, sh)
 
         first = cfg.analysis[0]
         y = self._chain(m, cfg.analysis, wiring.flipped(self.i), first.c_in, sizes)

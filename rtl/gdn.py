@@ -15,8 +15,10 @@ from ..formats import RSQRT_MANTISSA_BITS as MANTISSA_BITS
 from ..formats import RSQRT_SEED_BITS as SEED_BITS
 from ..formats import RSQRT_SEED_FRAC as SEED_FRAC
 from ..formats import RSQRT_TABLE_BITS as TABLE_BITS
+from ..shape import LayerShape
 from .config import freeze_integer_arrays
 from .mvau import MVAU, delay, round_shift
+from .pipeline import Pipeline
 from .stream import beat_signature
 
 __all__ = ["GDNConfig", "GDN"]
@@ -56,6 +58,11 @@ class GDNConfig:
     @property
     def channels(self):
         return len(self.beta)
+
+    @property
+    def shape(self):
+        """A GDN unit's geometry: a 1×1 layer over its channels."""
+        return LayerShape(1, 1, self.channels, self.channels)
 
     @property
     def square_max(self):
@@ -98,6 +105,19 @@ class GDNConfig:
         if worst >= 1 << self.acc_bits:
             raise ValueError(f"GDNConfig: the normaliser can reach {worst}, beyond acc_bits={self.acc_bits}")
 
+#: The squarer in front of the γ-sum's multipliers.
+SQUARE = Pipeline("square").stage("x²")
+
+
+def gdn_tail(inverse: bool) -> Pipeline:
+    """The register stages of a tail lane (`GDN._tail`, numbered as there)."""
+    tail = Pipeline("inverse GDN tail" if inverse else "GDN tail")
+    for name in ("normaliser", "leading zeros", "mantissa", "seed ROM", "w = m·y0", "p = w·y0", "d", "r"):
+        tail.stage(name)
+    if inverse:
+        tail.stage("sqrt = m·r")
+    return tail.stage("x·r").stage("·M").stage("round and saturate")
+
 
 class GDN(wiring.Component):
     """GDN32 (``inverse=False``) or inverse GDN32 over C channels of a pixel.
@@ -138,6 +158,7 @@ class GDN(wiring.Component):
 
     def __init__(self, cfg: GDNConfig):
         self.cfg = cfg
+        self.tail_pipeline = gdn_tail(cfg.inverse)
         c = cfg.channels
         q = cfg.square_shift
         u_shape = unsigned(max(1, 2 * cfg.in_bits - q))
@@ -156,7 +177,7 @@ class GDN(wiring.Component):
                           in_shape=signed(cfg.in_bits), weight_shape=unsigned(cfg.coef_bits),
                           acc_shape=unsigned(cfg.acc_bits), out_shape=signed(cfg.out_bits),
                           param_layout=param_layout, params=per_channel,
-                          transform=(square, 1), tail=(self._tail, 12 if cfg.inverse else 11),
+                          transform=(square, SQUARE.latency), tail=(self._tail, self.tail_pipeline.latency),
                           keep_input=True)
         self.latency = self._mvau.latency
         super().__init__({

@@ -17,6 +17,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .glue import StreamFIFO
+from .pipeline import Pipeline
 from .stream import beat_signature
 
 __all__ = ["MVAU", "delay", "tree_sum", "round_shift"]
@@ -90,9 +91,9 @@ class MVAU(wiring.Component):
     ----------------------
     NF·SF cycles per pixel, a beat per cycle on ``i`` during pass 0. From the issue of
     a pass's last beat, its output beat is valid ``latency`` = 6 + transform stages +
-    tail stages + ⌈PE/lanes⌉ cycles later: 6 for the weight/buffer read, the products,
-    the accumulator and holding register, the lane's holding-register read, the output
-    beat register and the FIFO. ``o`` is the FIFO's output register.
+    tail stages + ⌈PE/lanes⌉ cycles later (``pipeline``'s sum): 6 for the weight/buffer
+    read, the products, the accumulator and holding register, the lane's holding-register
+    read, the output beat register and the FIFO. ``o`` is the FIFO's output register.
 
     Resources: PE·SIMD multipliers, PE accumulators and holding registers, NF·SF-word
     weight ROMs (one per PE), an SF-word window buffer (NF > 1), one constants ROM of
@@ -118,7 +119,17 @@ class MVAU(wiring.Component):
         self._transform, self.transform_stages = transform
         self._tail, self.tail_stages = tail
         # Issue of a pass's last beat → its beat in the FIFO's output register → credit back.
-        self.latency = 1 + self.transform_stages + 2 + 1 + self.tail_stages + self.steps + 2
+        self.pipeline = (Pipeline("MVAU")
+                         .stage("weight and window buffer read")
+                         .stage("transform", self.transform_stages)
+                         .stage("products")
+                         .stage("accumulator and holding register")
+                         .stage("lane's holding-register read")
+                         .stage("tail", self.tail_stages)
+                         .stage("drain steps", self.steps)
+                         .stage("output beat register")
+                         .stage("FIFO"))
+        self.latency = self.pipeline.latency
         self.fifo_depth = max(3, math.ceil((self.latency + 1) / self.sf) + 1)
         super().__init__({
             "i": In(beat_signature(self.in_shape, simd)),

@@ -26,7 +26,7 @@ class _RowRing:
 
     def __init__(self, m, cfg, width, height):
         K, s, p = cfg.kernel, cfg.stride, cfg.pad
-        self.R = R = K + s
+        self.R = R = cfg.line_buffer_rows
         self._cfg, self._height = cfg, height
         n = bits_for(R)
         self.rows_done = Signal(n)
@@ -268,7 +268,7 @@ class AddressedWindow(wiring.Component):
     """
 
     def __init__(self, cfg: LayerConfig):
-        if cfg.c_in % cfg.simd:
+        if not cfg.addressed(cfg.simd):
             raise ValueError(f"SIMD={cfg.simd} does not divide C_in={cfg.c_in}: "
                              f"SlidingWindow folds windows across pixels")
         self.cfg = cfg
@@ -288,7 +288,8 @@ class AddressedWindow(wiring.Component):
         ring = _RowRing(m, cfg, self.width, self.height)
         R = ring.R
         word = data.ArrayLayout(cfg.in_shape, cfg.simd)
-        m.submodules.lines = mem = Memory(shape=word, depth=R * WG, init=[])
+        _, depth, _ = cfg.line_buffers(cfg.max_width, cfg.simd)
+        m.submodules.lines = mem = Memory(shape=word, depth=depth, init=[])
         wp = mem.write_port()
         rp = mem.read_port()
 

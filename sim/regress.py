@@ -20,7 +20,7 @@ from amaranth.hdl import signed
 from ..rtl.axi import AXIWrapper
 from ..rtl.config import LayerConfig
 from ..rtl.conv import ConvLayer
-from ..rtl.deconv import TransposedConfig, TransposedConvLayer
+from ..rtl.deconv import TransposedConvLayer
 from ..rtl.gdn import GDN
 from ..rtl.glue import Abs, SkidBuffer, StreamFIFO, WidthConverter
 from ..rtl.stream import beat_layout
@@ -123,8 +123,9 @@ def _conv_case(name, simulator, frames, out_signed=True, **config):
     cfg = LayerConfig(**config)
     params = conv_params(cfg, _fixed_rng(name), out_signed=out_signed)
     addressed = cfg.c_in % cfg.simd == 0
-    spec = ConvSpec(name, cfg.kernel, cfg.stride, cfg.c_in, cfg.c_out, cfg.in_bits, cfg.in_signed,
-                    params.out_bits, out_signed, cfg.acc_bits, cfg.acc_bits)
+    spec = ConvSpec(name=name, kernel=cfg.kernel, stride=cfg.stride, c_in=cfg.c_in, c_out=cfg.c_out,
+                    in_bits=cfg.in_bits, in_signed=cfg.in_signed, out_bits=params.out_bits, out_signed=out_signed,
+                    acc_bits=cfg.acc_bits, acc_bound_bits=cfg.acc_bits)
     width, height = frames[0]
 
     def arrays(rng, w, h):
@@ -163,11 +164,12 @@ def _deconv_case(name, simulator, frames, **config):
     from ..gen.cost import Folding, layer_cost
     from ..gen.layers import ConvSpec
     from .stimuli import deconv_expected, deconv_params
-    cfg = TransposedConfig(**config)
+    cfg = LayerConfig(**config, stride=2, transposed=True)
     params = deconv_params(cfg, _fixed_rng(name))
     phase = cfg.phase_config
-    spec = ConvSpec(name, 3, 1, cfg.c_in, phase.c_out, cfg.in_bits, cfg.in_signed, 8, True,
-                    cfg.acc_bits, cfg.acc_bits)
+    spec = ConvSpec(name=name, kernel=phase.kernel, stride=phase.stride, c_in=phase.c_in, c_out=phase.c_out,
+                    in_bits=cfg.in_bits, in_signed=cfg.in_signed, out_bits=8, out_signed=True, acc_bits=cfg.acc_bits,
+                    acc_bound_bits=cfg.acc_bits)
     width, height = frames[0]
     # The phase convolution's frame plus 2·G cycles per input pixel for the odd rows.
     interval = layer_cost(spec, Folding(cfg.pe, cfg.simd), width, height, cfg.max_width).cycles \

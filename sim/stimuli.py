@@ -81,7 +81,7 @@ def gdn_expected(params, frame):
 
 
 def deconv_params(cfg, rng, out_signed=True, frames=()):
-    """Random parameters of a `rtl.deconv.TransposedConfig` layer, weight as (C_out, C_in,
+    """Random parameters of a transposed `rtl.config.LayerConfig` layer, weight as (C_out, C_in,
     K, K) (``ConvTranspose2d.weight`` with its first two axes swapped), scaled like
     `conv_params`."""
     from ..model.intops import conv_transpose2d_int

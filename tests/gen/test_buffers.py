@@ -12,7 +12,7 @@ from licfpga.sim.encoder_bench import tiny_design, tiny_student
 @pytest.mark.parametrize("budget", [50, 100, 200])
 def test_buffers_are_the_encoder_configs(budget):
     d = tiny_design(tiny_student(), budget)
-    buffers = encoder_buffers(d.plan)
+    buffers = encoder_buffers(d.plan.encoder, d.plan.costs(d.plan.max_width, d.plan.max_height))
     assert list(buffers) == list(d.config.fifo_depths)
     assert {k: m.depth for k, m in buffers.items()} == d.config.fifo_depths
     assert {k: m.width for k, m in buffers.items()} == d.config.fifo_bits

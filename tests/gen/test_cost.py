@@ -9,7 +9,8 @@ from licfpga.sim.reference import window_cycles
 
 
 def conv(kernel, stride, c_in, c_out):
-    return ConvSpec("c", kernel, stride, c_in, c_out, 8, True, 8, True, 32, 27)
+    return ConvSpec(name="c", kernel=kernel, stride=stride, c_in=c_in, c_out=c_out, in_bits=8, in_signed=True,
+                    out_bits=8, out_signed=True, acc_bits=32, acc_bound_bits=27)
 
 
 def brute_conv(spec, f, width, height):
@@ -92,7 +93,8 @@ def test_dsp_mapping():
     cost = layer_cost(spec, Folding(4, 10), 32, 32, 32)
     # 40 product lanes; SF = 20 ≥ PE, so one requantizer lane.
     assert (cost.dsp_mac, cost.dsp_other) == (40, 1)
-    wide = ConvSpec("w", 5, 2, 8, 16, 8, False, 8, False, 32, 28)   # 28-bit accumulator: two DSPs per requantizer
+    wide = ConvSpec(name="w", kernel=5, stride=2, c_in=8, c_out=16, in_bits=8, in_signed=False, out_bits=8,
+                    out_signed=False, acc_bits=32, acc_bound_bits=28)   # 28-bit accumulator: two DSPs per requantizer
     cost = layer_cost(wide, Folding(16, 200), 32, 32, 32)
     assert (cost.dsp_mac, cost.dsp_other) == (3200, 16 * 2)
     gdn = GDNSpec("g", 64, 8, 8, 26, 48)

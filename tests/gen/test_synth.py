@@ -52,7 +52,7 @@ def rtl_dsp(unit, stage, cost):
     ``w·y0`` (w: 27 bits unsigned, so 28 signed) and ``y0·d`` (d: 28 bits signed) take
     two each where the model counts one. (The window generators' ring arithmetic takes
     none here: the tiny encoder's row lengths are powers of two.)"""
-    lanes = math.ceil(cost.pe / (cost.c_in * cost.kernel ** 2 // cost.simd))
+    lanes = math.ceil(cost.pe / (cost.shape.window_len // cost.simd))
     if isinstance(stage, ConvStage):
         return cost.dsp_mac + lanes * (1 if register_bits(unit, "rq0_v") <= DSP_A_BITS else 2)
     assert register_bits(unit, "gdn0_w") == 27 and register_bits(unit, "gdn0_d") == 28

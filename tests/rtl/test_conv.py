@@ -122,7 +122,8 @@ def test_conv_layer_frame_interval(kernel, stride, c_in, c_out, pe, simd, in_sig
     cfg = config(kernel, stride, c_in, c_out, pe, simd, in_signed, max_width=16)
     width, height = 13, 9
     params = random_params(cfg, rng, out_signed=out_signed)
-    spec = ConvSpec("conv", kernel, stride, c_in, c_out, 8, in_signed, 8, out_signed, 32, 24)
+    spec = ConvSpec(name="conv", kernel=kernel, stride=stride, c_in=c_in, c_out=c_out, in_bits=8, in_signed=in_signed,
+                    out_bits=8, out_signed=out_signed, acc_bits=32, acc_bound_bits=24)
     ideal = layer_cost(spec, Folding(pe, simd), width, height, cfg.max_width).cycles
     interval = layer_interval(cfg, params, rng, width, height)
     assert interval <= ideal + INTERVAL_SLACK, f"{interval} cycles per frame, model {ideal}"

@@ -7,7 +7,8 @@ from streamsim import run_stream
 
 from licfpga.gen.cost import Folding, layer_cost
 from licfpga.gen.layers import ConvSpec
-from licfpga.rtl.deconv import TransposedConfig, TransposedConvLayer
+from licfpga.rtl.config import LayerConfig
+from licfpga.rtl.deconv import TransposedConvLayer
 from licfpga.sim.reference import pixel_beats
 from licfpga.sim.stimuli import deconv_expected, deconv_params
 
@@ -31,8 +32,8 @@ CONFIGS = [  # kernel, c_in, c_out, pe, simd, out_signed
                          ids=[f"k{k}c{ci}to{co}pe{pe}simd{si}" for k, ci, co, pe, si, _ in CONFIGS])
 @pytest.mark.parametrize("width,height", [(5, 4), (1, 1), (3, 1), (1, 3)])
 def test_transposed_random_handshake(kernel, c_in, c_out, pe, simd, out_signed, width, height, rng):
-    cfg = TransposedConfig(kernel=kernel, c_in=c_in, c_out=c_out, pe=pe, simd=simd, max_width=8,
-                           max_height=6)
+    cfg = LayerConfig(stride=2, transposed=True, kernel=kernel, c_in=c_in, c_out=c_out, pe=pe, simd=simd,
+                      max_width=8, max_height=6)
     frames = [rng.integers(-127, 128, (height, width, c_in)) for _ in range(2)]
     params = random_params(cfg, rng, out_signed, frames)
     dut = TransposedConvLayer(cfg, params)
@@ -51,17 +52,22 @@ def test_transposed_random_handshake(kernel, c_in, c_out, pe, simd, out_signed, 
 
 def test_transposed_rejects():
     with pytest.raises(ValueError, match=r"PE=4 does not divide C_out=6 \(a beat would mix phases\)"):
-        TransposedConfig(kernel=5, c_in=2, c_out=6, pe=4, simd=6, max_width=8, max_height=8)
+        LayerConfig(stride=2, transposed=True, kernel=5, c_in=2, c_out=6, pe=4, simd=6, max_width=8, max_height=8)
     with pytest.raises(ValueError, match=r"kernel=7"):
-        TransposedConfig(kernel=7, c_in=2, c_out=6, pe=3, simd=6, max_width=8, max_height=8)
+        LayerConfig(stride=2, transposed=True, kernel=7, c_in=2, c_out=6, pe=3, simd=6, max_width=8, max_height=8)
     with pytest.raises(ValueError, match=r"SIMD=5 does not divide the window vector"):
-        TransposedConfig(kernel=5, c_in=2, c_out=6, pe=3, simd=5, max_width=8, max_height=8)
+        LayerConfig(stride=2, transposed=True, kernel=5, c_in=2, c_out=6, pe=3, simd=5, max_width=8, max_height=8)
+    with pytest.raises(ValueError, match=r"stride=1: a transposed layer upsamples by 2"):
+        LayerConfig(stride=1, transposed=True, kernel=5, c_in=2, c_out=6, pe=3, simd=6, max_width=8, max_height=8)
+    with pytest.raises(ValueError, match=r"needs a transposed LayerConfig"):
+        TransposedConvLayer(LayerConfig(stride=2, kernel=5, c_in=2, c_out=6, pe=3, simd=5, max_width=8, max_height=8),
+                            None)
 
 
 def test_transposed_throughput(rng):
     """Stall-free: the phase convolution's frame (`gen.cost`) plus 2·G cycles per input
     pixel for the buffered odd rows, the first two input rows and the latency."""
-    cfg = TransposedConfig(kernel=5, c_in=2, c_out=4, pe=2, simd=9, max_width=8, max_height=6)
+    cfg = LayerConfig(stride=2, transposed=True, kernel=5, c_in=2, c_out=4, pe=2, simd=9, max_width=8, max_height=6)
     width, height = 7, 5
     frame = rng.integers(-127, 128, (height, width, 2))
     params = random_params(cfg, rng, True, [frame])
@@ -74,7 +80,8 @@ def test_transposed_throughput(rng):
 
     got, cycles = run_stream(dut, pixel_beats(frame, 2), len(want), rng, 0, 0, setup)
     assert got == want
-    spec = ConvSpec("phases", 3, 1, 2, 16, 8, True, 8, True, 32, 24)
+    spec = ConvSpec(name="phases", kernel=3, stride=1, c_in=2, c_out=16, in_bits=8, in_signed=True, out_bits=8,
+                    out_signed=True, acc_bits=32, acc_bound_bits=24)
     phases = layer_cost(spec, Folding(cfg.pe, cfg.simd), width, height, cfg.max_width).cycles
     groups = cfg.c_out // cfg.pe
     bound = phases + 2 * groups * width * height + 2 * width + dut.latency + 4
