@@ -159,7 +159,7 @@ class EncoderDesign:
             + [_stage_json(s) for s in self.config.hyper],
             "fifos": self.buffers(),
             "fifo_rule": "behind every engine: two output pixels, 2·C_out/PE beats (at least 3); ŷ to the "
-                         "output: what g_a makes while h_a flushes a frame (gen.encoder.y_buffer_depth); ẑ buffer: "
+                         "output: what g_a makes while h_a flushes a frame (gen.buffers.y_buffer_depth); ẑ buffer: "
                          "the largest ẑ frame",
             **({"verilog_sha256": verilog_sha256} if verilog_sha256 else {}),
         }

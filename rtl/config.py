@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from amaranth.hdl import signed, unsigned
 
+from ..formats import ACC_BITS, WEIGHT_BITS
 from ..shape import LayerShape, positive_problems
 
 __all__ = ["LayerConfig", "freeze_integer_arrays"]
@@ -48,8 +49,8 @@ class LayerConfig(LayerShape):
     max_height: int
     in_bits: int = 8
     in_signed: bool = True
-    weight_bits: int = 8
-    acc_bits: int = 32
+    weight_bits: int = WEIGHT_BITS
+    acc_bits: int = ACC_BITS
 
     def __post_init__(self):
         problems = positive_problems(self, ("kernel", "c_in", "c_out", "pe", "simd", "max_width", "max_height",
