@@ -21,14 +21,14 @@ from amaranth.hdl import Shape, signed
 from ..gen.cost import Folding, layer_cost
 from ..gen.layers import ConvSpec, GDNSpec
 from ..model.intops import absolute, saturate
-from ..rtl.axi import AXIWrapper
+from ..rtl.axi import AXIWrapper, stream_bits
 from ..rtl.config import LayerConfig
 from ..rtl.conv import ConvLayer
 from ..rtl.deconv import TransposedConfig, TransposedConvLayer
 from ..rtl.gdn import GDN
 from ..rtl.window import AddressedWindow, SlidingWindow
-from .case import Beats, Case, CocotbBench, Run, StreamBench, Transfer
-from .reference import pixel_beats, window_beats, window_cycles
+from .case import AXI_BENCH, Beats, Case, CocotbBench, Run, StreamBench, Transfer
+from .reference import im2col, pixel_beats, window_beats, window_cycles
 from .stimuli import (
     conv_expected,
     conv_frame,
@@ -208,13 +208,29 @@ def deconv_case(name, simulator, frames, **config):
 
 def axi_case(name, simulator, frames, **config):
     """`rtl.axi.AXIWrapper` around a `SlidingWindow` of ``config`` (C_out 4, PE 1 unless
-    given), through `sim.tb_axi`: ``frames`` ([width, height] each) under random
-    handshakes, then malformed frames of the first size."""
+    given), through `sim.tb_axi`: its registers; ``frames`` ([width, height] each) under
+    random handshakes; a frame of the first size with TLAST 5 pixels early (completed
+    with zeros), one with 3 pixels after its last, each followed by a clean one."""
     config = {"c_out": 4, "pe": 1, **config}
 
     def prepare(rng):
         cfg = LayerConfig(**config)
-        return CocotbBench(AXIWrapper(SlidingWindow(cfg), cfg.max_width, cfg.max_height), "licfpga.sim.tb_axi",
-                           {"config": config, "frames": frames, "idle": 0.2, "stall": 0.3})
+        c = cfg.c_in
+        images = [rng.integers(0, 1 << cfg.in_bits, (h, w, c)) for w, h in [*frames, frames[0], frames[0]]]
+        arrays = {}
+        for n, image in enumerate(images):
+            arrays[f"in{n}"] = image.reshape(-1, c)
+            arrays[f"out{n}"] = im2col(image, cfg.kernel, cfg.stride).reshape(-1, cfg.simd)
+        early, missing = len(frames), len(frames) + 1
+        short = arrays[f"in{early}"][:-5]
+        padded = np.concatenate([short, np.zeros((5, c), dtype=short.dtype)]).reshape(images[early].shape)
+        arrays[f"in{early}"], arrays[f"out{early}"] = short, im2col(padded, cfg.kernel, cfg.stride).reshape(-1, cfg.simd)
+        arrays[f"in{missing}"] = np.concatenate([arrays[f"in{missing}"], rng.integers(0, 1 << cfg.in_bits, (3, c))])
+        params = {"max": [cfg.max_width, cfg.max_height], "model_id": 0, "idle": 0.2, "stall": 0.3,
+                  "in": [c, cfg.in_bits, stream_bits(cfg.in_bits * c)],
+                  "out": [cfg.simd, cfg.in_bits, stream_bits(cfg.in_bits * cfg.simd), False],
+                  "frames": [[w, h, n] for n, (w, h) in enumerate(frames)],
+                  "malformed": [[*frames[0], early, "early"], [*frames[0], missing, "missing"]]}
+        return CocotbBench(AXIWrapper(SlidingWindow(cfg), cfg.max_width, cfg.max_height), AXI_BENCH, params, arrays)
 
     return Case(f"axi/{name}", simulator, prepare)

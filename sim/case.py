@@ -22,10 +22,12 @@ from ..rtl.stream import beat_layout
 from .reference import from_bytes, pack, to_bytes, unpack
 from .runner import BenchFailure, run_bench
 
-__all__ = ["STREAM_DRIVER", "Beats", "Transfer", "Run", "StreamBench", "CocotbBench", "Case", "run_case"]
+__all__ = ["STREAM_DRIVER", "AXI_BENCH", "Beats", "Transfer", "Run", "StreamBench", "CocotbBench", "Case", "run_case"]
 
 #: The generic cocotb driver of every `StreamBench`.
 STREAM_DRIVER = "licfpga.sim.tb_stream"
+#: The cocotb bench of every `rtl.axi.AXIWrapper` top.
+AXI_BENCH = "licfpga.sim.tb_axi"
 #: Mismatches listed in a failure's message (all are counted).
 SHOWN = 5
 

@@ -1,6 +1,6 @@
-"""The caller's side of the encoder bench (`sim.tb_encoder`): a tiny trained student, its
-generated encoder at a small DSP budget, small real image crops and the integer golden
-model's packets for them (`gen.encoder.golden_packet`).
+"""The cases of the generated encoder (`encoder_case`, `axi_encoder_case`): a tiny trained
+student, its generated encoder at a small DSP budget, small real image crops and the
+integer golden model's packets for them (`gen.encoder.golden_packet`).
 
 The tiny student (N=8, M=16) is trained for 200 steps on crops of the bundled Kodak
 photo and smooth noisy gradients (about 5 s on one core), then quantized after
@@ -28,7 +28,7 @@ from ..model.quantize import QuantizedHyperprior, calibrate, export
 from ..model.registry import load_integer_model, model_id
 from ..model.train import TrainConfig, train
 from ..rtl.axi import AXIWrapper, model_register
-from .case import Beats, Case, CocotbBench, Run, StreamBench, Transfer
+from .case import AXI_BENCH, Beats, Case, CocotbBench, Run, StreamBench, Transfer
 from .reference import pixel_beats
 from .runner import BUILD_ROOT
 
@@ -170,8 +170,8 @@ def encoder_case(simulator="verilator"):
 
 
 def axi_encoder_case(simulator="verilator"):
-    """The tiny student's encoder behind the AXI wrapper (`Case`), through its own bench
-    (`sim.tb_axi_encoder`): two clean frames of different sizes, a frame with an early
+    """The tiny student's encoder behind the AXI wrapper (`Case`), through the AXI bench
+    (`sim.tb_axi`): its registers, two clean frames of different sizes, a frame with an early
     TLAST and one without TLAST, each followed by a clean one."""
     clean = [(64, 48), (40, 24)]
     early, missing = (48, 32), (32, 32)
@@ -191,11 +191,12 @@ def axi_encoder_case(simulator="verilator"):
         extra = rng.integers(0, 256, (3, 3), dtype=np.uint8)
         arrays["in3"] = np.concatenate([frames[3].reshape(-1, 3), extra])
         arrays["out3"] = golden_packet(d.artefact, frames[3])[0]
-        params = {"max": list(MAX_FRAME), "idle": 0.2, "stall": 0.3, "model_id": model,
-                  "frames": [[w, h, n] for n, (w, h) in enumerate(clean)],
-                  "malformed": [[*early, 2, "early", len(short)], [*missing, 3, "missing", 3]]}
-        return CocotbBench(AXIWrapper(d.component(), *MAX_FRAME, model), "licfpga.sim.tb_axi_encoder", params,
-                           arrays)
+        # one int16 element per output beat, a pixel in a 32-bit input word
+        arrays.update({key: value.reshape(-1, 1) for key, value in arrays.items() if key.startswith("out")})
+        params = {"max": list(MAX_FRAME), "model_id": model, "idle": 0.2, "stall": 0.3, "in": [3, 8, 32],
+                  "out": [1, 16, 16, True], "frames": [[w, h, n] for n, (w, h) in enumerate(clean)],
+                  "malformed": [[*early, 2, "early"], [*missing, 3, "missing"]]}
+        return CocotbBench(AXIWrapper(d.component(), *MAX_FRAME, model), AXI_BENCH, params, arrays)
 
     # Named as boards.host.RtlSimBackend names its builds (axi_encoder_<artefact>), so that
     # the host driver's and the codec's rtl-sim tests on a 64×64 frame share this build.

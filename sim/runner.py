@@ -155,7 +155,7 @@ def build(component, name, simulator, waves=False):
 def run_bench(component, name, test_module, params, *, arrays=None, simulator="verilator",
               seed=1, waves=False, testcase=None):
     """Runs the cocotb bench ``test_module`` (a module path, e.g.
-    ``licfpga.sim.tb_window``) on ``component``; ``params`` (JSON-serialisable) reach
+    ``licfpga.sim.tb_stream``) on ``component``; ``params`` (JSON-serialisable) reach
     the bench through `bench_params`, ``arrays`` (a dict of numpy arrays) through
     `bench_arrays`. Raises `BenchFailure` unless every test passed."""
     runner, build_dir, build_s = build(component, name, simulator, waves)

@@ -24,19 +24,18 @@ PARAMS = bench_params()
 
 
 @cocotb.test()
-@cocotb.parametrize(run=[run["name"] for run in PARAMS["runs"]])
+@cocotb.parametrize(run=[cocotb.Param(value=n, name=run["name"]) for n, run in enumerate(PARAMS["runs"])])
 async def stream(dut, run):
-    index = [r["name"] for r in PARAMS["runs"]].index(run)
     arrays = bench_arrays()
     rng = np.random.default_rng(cocotb.RANDOM_SEED)
     await reset(dut)
     outputs = {}
-    for t, transfer in enumerate(PARAMS["runs"][index]["transfers"]):
+    for t, transfer in enumerate(PARAMS["runs"][run]["transfers"]):
         for port, value in transfer["ports"].items():
             getattr(dut, port).value = value
-        got, cycles = await exchange(dut, from_bytes(arrays[f"in{index}_{t}"]), transfer["count"], rng,
+        got, cycles = await exchange(dut, from_bytes(arrays[f"in{run}_{t}"]), transfer["count"], rng,
                                      transfer["idle"], transfer["stall"], patience=PARAMS["patience"],
                                      long_stalls=[tuple(s) for s in transfer["long_stalls"]], drain=PARAMS["drain"])
         outputs[f"out{t}"] = to_bytes(got, PARAMS["out_bits"])
         outputs[f"cycles{t}"] = np.array(cycles, dtype=np.int64)
-    np.savez(bench_folder() / f"outputs{index}.npz", **outputs)
+    np.savez(bench_folder() / f"outputs{run}.npz", **outputs)
