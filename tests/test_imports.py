@@ -14,9 +14,6 @@ function-level imports alike, relative ones resolved. The rules:
   ``# reason`` comment on the line or above its block of imports: function-level imports keep
   heavy dependencies optional, never dodge a cycle (the cycle and floor checks see them);
 - `gen` and `rtl` never import torch, not even inside a function.
-
-`PENDING` lists the violations other branches of issue 12 are removing; it may only
-shrink: a listed entry that is no longer a violation fails too, so that it is deleted.
 """
 
 import ast
@@ -42,31 +39,6 @@ HEAVY = {"numpy", "torch", "scipy", "matplotlib", "PIL", "constriction", "amaran
 #: Subpackages that must stay free of torch, at any level.
 TORCH_FREE = ("rtl", "gen")
 
-#: Today's violations in gen/, sim/ and the CLI, removed by their own branches.
-PENDING = {
-    # sim
-    "cycle: licfpga.sim.encoder_bench, licfpga.sim.regress",
-    "function-level: licfpga.sim.axi -> licfpga.sim.runner",
-    "function-level: licfpga.sim.encoder_bench -> licfpga.gen.balance",
-    "function-level: licfpga.sim.encoder_bench -> licfpga.gen.encoder",
-    "function-level: licfpga.sim.encoder_bench -> licfpga.gen.layers",
-    "function-level: licfpga.sim.encoder_bench -> licfpga.model.artefact",
-    "function-level: licfpga.sim.encoder_bench -> licfpga.model.data",
-    "function-level: licfpga.sim.encoder_bench -> licfpga.model.hyperprior",
-    "function-level: licfpga.sim.encoder_bench -> licfpga.model.quantize",
-    "function-level: licfpga.sim.encoder_bench -> licfpga.model.registry",
-    "function-level: licfpga.sim.encoder_bench -> licfpga.model.train",
-    "function-level: licfpga.sim.encoder_bench -> licfpga.rtl.axi",
-    "function-level: licfpga.sim.encoder_bench -> licfpga.sim.regress",
-    "function-level: licfpga.sim.frame_bench -> licfpga.gen.encoder",
-    "function-level: licfpga.sim.regress -> licfpga.gen.cost",
-    "function-level: licfpga.sim.regress -> licfpga.gen.layers",
-    "function-level: licfpga.sim.regress -> licfpga.model.intops",
-    "function-level: licfpga.sim.regress -> licfpga.sim.encoder_bench",
-    "function-level: licfpga.sim.regress -> licfpga.sim.stimuli",
-    "function-level: licfpga.sim.stimuli -> licfpga.model.intops",
-    "function-level: licfpga.sim.stimuli -> licfpga.rtl.gdn",
-}
 
 
 @dataclass(frozen=True)
@@ -290,19 +262,8 @@ def test_every_module_has_a_layer():
 
 def test_imports_form_a_layered_dag():
     found = violations()
-    new = set(found) - PENDING
-    assert not new, "import rules broken (see tests/test_imports.py):\n" + report(new, found)
+    assert not found, "import rules broken (see tests/test_imports.py):\n" + report(found, found)
 
-
-def test_pending_violations_still_exist():
-    gone = PENDING - set(violations())
-    assert not gone, "fixed: delete these from PENDING in tests/test_imports.py:\n" + "\n".join(sorted(gone))
-
-
-def test_pending_only_in_gen_sim_and_cli():
-    # model/, rtl/, boards/ and the floor-0 modules are clean: nothing of theirs may be excused.
-    owners = {key.split(": ", 1)[1].split(" -> ")[0].split(", ")[0] for key in PENDING}
-    assert {layer(m) for m in owners} <= {"gen", "sim", "cli"}
 
 
 @pytest.mark.parametrize("case, expected", [

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from licfpga.sim.reference import im2col, pixel_beats
+from licfpga.sim.reference import from_bytes, im2col, pixel_beats, to_bytes
 
 
 @pytest.mark.parametrize("kernel,stride", [(3, 1), (3, 2), (5, 1), (5, 2)])
@@ -30,3 +30,12 @@ def test_pixel_beats_markers():
     assert beats[1]["eop"] == 1 and beats[1]["eol"] == 0
     assert beats[5]["eol"] == 1 and beats[5]["last"] == 0
     assert beats[11] == {"data": [22, 23], "first": 0, "last": 1, "eol": 1, "eop": 1}
+
+
+@pytest.mark.parametrize("bits", [1, 8, 28, 148])
+def test_bytes_round_trip(bits, rng):
+    values = [int(v) for v in rng.integers(0, 1 << min(bits, 62), 5)] + [(1 << bits) - 1, 0]
+    rows = to_bytes(values, bits)
+    assert rows.dtype == np.uint8 and rows.shape == (7, -(-bits // 8))
+    assert from_bytes(rows) == values
+    assert from_bytes(to_bytes([], bits)) == []
