@@ -107,7 +107,7 @@ def pipe_fifo_depth(producer):
     producer finishes the next one meanwhile (double buffering at pixel granularity).
     Row-level burstiness of the strided layers is the window generators' business: their
     rings of K+s line buffers let the writer run s rows ahead. Measured on the tiny
-    encoder (sim/tb_encoder.py), whose slowest engines share one frame interval: a FIFO
+    encoder (sim/encoder_bench.py), whose slowest engines share one frame interval: a FIFO
     of one input row before every convolution was no faster than two pixels, and
     back-to-back frames take `gen.cost`'s interval to the cycle at 50, 100 and 200 DSPs.
     """

@@ -1,6 +1,6 @@
 """The generated encoder as the AXI-wrapped core: the tiny student's encoder (small
 budget) behind `rtl.axi.AXIWrapper` in Verilator, through cocotbext-axi
-(`sim.tb_axi_encoder`): register programming, two frames of different sizes under
+(`sim.encoder_bench.axi_encoder_case`, run by `sim/tb_axi.py`): register programming, two frames of different sizes under
 random idle and back-pressure, early and missing TLAST setting their flag with the next
 frame clean, every packet the golden model's bit for bit. Its one cached build also
 serves tests/boards/test_host.py. Plus the core's wire format, without a simulator."""
