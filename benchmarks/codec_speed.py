@@ -57,9 +57,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     cli_help = cold("import licfpga.cli as c\ntry:\n    c.main(['--help'])\nexcept SystemExit:\n    pass", args.repeat)
-    compress_imports = cold("from licfpga.model.codec import Codec, compress\n"
-                            "from licfpga.model.registry import default_codec_model\n"
-                            "Codec.load(default_codec_model())", args.repeat)
+    compress_imports = cold(
+        "from licfpga.model.codec import Codec, compress\n"
+        "from licfpga.model.registry import default_codec_model\n"
+        "Codec.load(default_codec_model())",
+        args.repeat,
+    )
 
     import numpy as np
     import torch
@@ -84,23 +87,36 @@ def main(argv=None) -> int:
         y_ref = ref.g_a(torch.from_numpy(pixels.transpose(2, 0, 1)[None].astype(np.int64)))
         y_fast, _ = int_codec.default_backend().analyse(pixels)
         decoded = int_codec.decode(int_codec.encode(image).data)
-        x_ref = ref.g_s(y_ref).numpy()[0, :, :image.shape[0], :image.shape[1]].transpose(1, 2, 0)
+        x_ref = ref.g_s(y_ref).numpy()[0, :, : image.shape[0], : image.shape[1]].transpose(1, 2, 0)
         row["bit_exact"] = bool(np.array_equal(y_ref.numpy()[0], y_fast) and np.array_equal(decoded, x_ref))
         rows.append(row)
 
-    report = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-              "date": time.strftime("%Y-%m-%d"), "model": args.model, "repeat": args.repeat,
-              "cold_cli_help_s": cli_help[0], "cold_compress_imports_s": compress_imports[0],
-              "compress_imports_heavy": compress_imports[1], "images": rows}
-    lines = [f"# benchmarks/codec_speed.py, {report['date']}, {report['machine']}, median of {args.repeat}",
-             f"cold start: licfpga --help {cli_help[0]:.2f} s; compress's imports + loading the default model "
-             f"{compress_imports[0]:.2f} s (heavy packages imported: {', '.join(compress_imports[1]) or 'none'})",
-             "", "| image | size | float encode / decode (s) | integer encode / decode (s) | integer / float | "
-             "bit-exact |", "|---|---|--:|--:|--:|---|"]
+    report = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "date": time.strftime("%Y-%m-%d"),
+        "model": args.model,
+        "repeat": args.repeat,
+        "cold_cli_help_s": cli_help[0],
+        "cold_compress_imports_s": compress_imports[0],
+        "compress_imports_heavy": compress_imports[1],
+        "images": rows,
+    }
+    lines = [
+        f"# benchmarks/codec_speed.py, {report['date']}, {report['machine']}, median of {args.repeat}",
+        f"cold start: licfpga --help {cli_help[0]:.2f} s; compress's imports + loading the default model "
+        f"{compress_imports[0]:.2f} s (heavy packages imported: {', '.join(compress_imports[1]) or 'none'})",
+        "",
+        "| image | size | float encode / decode (s) | integer encode / decode (s) | integer / float | bit-exact |",
+        "|---|---|--:|--:|--:|---|",
+    ]
     for r in rows:
-        ratio = f"{r['integer_encode_s'] / r['float_encode_s']:.2f}× / {r['integer_decode_s'] / r['float_decode_s']:.2f}×"
-        lines.append(f"| {r['image']} | {r['size']} | {r['float_encode_s']:.3f} / {r['float_decode_s']:.3f} | "
-                     f"{r['integer_encode_s']:.3f} / {r['integer_decode_s']:.3f} | {ratio} | {r['bit_exact']} |")
+        ratio = (
+            f"{r['integer_encode_s'] / r['float_encode_s']:.2f}× / {r['integer_decode_s'] / r['float_decode_s']:.2f}×"
+        )
+        lines.append(
+            f"| {r['image']} | {r['size']} | {r['float_encode_s']:.3f} / {r['float_decode_s']:.3f} | "
+            f"{r['integer_encode_s']:.3f} / {r['integer_decode_s']:.3f} | {ratio} | {r['bit_exact']} |"
+        )
     text = "\n".join(lines) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(f"{args.out}.txt").write_text(text)

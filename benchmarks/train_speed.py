@@ -60,9 +60,13 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=15)
     parser.add_argument("--out", default="results/train-speed.txt")
     args = parser.parse_args(argv)
-    lines = [f"# benchmarks/train_speed.py, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
-             f"torch {torch.__version__}, N=128 M=192, batch 8 of 128x128, Adam, {args.steps} timed steps",
-             "", "| setting | steps/s | warm-up (3 steps, s) |", "|---|--:|--:|"]
+    lines = [
+        f"# benchmarks/train_speed.py, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__}, N=128 M=192, batch 8 of 128x128, Adam, {args.steps} timed steps",
+        "",
+        "| setting | steps/s | warm-up (3 steps, s) |",
+        "|---|--:|--:|",
+    ]
     for label, bf16, cl, compiled, threads in CONFIGS:
         rate, warmup = speed(bf16, cl, compiled, threads, args.steps)
         lines.append(f"| {label} | {rate:.2f} | {warmup:.1f} |")

@@ -40,13 +40,15 @@ def load_model(name=None):
 class EncoderCore:
     """The generated encoder of ``design`` as the AXI-wrapped core; ``model_id``: what its
     MODEL register reads (`rtl.axi.model_register`; 0: not recorded)."""
+
     design: EncoderDesign
     model_id: int = 0
 
     def __post_init__(self):
         if not isinstance(self.model_id, int) or not 0 <= self.model_id < 1 << 32:
-            raise ValueError(f"EncoderCore: model_id={self.model_id!r} must be an integer in 0…2**32 − 1 (the "
-                             f"MODEL register)")
+            raise ValueError(
+                f"EncoderCore: model_id={self.model_id!r} must be an integer in 0…2**32 − 1 (the MODEL register)"
+            )
 
     @property
     def name(self):
@@ -61,8 +63,10 @@ class EncoderCore:
 
     def describe(self):
         a, plan = self.design.artefact, self.design.plan
-        return (f"the encoder of {a.name} (N={a.N}, M={a.M}; {plan.objective}, {plan.dsp} DSPs, "
-                f"frames up to {self.max_size[0]}×{self.max_size[1]})")
+        return (
+            f"the encoder of {a.name} (N={a.N}, M={a.M}; {plan.objective}, {plan.dsp} DSPs, "
+            f"frames up to {self.max_size[0]}×{self.max_size[1]})"
+        )
 
     def make(self):
         """The encoder component (ports ``i``, ``o``, ``width``, ``height``)."""
@@ -98,10 +102,11 @@ class EncoderCore:
         (yw, yh), (zw, zh) = self.design.config.latent_sizes(width, height)
         a = self.design.artefact
         if len(packet) != yw * yh * a.M + zw * zh * a.N:
-            raise ValueError(f"a {width}×{height} frame's packet has {yw * yh * a.M + zw * zh * a.N} elements, "
-                             f"not {len(packet)}")
-        y = packet[:yw * yh * a.M].reshape(yh, yw, a.M).transpose(2, 0, 1)
-        z = packet[yw * yh * a.M:].reshape(zh, zw, a.N).transpose(2, 0, 1)
+            raise ValueError(
+                f"a {width}×{height} frame's packet has {yw * yh * a.M + zw * zh * a.N} elements, not {len(packet)}"
+            )
+        y = packet[: yw * yh * a.M].reshape(yh, yw, a.M).transpose(2, 0, 1)
+        z = packet[yw * yh * a.M :].reshape(zh, zw, a.N).transpose(2, 0, 1)
         return y, z
 
 

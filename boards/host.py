@@ -34,9 +34,23 @@ from ..sim.runner import run_bench
 from .core import encoder_core
 from .vivado import ADDRESS_MAP, ps_core
 
-__all__ = ["Read", "Write", "Stream", "DriverError", "Frame", "frame_program", "drive", "drive_async",
-           "Accelerator", "BoardBackend", "RtlSimBackend", "EncoderAnalysis", "rtl_sim_analysis", "board_analysis",
-           "RTL_SIM_DSP_BUDGET"]
+__all__ = [
+    "Read",
+    "Write",
+    "Stream",
+    "DriverError",
+    "Frame",
+    "frame_program",
+    "drive",
+    "drive_async",
+    "Accelerator",
+    "BoardBackend",
+    "RtlSimBackend",
+    "EncoderAnalysis",
+    "rtl_sim_analysis",
+    "board_analysis",
+    "RTL_SIM_DSP_BUDGET",
+]
 
 #: The rtl-sim codec backend's budget: enough for the cheapest folding of every engine of
 #: the N=8…64 students, and small, so that the Verilog and its build stay small.
@@ -62,6 +76,7 @@ class Write:
 class Stream:
     """Send ``data`` as one AXI4-Stream packet and receive the output packet (at most
     ``capacity`` bytes); the answer is the received bytes."""
+
     data: bytes
     capacity: int
 
@@ -87,8 +102,10 @@ def frame_program(width, height, pixels, capacity, model_id=None):
     if model_id is not None:
         built = yield Read("MODEL")
         if built != model_id:
-            raise DriverError(f"the accelerator was built for another model (MODEL 0x{built:08x}, this model "
-                              f"0x{model_id:08x}): load the bitstream licfpga build --model made for this one")
+            raise DriverError(
+                f"the accelerator was built for another model (MODEL 0x{built:08x}, this model "
+                f"0x{model_id:08x}): load the bitstream licfpga build --model made for this one"
+            )
     limit = (yield Read("MAX_WIDTH")), (yield Read("MAX_HEIGHT"))
     if not (1 <= width <= limit[0] and 1 <= height <= limit[1]):
         raise DriverError(f"frame {width}×{height} is outside this build's 1…{limit[0]}×{limit[1]}")
@@ -99,8 +116,7 @@ def frame_program(width, height, pixels, capacity, model_id=None):
     output = yield Stream(pixels, capacity)
     status, errors = (yield Read("STATUS")), (yield Read("ERROR"))
     if errors:
-        raise DriverError("accelerator error flags: "
-                          + ", ".join(n for n, b in ERRORS.items() if errors >> b & 1))
+        raise DriverError("accelerator error flags: " + ", ".join(n for n, b in ERRORS.items() if errors >> b & 1))
     if not status & DONE:
         raise DriverError(f"output packet received but STATUS is 0x{status:x}, not DONE")
     return Frame(output, (yield Read("CYCLES")))
@@ -127,6 +143,7 @@ async def drive_async(program, lite, source, sink):
     """`drive` for cocotb, with cocotbext-axi models (the `rtl-sim` backend)."""
     import cocotb
     from cocotbext.axi import AxiStreamFrame
+
     answer = None
     try:
         while True:
@@ -157,8 +174,16 @@ class Accelerator:
     def encode(self, frames):
         """Streams each (H, W, 3) uint8 frame through the encoder; returns for each its
         packet's elements (ŷ then ẑ) and the CYCLES register."""
-        jobs = [(f.shape[1], f.shape[0], self.core.pixels(f), self.core.capacity(f.shape[1], f.shape[0]),
-                 self.core.model_id or None) for f in frames]
+        jobs = [
+            (
+                f.shape[1],
+                f.shape[0],
+                self.core.pixels(f),
+                self.core.capacity(f.shape[1], f.shape[0]),
+                self.core.model_id or None,
+            )
+            for f in frames
+        ]
         return [(self.core.elements(r.output), r.cycles) for r in self.backend.run(jobs)]
 
 
@@ -176,11 +201,17 @@ class RtlSimBackend:
             out = Path(tmp) / "frames.npz"
             arrays = {f"pixels{n}": np.frombuffer(job[2], dtype=np.uint8) for n, job in enumerate(jobs)}
             params = {"jobs": [[w, h, c, model] for w, h, _, c, model in jobs], "out": str(out)}
-            run_bench(self.core.wrapper(), f"axi_encoder_{self.core.name}", "licfpga.boards.host_tb", params,
-                      arrays=arrays, simulator=self.simulator, seed=self.seed)
+            run_bench(
+                self.core.wrapper(),
+                f"axi_encoder_{self.core.name}",
+                "licfpga.boards.host_tb",
+                params,
+                arrays=arrays,
+                simulator=self.simulator,
+                seed=self.seed,
+            )
             with np.load(out) as got:
-                return [Frame(got[f"output{n}"].tobytes(), int(got["cycles"][n]))
-                        for n in range(len(jobs))]
+                return [Frame(got[f"output{n}"].tobytes(), int(got["cycles"][n])) for n in range(len(jobs))]
 
 
 class EncoderAnalysis:
@@ -212,9 +243,12 @@ def rtl_sim_analysis(artefact, model_id=0, simulator="verilator"):
     AXI-wrapped (MODEL reading ``model_id``, checked as on the board), run by
     `RtlSimBackend` (one build per frame size, cached). For small images and models: the
     shipped N=64 students build for many minutes."""
+
     def core_for(width, height):
-        return encoder_core(artefact, None, RTL_SIM_DSP_BUDGET, max_frame=(width, height),
-                            plan_frame=(width, height), model_id=model_id)
+        return encoder_core(
+            artefact, None, RTL_SIM_DSP_BUDGET, max_frame=(width, height), plan_frame=(width, height), model_id=model_id
+        )
+
     return EncoderAnalysis("rtl-sim", core_for, lambda core: RtlSimBackend(core, simulator))
 
 
@@ -233,7 +267,7 @@ def board_analysis(artefact, model_id, bitstream=None):
 # AXI DMA registers in direct register mode (PG021, "Register Space").
 MM2S_DMACR, MM2S_DMASR, MM2S_SA, MM2S_SA_MSB, MM2S_LENGTH = 0x00, 0x04, 0x18, 0x1C, 0x28
 S2MM_DMACR, S2MM_DMASR, S2MM_DA, S2MM_DA_MSB, S2MM_LENGTH = 0x30, 0x34, 0x48, 0x4C, 0x58
-DMACR_RS, DMASR_ERRORS, DMASR_IOC = 1 << 0, 0x70, 1 << 12   # run; internal/slave/decode errors; done
+DMACR_RS, DMASR_ERRORS, DMASR_IOC = 1 << 0, 0x70, 1 << 12  # run; internal/slave/decode errors; done
 
 
 class _Window:
@@ -285,8 +319,10 @@ class BoardBackend:
 
     def __init__(self, bitstream=None, timeout_s=10.0):
         if not _zynq_ultrascale():
-            raise DriverError("this machine is not the ZCU102 (its device tree names no xlnx,zynqmp): "
-                              "the board backend runs on the board's Linux with the ps design loaded")
+            raise DriverError(
+                "this machine is not the ZCU102 (its device tree names no xlnx,zynqmp): "
+                "the board backend runs on the board's Linux with the ps design loaded"
+            )
         self.timeout_s = timeout_s
         try:
             import pynq
@@ -294,7 +330,7 @@ class BoardBackend:
             pynq = None
         self.pynq = pynq if bitstream is not None else None
         if self.pynq is not None:
-            self.dma = pynq.Overlay(str(bitstream)).axi_dma     # loads the bitstream
+            self.dma = pynq.Overlay(str(bitstream)).axi_dma  # loads the bitstream
             self.regs = pynq.MMIO(*ADDRESS_MAP["accel"])
             self.dma_regs = pynq.MMIO(*ADDRESS_MAP["axi_dma"])
         else:
@@ -303,8 +339,10 @@ class BoardBackend:
                 self.regs = _Window(*ADDRESS_MAP["accel"])
                 self.dma_regs = _Window(*ADDRESS_MAP["axi_dma"])
             except OSError as exc:
-                raise DriverError(f"{exc.filename or '/dev/mem'}: {exc.strerror or exc} (the board backend "
-                                  f"needs root and the u-dma-buf buffers udmabuf0/1)") from None
+                raise DriverError(
+                    f"{exc.filename or '/dev/mem'}: {exc.strerror or exc} (the board backend "
+                    f"needs root and the u-dma-buf buffers udmabuf0/1)"
+                ) from None
 
     def run(self, jobs):
         results = []
@@ -323,16 +361,18 @@ class BoardBackend:
             self.dma.sendchannel.wait()
             self.dma.recvchannel.wait()
             # S2MM_LENGTH holds the bytes the packet brought once the transfer is done
-            return bytes(receive[:self.dma_regs.read(S2MM_LENGTH)])
+            return bytes(receive[: self.dma_regs.read(S2MM_LENGTH)])
         source, sink = self.buffers
         if len(data) > source.size or capacity > sink.size:
-            raise DriverError(f"u-dma-buf buffers of {source.size}/{sink.size} bytes are too "
-                              f"small for {len(data)} in and {capacity} out")
-        source.map[:len(data)] = data
+            raise DriverError(
+                f"u-dma-buf buffers of {source.size}/{sink.size} bytes are too "
+                f"small for {len(data)} in and {capacity} out"
+            )
+        source.map[: len(data)] = data
         dma = self.dma_regs
         for control, status in ((MM2S_DMACR, MM2S_DMASR), (S2MM_DMACR, S2MM_DMASR)):
             dma.write(control, DMACR_RS)
-            dma.write(status, 0x7000)       # clear the W1C IOC, delay and error interrupt bits
+            dma.write(status, 0x7000)  # clear the W1C IOC, delay and error interrupt bits
         # S2MM first, so that the output never waits for a receive buffer
         dma.write(S2MM_DA, sink.phys & 0xFFFF_FFFF)
         dma.write(S2MM_DA_MSB, sink.phys >> 32)
@@ -347,5 +387,4 @@ class BoardBackend:
                     raise DriverError(f"DMA timeout, status 0x{dma.read(status):08x}")
             if dma.read(status) & DMASR_ERRORS:
                 raise DriverError(f"DMA error, status 0x{dma.read(status):08x}")
-        return bytes(sink.map[:dma.read(S2MM_LENGTH)])
-
+        return bytes(sink.map[: dma.read(S2MM_LENGTH)])

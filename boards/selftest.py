@@ -20,7 +20,7 @@ from ..rtl.stream import beat_layout
 
 __all__ = ["SelfTest", "SelfTestTop", "checksum", "rom_frame", "MESSAGE_BYTES"]
 
-MESSAGE_BYTES = 15          # "PASS " + 8 hex digits + "\r\n"
+MESSAGE_BYTES = 15  # "PASS " + 8 hex digits + "\r\n"
 
 
 def _rotl(value):
@@ -84,15 +84,25 @@ class SelfTest(wiring.Component):
         m.d.comb += [core.width.eq(width), core.height.eq(height)]
 
         # --- source: the frame, with its markers, from a ROM ------------------------
-        pixels = [self.layout.const({
-            "data": [int(e) for e in self.frame[y, x]], "first": x == 0 and y == 0,
-            "last": x == width - 1 and y == height - 1, "eol": x == width - 1, "eop": 1,
-        }).as_value().value for y in range(height) for x in range(width)]
+        pixels = [
+            self.layout.const(
+                {
+                    "data": [int(e) for e in self.frame[y, x]],
+                    "first": x == 0 and y == 0,
+                    "last": x == width - 1 and y == height - 1,
+                    "eol": x == width - 1,
+                    "eop": 1,
+                }
+            )
+            .as_value()
+            .value
+            for y in range(height)
+            for x in range(width)
+        ]
         m.submodules.rom = rom = Memory(shape=self.rom_bits, depth=len(pixels), init=pixels)
         read = rom.read_port(domain="comb")
         addr = Signal(range(len(pixels) + 1))
-        m.d.comb += [read.addr.eq(addr), core.i.payload.eq(read.data),
-                     core.i.valid.eq(addr < len(pixels))]
+        m.d.comb += [read.addr.eq(addr), core.i.payload.eq(read.data), core.i.valid.eq(addr < len(pixels))]
         with m.If(core.i.valid & core.i.ready):
             m.d.sync += addr.eq(addr + 1)
 
@@ -103,7 +113,7 @@ class SelfTest(wiring.Component):
         data = core.o.payload.data.as_value()
         folded = 0
         for lo in range(0, len(data), 32):
-            folded ^= data[lo:lo + 32]
+            folded ^= data[lo : lo + 32]
         step = Cat(total[31], total[:31]) ^ folded
         m.d.comb += core.o.ready.eq(~finished)
         with m.If(~finished):
@@ -115,19 +125,16 @@ class SelfTest(wiring.Component):
 
         heartbeat = Signal(max(1, (self.repeat_cycles - 1).bit_length()))
         m.d.sync += heartbeat.eq(heartbeat + 1)
-        m.d.comb += self.leds.eq(Cat(finished & passed, finished & ~passed, ~finished,
-                                     0, 0, 0, 0, heartbeat[-1]))
+        m.d.comb += self.leds.eq(Cat(finished & passed, finished & ~passed, ~finished, 0, 0, 0, 0, heartbeat[-1]))
 
         # --- report: "PASS " / "FAIL " + the cycle count in hex + CRLF --------------
         text = Signal(8 * MESSAGE_BYTES)
-        verdict = Mux(passed, C(int.from_bytes(b"PASS ", "little"), 40),
-                      C(int.from_bytes(b"FAIL ", "little"), 40))
-        digits = [cycles[4 * (7 - n):4 * (8 - n)] for n in range(8)]
+        verdict = Mux(passed, C(int.from_bytes(b"PASS ", "little"), 40), C(int.from_bytes(b"FAIL ", "little"), 40))
+        digits = [cycles[4 * (7 - n) : 4 * (8 - n)] for n in range(8)]
         ascii_digits = [Mux(d < 10, C(0x30, 8) + d, C(0x57, 8) + d)[:8] for d in digits]
-        m.d.comb += text.eq(Cat(verdict, *ascii_digits,
-                                C(int.from_bytes(b"\r\n", "little"), 16)))
+        m.d.comb += text.eq(Cat(verdict, *ascii_digits, C(int.from_bytes(b"\r\n", "little"), 16)))
         char = Signal(range(MESSAGE_BYTES + 1), init=MESSAGE_BYTES)
-        shift = Signal(10, init=0x3FF)          # stop, 8 data bits LSB first, start
+        shift = Signal(10, init=0x3FF)  # stop, 8 data bits LSB first, start
         bits = Signal(range(11))
         baud = Signal(range(self.clocks_per_bit))
         wait = Signal(range(self.repeat_cycles + 1))

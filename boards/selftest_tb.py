@@ -14,7 +14,7 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 from licfpga.boards.selftest import MESSAGE_BYTES
 from licfpga.sim.runner import bench_params
 
-LEDS = {"PASS": 0b001, "FAIL": 0b010}       # LED 0 PASS, LED 1 FAIL, LED 2 running
+LEDS = {"PASS": 0b001, "FAIL": 0b010}  # LED 0 PASS, LED 1 FAIL, LED 2 running
 
 
 async def uart_line(dut, bit, limit):
@@ -27,7 +27,7 @@ async def uart_line(dut, bit, limit):
         assert cycle < limit, f"no report after {limit} cycles: {bytes(chars)!r}"
         if dut.tx.value:
             continue
-        await ClockCycles(dut.clk, bit // 2)          # the middle of the start bit
+        await ClockCycles(dut.clk, bit // 2)  # the middle of the start bit
         byte = 0
         for n in range(8):
             await ClockCycles(dut.clk, bit)

@@ -29,22 +29,21 @@ class ZCU102Platform(XilinxPlatform):
     default_clk = "clk125"
     default_rst = "cpu_reset"
     resources = [
-        Resource("clk125", 0, DiffPairs("G21", "F21", dir="i"), Clock(125e6),
-                 Attrs(IOSTANDARD="LVDS_25")),
-        Resource("clk300", 0, DiffPairs("AL8", "AL7", dir="i"), Clock(300e6),
-                 Attrs(IOSTANDARD="DIFF_SSTL12")),
+        Resource("clk125", 0, DiffPairs("G21", "F21", dir="i"), Clock(125e6), Attrs(IOSTANDARD="LVDS_25")),
+        Resource("clk300", 0, DiffPairs("AL8", "AL7", dir="i"), Clock(300e6), Attrs(IOSTANDARD="DIFF_SSTL12")),
         # SW20 "CPU_RESET": high while pressed
         Resource("cpu_reset", 0, Pins("AM13", dir="i"), Attrs(IOSTANDARD="LVCMOS33")),
         # GPIO_LED_0..7 (DS38..DS45), bank 44 at 3.3 V
-        *LEDResources(pins="AG14 AF13 AE13 AJ14 AJ15 AH13 AH14 AL12",
-                      attrs=Attrs(IOSTANDARD="LVCMOS33", SLEW="SLOW", DRIVE="8")),
+        *LEDResources(
+            pins="AG14 AF13 AE13 AJ14 AJ15 AH13 AH14 AL12", attrs=Attrs(IOSTANDARD="LVCMOS33", SLEW="SLOW", DRIVE="8")
+        ),
         # GPIO_SW_N, E, S, W, C: high while pressed
-        *(button for name, pin in (("n", "AG15"), ("e", "AE14"), ("s", "AE15"), ("w", "AF15"),
-                                   ("c", "AG13"))
-          for button in ButtonResources(f"button_{name}", pins=pin,
-                                        attrs=Attrs(IOSTANDARD="LVCMOS33"))),
-        *SwitchResources(pins="AN14 AP14 AM14 AN13 AN12 AP12 AL13 AK13",
-                         attrs=Attrs(IOSTANDARD="LVCMOS33")),
+        *(
+            button
+            for name, pin in (("n", "AG15"), ("e", "AE14"), ("s", "AE15"), ("w", "AF15"), ("c", "AG13"))
+            for button in ButtonResources(f"button_{name}", pins=pin, attrs=Attrs(IOSTANDARD="LVCMOS33"))
+        ),
+        *SwitchResources(pins="AN14 AP14 AM14 AN13 AN12 AP12 AL13 AK13", attrs=Attrs(IOSTANDARD="LVCMOS33")),
         # The PL's UART: F13 is the FPGA's transmit pin (to the bridge's RXD), E13 its
         # receive pin, as in the master XDC's net names read from the FPGA's side.
         UARTResource(0, rx="E13", tx="F13", attrs=Attrs(IOSTANDARD="LVCMOS33")),

@@ -54,8 +54,20 @@ from .cost import Folding, LayerCost, Memory, layer_cost, legal_foldings
 from .devices import DEFAULT_DEVICE, DEFAULT_MARGIN
 from .layers import EncoderSpec
 
-__all__ = ["BalanceError", "Plan", "Placement", "place", "balance_dsp", "balance_fps", "padded",
-           "DEFAULT_DSP_MARGIN", "DEFAULT_BRAM_BUDGET", "PAD", "DEFAULT_MAX_FRAME", "DEFAULT_PLAN_FRAME"]
+__all__ = [
+    "BalanceError",
+    "Plan",
+    "Placement",
+    "place",
+    "balance_dsp",
+    "balance_fps",
+    "padded",
+    "DEFAULT_DSP_MARGIN",
+    "DEFAULT_BRAM_BUDGET",
+    "PAD",
+    "DEFAULT_MAX_FRAME",
+    "DEFAULT_PLAN_FRAME",
+]
 
 #: DSPs (and block RAMs) kept free of a device's total by default (`devices.DEFAULT_MARGIN`).
 DEFAULT_DSP_MARGIN = DEFAULT_MARGIN
@@ -99,9 +111,9 @@ def place(memories: Iterable[Memory], bram_budget: float, uram: int = 0) -> Plac
     lines = [m for m in memories if m.role == "line buffer" and m.bram36 and m.uram <= uram]
     if not lines or bram <= bram_budget:
         return Placement(bram, 0)
-    saved = np.zeros(uram + 1)          # saved[u]: the most RAMB36 that u UltraRAMs take
+    saved = np.zeros(uram + 1)  # saved[u]: the most RAMB36 that u UltraRAMs take
     for m in lines:
-        shifted = np.concatenate([np.full(m.uram, -np.inf), saved[:uram + 1 - m.uram] + m.bram36])
+        shifted = np.concatenate([np.full(m.uram, -np.inf), saved[: uram + 1 - m.uram] + m.bram36])
         saved = np.maximum(saved, shifted)
     enough = np.flatnonzero(bram - saved <= bram_budget)
     used = int(enough[0]) if enough.size else int(np.argmax(saved))
@@ -127,8 +139,12 @@ class Plan:
         width, height = (self.width, self.height) if width is None else padded(width, height)
         _check_frame(width, height, self.max_width, self.max_height)
         maxima = self.encoder.frame_sizes(self.max_width, self.max_height)
-        return [layer_cost(spec, f, w, h, mw) for spec, f, (w, h), (mw, _) in
-                zip(self.encoder.layers, self.foldings, self.encoder.frame_sizes(width, height), maxima)]
+        return [
+            layer_cost(spec, f, w, h, mw)
+            for spec, f, (w, h), (mw, _) in zip(
+                self.encoder.layers, self.foldings, self.encoder.frame_sizes(width, height), maxima
+            )
+        ]
 
     def interval(self, width: int | None = None, height: int | None = None) -> int:
         """Cycles between frames: the slowest engine's."""
@@ -154,21 +170,28 @@ class Plan:
 
 def _check_frame(width: int, height: int, max_width: int, max_height: int) -> None:
     if width > max_width:
-        raise BalanceError(f"frame width {width} (after padding to a multiple of {PAD}) exceeds the built-in "
-                           f"line-buffer maximum of {max_width}: build with a larger maximum width")
+        raise BalanceError(
+            f"frame width {width} (after padding to a multiple of {PAD}) exceeds the built-in "
+            f"line-buffer maximum of {max_width}: build with a larger maximum width"
+        )
     if height > max_height:
-        raise BalanceError(f"frame height {height} (after padding to a multiple of {PAD}) exceeds the built-in "
-                           f"maximum of {max_height}")
+        raise BalanceError(
+            f"frame height {height} (after padding to a multiple of {PAD}) exceeds the built-in maximum of {max_height}"
+        )
 
 
-def _all_costs(encoder: EncoderSpec, width: int, height: int, max_width: int, max_height: int) \
-        -> list[list[LayerCost]]:
+def _all_costs(encoder: EncoderSpec, width: int, height: int, max_width: int, max_height: int) -> list[list[LayerCost]]:
     """Every legal folding of every engine, costed, by rising DSPs (then the frontier's ties)."""
     _check_frame(width, height, max_width, max_height)
-    return [sorted((layer_cost(spec, f, w, h, mw) for f in legal_foldings(spec)),
-                   key=lambda c: (c.dsp, c.cycles, c.bram36, c.lut_mem, -c.simd))
-            for spec, (w, h), (mw, _) in zip(encoder.layers, encoder.frame_sizes(width, height),
-                                             encoder.frame_sizes(max_width, max_height))]
+    return [
+        sorted(
+            (layer_cost(spec, f, w, h, mw) for f in legal_foldings(spec)),
+            key=lambda c: (c.dsp, c.cycles, c.bram36, c.lut_mem, -c.simd),
+        )
+        for spec, (w, h), (mw, _) in zip(
+            encoder.layers, encoder.frame_sizes(width, height), encoder.frame_sizes(max_width, max_height)
+        )
+    ]
 
 
 def _frontier(costs: list[LayerCost]) -> list[LayerCost]:
@@ -199,18 +222,31 @@ class _Memory:
     buffers in UltraRAM (fewer RAMB18, some UltraRAMs), and the programme runs over DSPs
     and UltraRAMs."""
 
-    def __init__(self, encoder: EncoderSpec, costs: list[list[LayerCost]], max_frame: tuple[int, int],
-                 bram_budget: float, uram: int, make_plan):
+    def __init__(
+        self,
+        encoder: EncoderSpec,
+        costs: list[list[LayerCost]],
+        max_frame: tuple[int, int],
+        bram_budget: float,
+        uram: int,
+        make_plan,
+    ):
         self.costs, self.budget, self.uram, self.make_plan = costs, bram_budget, uram, make_plan
-        self.variants = []          # per engine, per folding: [(RAMB18 units, UltraRAMs), …]
+        self.variants = []  # per engine, per folding: [(RAMB18 units, UltraRAMs), …]
         for i, cs in enumerate(costs):
             per = []
             for c in cs:
                 buffers = sum(m.bram36 for m in engine_buffers(encoder, i, c.pe, *max_frame).values())
                 lines = [m for m in c.memories if m.role == "line buffer" and m.bram36]
                 units = round(2 * (c.bram36 + buffers))
-                per.append([(units, 0)] + ([(units - round(2 * sum(m.bram36 for m in lines)),
-                                             sum(m.uram for m in lines))] if lines and uram else []))
+                per.append(
+                    [(units, 0)]
+                    + (
+                        [(units - round(2 * sum(m.bram36 for m in lines)), sum(m.uram for m in lines))]
+                        if lines and uram
+                        else []
+                    )
+                )
             self.variants.append(per)
 
     def placed(self, plan: Plan, budget: float | None = None) -> Placement:
@@ -226,9 +262,16 @@ class _Memory:
         the cheapest."""
         out = []
         for cs, variants in zip(self.costs, self.variants):
-            within = sorted(((c.dsp, units, u, c) for c, vs in zip(cs, variants) if c.cycles <= cycles
-                             for units, u in vs if u <= self.uram),
-                            key=lambda o: (o[0], o[1], o[2], o[3].cycles, o[3].lut_mem, -o[3].simd))
+            within = sorted(
+                (
+                    (c.dsp, units, u, c)
+                    for c, vs in zip(cs, variants)
+                    if c.cycles <= cycles
+                    for units, u in vs
+                    if u <= self.uram
+                ),
+                key=lambda o: (o[0], o[1], o[2], o[3].cycles, o[3].lut_mem, -o[3].simd),
+            )
             if not within:
                 return None
             kept = []
@@ -236,7 +279,7 @@ class _Memory:
                 if not any(k[1] <= o[1] and k[2] <= o[2] for k in kept):
                     kept.append(o)
             out.append(kept)
-        cap = sum(min(opts, key=lambda o: (o[1], o[0]))[0] for opts in out)     # every engine at its least memory
+        cap = sum(min(opts, key=lambda o: (o[1], o[0]))[0] for opts in out)  # every engine at its least memory
         cap = cap if dsp_budget is None else min(dsp_budget, cap)
         return (out, cap) if sum(opts[0][0] for opts in out) <= cap else None
 
@@ -253,7 +296,7 @@ class _Memory:
                 if dsp > dsp_cap:
                     break
                 cand = np.full(shape, _UNREACHABLE, dtype=np.int64)
-                cand[dsp:, u:] = least[:dsp_cap + 1 - dsp, :self.uram + 1 - u] + units
+                cand[dsp:, u:] = least[: dsp_cap + 1 - dsp, : self.uram + 1 - u] + units
                 better = cand < new
                 new[better], pick[better] = cand[better], k
             least = np.minimum(new, _UNREACHABLE)
@@ -296,12 +339,14 @@ class _Memory:
         least, picks = self._programme(options, cap)
         least = least[:, self.uram]
         drops = np.flatnonzero(np.diff(least, prepend=least[0] + 1) < 0)
-        return min(self.placed(self._allocation(options, picks, int(d)), 0).bram36
-                   for d in drops[least[drops] < _UNREACHABLE])
+        return min(
+            self.placed(self._allocation(options, picks, int(d)), 0).bram36 for d in drops[least[drops] < _UNREACHABLE]
+        )
 
 
-def _planner(encoder: EncoderSpec, costs, frame: tuple[int, int, int, int], objective: str,
-             bram_budget: float | None, uram: int):
+def _planner(
+    encoder: EncoderSpec, costs, frame: tuple[int, int, int, int], objective: str, bram_budget: float | None, uram: int
+):
     """A balancing run's ``make_plan(chosen[, why])`` (its frame and objective) and its
     block-RAM checker (`_Memory`; None without a block-RAM budget)."""
     w, h, mw, mh = frame
@@ -311,13 +356,25 @@ def _planner(encoder: EncoderSpec, costs, frame: tuple[int, int, int, int], obje
 
     if bram_budget is None:
         return make_plan, None
-    return make_plan, _Memory(encoder, costs, (mw, mh), bram_budget, uram,
-                              lambda chosen: make_plan(chosen, f"{objective}, {bram_budget:g} RAMB36"))
+    return make_plan, _Memory(
+        encoder,
+        costs,
+        (mw, mh),
+        bram_budget,
+        uram,
+        lambda chosen: make_plan(chosen, f"{objective}, {bram_budget:g} RAMB36"),
+    )
 
 
-def balance_dsp(encoder: EncoderSpec, dsp_budget: int, frame: tuple[int, int] = DEFAULT_PLAN_FRAME,
-                max_frame: tuple[int, int] = DEFAULT_MAX_FRAME, objective: str | None = None,
-                bram_budget: float | None = DEFAULT_BRAM_BUDGET, uram: int = 0) -> Plan:
+def balance_dsp(
+    encoder: EncoderSpec,
+    dsp_budget: int,
+    frame: tuple[int, int] = DEFAULT_PLAN_FRAME,
+    max_frame: tuple[int, int] = DEFAULT_MAX_FRAME,
+    objective: str | None = None,
+    bram_budget: float | None = DEFAULT_BRAM_BUDGET,
+    uram: int = 0,
+) -> Plan:
     """The fastest pipeline within ``dsp_budget`` DSPs and ``bram_budget`` RAMB36 (None:
     no limit; ``uram`` UltraRAMs may take line buffers) on ``frame`` (module docstring).
     Raises :class:`BalanceError` naming the smallest DSP budget, or the smallest block
@@ -328,8 +385,10 @@ def balance_dsp(encoder: EncoderSpec, dsp_budget: int, frame: tuple[int, int] = 
     at = [0] * len(frontiers)
     total = sum(f[0].dsp for f in frontiers)
     if total > dsp_budget:
-        raise BalanceError(f"a DSP budget of {dsp_budget} is below the smallest that fits: {total} DSPs "
-                           f"(every engine of {encoder.source} at its cheapest folding)")
+        raise BalanceError(
+            f"a DSP budget of {dsp_budget} is below the smallest that fits: {total} DSPs "
+            f"(every engine of {encoder.source} at its cheapest folding)"
+        )
     while True:
         slowest = max(range(len(at)), key=lambda i: (frontiers[i][at[i]].cycles, -i))
         if at[slowest] + 1 == len(frontiers[slowest]):
@@ -350,9 +409,12 @@ def balance_dsp(encoder: EncoderSpec, dsp_budget: int, frame: tuple[int, int] = 
     slowest_plan = memory.within(steps[-1], dsp_budget)
     if slowest_plan is None:
         need = memory.smallest(steps[-1], dsp_budget)
-        raise BalanceError(f"a block-RAM budget of {bram_budget:g} RAMB36 is below the smallest that fits: "
-                           f"{need:g} RAMB36 (engines and buffers of {encoder.source} within {dsp_budget} DSPs"
-                           + (f" and {uram} UltraRAMs" if uram else "") + ")")
+        raise BalanceError(
+            f"a block-RAM budget of {bram_budget:g} RAMB36 is below the smallest that fits: "
+            f"{need:g} RAMB36 (engines and buffers of {encoder.source} within {dsp_budget} DSPs"
+            + (f" and {uram} UltraRAMs" if uram else "")
+            + ")"
+        )
     lo, hi, best = 0, len(steps) - 1, slowest_plan
     while lo < hi:
         mid = (lo + hi) // 2
@@ -364,9 +426,15 @@ def balance_dsp(encoder: EncoderSpec, dsp_budget: int, frame: tuple[int, int] = 
     return best
 
 
-def balance_fps(encoder: EncoderSpec, fps: float, clock_mhz: float, frame: tuple[int, int] = DEFAULT_PLAN_FRAME,
-                max_frame: tuple[int, int] = DEFAULT_MAX_FRAME, bram_budget: float | None = DEFAULT_BRAM_BUDGET,
-                uram: int = 0) -> Plan:
+def balance_fps(
+    encoder: EncoderSpec,
+    fps: float,
+    clock_mhz: float,
+    frame: tuple[int, int] = DEFAULT_PLAN_FRAME,
+    max_frame: tuple[int, int] = DEFAULT_MAX_FRAME,
+    bram_budget: float | None = DEFAULT_BRAM_BUDGET,
+    uram: int = 0,
+) -> Plan:
     """The fewest DSPs that stream ``frame`` at ``fps`` at ``clock_mhz`` within
     ``bram_budget`` RAMB36 (None: no limit; ``uram`` UltraRAMs may take line buffers).
     Raises :class:`BalanceError` naming the engine that cannot keep up even fully
@@ -382,9 +450,11 @@ def balance_fps(encoder: EncoderSpec, fps: float, clock_mhz: float, frame: tuple
         best = _cheapest_within(frontier, interval)
         if best is None:
             fastest = frontier[-1].cycles
-            raise BalanceError(f"{spec.name} of {encoder.source} needs at least {fastest} cycles per {w}×{h} frame "
-                               f"even fully unfolded: at most {clock_mhz * 1e6 / fastest:.1f} fps at {clock_mhz:g} MHz, "
-                               f"not {fps:g}")
+            raise BalanceError(
+                f"{spec.name} of {encoder.source} needs at least {fastest} cycles per {w}×{h} frame "
+                f"even fully unfolded: at most {clock_mhz * 1e6 / fastest:.1f} fps at {clock_mhz:g} MHz, "
+                f"not {fps:g}"
+            )
         chosen.append(best)
     make_plan, memory = _planner(encoder, costs, (w, h, mw, mh), objective, bram_budget, uram)
     plan = make_plan(chosen)
@@ -392,7 +462,9 @@ def balance_fps(encoder: EncoderSpec, fps: float, clock_mhz: float, frame: tuple
         return plan
     found = memory.within(interval, None)
     if found is None:
-        raise BalanceError(f"a block-RAM budget of {bram_budget:g} RAMB36 is below the smallest that fits "
-                           f"{encoder.source} at {fps:g} fps: {memory.smallest(interval, None):g} RAMB36"
-                           + (f" (with {uram} UltraRAMs)" if uram else ""))
+        raise BalanceError(
+            f"a block-RAM budget of {bram_budget:g} RAMB36 is below the smallest that fits "
+            f"{encoder.source} at {fps:g} fps: {memory.smallest(interval, None):g} RAMB36"
+            + (f" (with {uram} UltraRAMs)" if uram else "")
+        )
     return found

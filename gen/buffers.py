@@ -39,8 +39,7 @@ def _fifo(role: str, depth: int, shape, pe: int) -> Memory:
     return Memory(role, depth, beat_layout(shape, pe).size, 1, rom=False)
 
 
-def engine_buffers(encoder: EncoderSpec, index: int, pe: int, max_width: int, max_height: int) \
-        -> dict[str, Memory]:
+def engine_buffers(encoder: EncoderSpec, index: int, pe: int, max_width: int, max_height: int) -> dict[str, Memory]:
     """The buffers behind engine ``index`` of ``encoder`` folded with ``pe``, by the name
     `EncoderConfig.fifo_depths` gives them: the FIFO of two output pixels (behind |ŷ|
     for g_a's last engine; none behind |ŷ| itself, nor behind h_a's last), and the ẑ
@@ -76,8 +75,11 @@ def y_buffer_depth(encoder: EncoderSpec, costs: list[LayerCost]) -> int:
     tiny encoder at 200 DSPs ran 24% slower than the model on back-to-back frames; at
     this size, on the model.)"""
     layers = encoder.layers
-    flush = sum(c.cycles / spec.shape.out_size(c.width, c.height)[1]
-                for spec, c in zip(layers, costs) if spec.name.startswith("h_a"))
+    flush = sum(
+        c.cycles / spec.shape.out_size(c.width, c.height)[1]
+        for spec, c in zip(layers, costs)
+        if spec.name.startswith("h_a")
+    )
     n = _y_index(encoder)
     w, h = layers[n].shape.out_size(costs[n].width, costs[n].height)
     pixel = layers[n].shape.c_out // costs[n].pe

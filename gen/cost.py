@@ -77,8 +77,16 @@ from ..formats import (
 from ..shape import LayerShape
 from .layers import AbsSpec, ConvSpec, GDNSpec, Spec
 
-__all__ = ["Folding", "Memory", "LayerCost", "layer_cost", "legal_foldings", "bram36_blocks", "divisors",
-           "LUT_MAX_DEPTH"]
+__all__ = [
+    "Folding",
+    "Memory",
+    "LayerCost",
+    "layer_cost",
+    "legal_foldings",
+    "bram36_blocks",
+    "divisors",
+    "LUT_MAX_DEPTH",
+]
 
 #: Deepest memory kept in LUTs rather than block RAM.
 LUT_MAX_DEPTH = 64
@@ -89,8 +97,9 @@ GDN_PARAM_BITS = GDN_ACC_BITS + MULTIPLIER_BITS + SHIFT_BITS + SHIFT_BITS
 GDN_TAIL_DSP = 6
 RSQRT_WORDS, RSQRT_BITS = 1 << RSQRT_TABLE_BITS, RSQRT_SEED_BITS
 #: (depth, width, RAMB36 units) of every simple-dual-port shape (UG573, tables 1-3/1-4).
-_BRAM_SHAPES = tuple((16384 >> i, w, 1) for i, w in enumerate((1, 2, 4, 9, 18, 36))) + \
-    tuple((32768 >> i, w, 2) for i, w in enumerate((1, 2, 4, 9, 18, 36, 72)))
+_BRAM_SHAPES = tuple((16384 >> i, w, 1) for i, w in enumerate((1, 2, 4, 9, 18, 36))) + tuple(
+    (32768 >> i, w, 2) for i, w in enumerate((1, 2, 4, 9, 18, 36, 72))
+)
 URAM_DEPTH, URAM_WIDTH = 4096, 72
 
 
@@ -226,8 +235,9 @@ def _check(spec: Spec, f: Folding) -> None:
     if isinstance(spec, AbsSpec):
         legal = f == Folding(1, spec.channels)
     if not legal:
-        raise ValueError(f"{spec.name}: PE={f.pe}, SIMD={f.simd} is not a legal folding "
-                         f"(PE must divide {pe_len}, SIMD {simd_len})")
+        raise ValueError(
+            f"{spec.name}: PE={f.pe}, SIMD={f.simd} is not a legal folding (PE must divide {pe_len}, SIMD {simd_len})"
+        )
 
 
 def _conv(spec: ConvSpec, f: Folding, width: int, height: int, max_width: int) -> LayerCost:
@@ -248,10 +258,19 @@ def _conv(spec: ConvSpec, f: Folding, width: int, height: int, max_width: int) -
     if nf > 1:
         memories.append(Memory("window buffer", sf, f.simd * spec.in_bits, 1, rom=False))
     memories.append(Memory("requant params", math.ceil(spec.c_out / lanes), CONV_PARAM_BITS, lanes, rom=True))
-    return LayerCost(spec, f.pe, f.simd,
-                     "addressed" if addressed else "sliding", width, height,
-                     max(h_out * row, width * height * in_beats), spec.macs(width, height),
-                     f.pe * f.simd, lanes * requant_dsp, tuple(memories))
+    return LayerCost(
+        spec,
+        f.pe,
+        f.simd,
+        "addressed" if addressed else "sliding",
+        width,
+        height,
+        max(h_out * row, width * height * in_beats),
+        spec.macs(width, height),
+        f.pe * f.simd,
+        lanes * requant_dsp,
+        tuple(memories),
+    )
 
 
 def _gdn(spec: GDNSpec, f: Folding, width: int, height: int) -> LayerCost:
@@ -262,12 +281,24 @@ def _gdn(spec: GDNSpec, f: Folding, width: int, height: int) -> LayerCost:
     memories = [Memory("gamma", nf * sf, f.simd * spec.coef_bits, f.pe, rom=True)]
     if nf > 1:
         memories.append(Memory("squares buffer", sf, f.simd * spec.square_bits, 1, rom=False))
-    memories += [Memory("GDN params", math.ceil(C / lanes), GDN_PARAM_BITS, lanes, rom=True),
-                 Memory("rsqrt seed", RSQRT_WORDS, RSQRT_BITS, lanes, rom=True),
-                 Memory("x buffer", 2 * math.ceil(C / lanes), spec.in_bits, lanes, rom=False)]
-    return LayerCost(spec, f.pe, f.simd, None, width, height,
-                     width * height * nf * sf, spec.macs(width, height),
-                     f.pe * f.simd * (1 if fits_one else 2), f.simd + lanes * GDN_TAIL_DSP, tuple(memories))
+    memories += [
+        Memory("GDN params", math.ceil(C / lanes), GDN_PARAM_BITS, lanes, rom=True),
+        Memory("rsqrt seed", RSQRT_WORDS, RSQRT_BITS, lanes, rom=True),
+        Memory("x buffer", 2 * math.ceil(C / lanes), spec.in_bits, lanes, rom=False),
+    ]
+    return LayerCost(
+        spec,
+        f.pe,
+        f.simd,
+        None,
+        width,
+        height,
+        width * height * nf * sf,
+        spec.macs(width, height),
+        f.pe * f.simd * (1 if fits_one else 2),
+        f.simd + lanes * GDN_TAIL_DSP,
+        tuple(memories),
+    )
 
 
 def layer_cost(spec: Spec, folding: Folding, width: int, height: int, max_width: int) -> LayerCost:

@@ -39,10 +39,13 @@ class Device:
         return math.floor(2 * self.bram36 * (1 - margin)) / 2
 
 
-DEVICES = {d.name: d for d in (
-    Device("XCZU9EG", "ZCU102", 274_080, 548_160, 2_520, 912, 0),
-    Device("XCZU7EV", "ZCU104", 230_400, 460_800, 1_728, 312, 96),
-    Device("XCZU3EG", "Ultra96", 70_560, 141_120, 360, 216, 0),
-)}
+DEVICES = {
+    d.name: d
+    for d in (
+        Device("XCZU9EG", "ZCU102", 274_080, 548_160, 2_520, 912, 0),
+        Device("XCZU7EV", "ZCU104", 230_400, 460_800, 1_728, 312, 96),
+        Device("XCZU3EG", "Ultra96", 70_560, 141_120, 360, 216, 0),
+    )
+}
 #: The design brief's target device (ZCU102): the default budgets come from it.
 DEFAULT_DEVICE = DEVICES["XCZU9EG"]

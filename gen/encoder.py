@@ -34,8 +34,17 @@ from .devices import DEVICES
 from .layers import ConvSpec, GDNSpec, encoder_from_artefact
 from .report import CLOCK_MHZ, budget_sweep, markdown, plan_report
 
-__all__ = ["encoder_config", "EncoderDesign", "design", "generate", "default_model", "load", "golden_packet", "TOP",
-           "MANIFEST_FORMAT"]
+__all__ = [
+    "encoder_config",
+    "EncoderDesign",
+    "design",
+    "generate",
+    "default_model",
+    "load",
+    "golden_packet",
+    "TOP",
+    "MANIFEST_FORMAT",
+]
 
 TOP = "licfpga_encoder"
 MANIFEST_FORMAT = "licfpga-encoder-1"
@@ -44,8 +53,9 @@ MANIFEST_FORMAT = "licfpga-encoder-1"
 def _conv_stage(spec: ConvSpec, layer: ConvLayer, folding, max_size) -> ConvStage:
     cfg = spec.layer_config(folding.pe, folding.simd, *max_size)
     # rtl.conv wants (C_out, C_in, K, K): the artefact's convolution layout.
-    params = ConvParams(layer.weight, layer.bias, layer.multiplier, layer.shift, layer.out_type.bits,
-                        layer.out_type.signed)
+    params = ConvParams(
+        layer.weight, layer.bias, layer.multiplier, layer.shift, layer.out_type.bits, layer.out_type.signed
+    )
     return ConvStage(spec.name, cfg, params)
 
 
@@ -62,30 +72,63 @@ def encoder_config(artefact: Artefact, plan: Plan) -> EncoderConfig:
             stage = _conv_stage(spec, artefact.layer(spec.name), folding, size)
         elif isinstance(spec, GDNSpec):
             params = artefact.layer(spec.name).params
-            stage = GDNStage(spec.name, GDNConfig.from_params(
-                params, pe=folding.pe, simd=folding.simd, rsqrt_table=RSQRT_TABLE,
-                square_shift=gdn_square_shift(params.in_bits)))
-        else:       # |ŷ|: the encoder's own glue between g_a and h_a
+            stage = GDNStage(
+                spec.name,
+                GDNConfig.from_params(
+                    params,
+                    pe=folding.pe,
+                    simd=folding.simd,
+                    rsqrt_table=RSQRT_TABLE,
+                    square_shift=gdn_square_shift(params.in_bits),
+                ),
+            )
+        else:  # |ŷ|: the encoder's own glue between g_a and h_a
             abs_bits = spec.out_bits
             continue
         (analysis if spec.name.startswith("g_a") else hyper).append(stage)
-    return EncoderConfig(tuple(analysis), tuple(hyper), plan.max_width, plan.max_height,
-                         y_buffer_depth(encoder, plan.costs(plan.max_width, plan.max_height)), abs_bits)
+    return EncoderConfig(
+        tuple(analysis),
+        tuple(hyper),
+        plan.max_width,
+        plan.max_height,
+        y_buffer_depth(encoder, plan.costs(plan.max_width, plan.max_height)),
+        abs_bits,
+    )
 
 
 def _stage_json(stage) -> dict:
     if isinstance(stage, ConvStage):
         c = stage.cfg
-        return {"name": stage.name, "engine": "conv", "kernel": c.kernel, "stride": c.stride, "c_in": c.c_in,
-                "c_out": c.c_out, "pe": c.pe, "simd": c.simd,
-                "window": "addressed" if c.addressed(c.simd) else "sliding",
-                "max_width": c.max_width, "max_height": c.max_height, "in_bits": c.in_bits,
-                "in_signed": c.in_signed, "acc_bits": c.acc_bits, "out_bits": stage.params.out_bits,
-                "out_signed": stage.params.out_signed}
+        return {
+            "name": stage.name,
+            "engine": "conv",
+            "kernel": c.kernel,
+            "stride": c.stride,
+            "c_in": c.c_in,
+            "c_out": c.c_out,
+            "pe": c.pe,
+            "simd": c.simd,
+            "window": "addressed" if c.addressed(c.simd) else "sliding",
+            "max_width": c.max_width,
+            "max_height": c.max_height,
+            "in_bits": c.in_bits,
+            "in_signed": c.in_signed,
+            "acc_bits": c.acc_bits,
+            "out_bits": stage.params.out_bits,
+            "out_signed": stage.params.out_signed,
+        }
     c = stage.cfg
-    return {"name": stage.name, "engine": "igdn" if c.inverse else "gdn", "channels": c.channels, "pe": c.pe,
-            "simd": c.simd, "in_bits": c.in_bits, "out_bits": c.out_bits, "coef_bits": c.coef_bits,
-            "acc_bits": c.acc_bits}
+    return {
+        "name": stage.name,
+        "engine": "igdn" if c.inverse else "gdn",
+        "channels": c.channels,
+        "pe": c.pe,
+        "simd": c.simd,
+        "in_bits": c.in_bits,
+        "out_bits": c.out_bits,
+        "coef_bits": c.coef_bits,
+        "acc_bits": c.acc_bits,
+    }
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,11 +145,15 @@ class EncoderDesign:
     def check_frame(self, width: int, height: int) -> None:
         """Raises `BalanceError` for a frame the built-in line buffers cannot take."""
         if width > self.config.max_width:
-            raise BalanceError(f"frame width {width} exceeds the encoder's built-in line-buffer maximum of "
-                               f"{self.config.max_width} pixels: generate it with a larger --max-frame")
+            raise BalanceError(
+                f"frame width {width} exceeds the encoder's built-in line-buffer maximum of "
+                f"{self.config.max_width} pixels: generate it with a larger --max-frame"
+            )
         if height > self.config.max_height:
-            raise BalanceError(f"frame height {height} exceeds the encoder's built-in maximum of "
-                               f"{self.config.max_height} rows: generate it with a larger --max-frame")
+            raise BalanceError(
+                f"frame height {height} exceeds the encoder's built-in maximum of "
+                f"{self.config.max_height} rows: generate it with a larger --max-frame"
+            )
 
     def packet_length(self, width: int, height: int) -> int:
         """Output elements of one frame: ŷ then ẑ."""
@@ -118,8 +165,12 @@ class EncoderDesign:
         what is streamed), with the line buffers of the plan's maximum frame."""
         encoder = self.plan.encoder
         maxima = encoder.frame_sizes(self.plan.max_width, self.plan.max_height)
-        return [layer_cost(spec, f, w, h, mw) for spec, f, (w, h), (mw, _) in
-                zip(encoder.layers, self.plan.foldings, encoder.frame_sizes(width, height), maxima)]
+        return [
+            layer_cost(spec, f, w, h, mw)
+            for spec, f, (w, h), (mw, _) in zip(
+                encoder.layers, self.plan.foldings, encoder.frame_sizes(width, height), maxima
+            )
+        ]
 
     def model_cycles(self, width: int, height: int) -> int:
         """`gen.cost`'s frame interval for a width×height input (unpadded: what is streamed)."""
@@ -150,17 +201,19 @@ class EncoderDesign:
             "objective": self.plan.objective,
             "plan_frame": [self.plan.width, self.plan.height],
             "max_frame": [self.config.max_width, self.config.max_height],
-            "ports": {"i": "one pixel per beat: 3 × uint8 (R, G, B)",
-                      "width/height": "input frame size, set while the encoder is empty",
-                      "o": f"one int{OUT_BITS} element per beat: per frame ŷ (M channels, raster order), then ẑ "
-                           f"(N channels, sign-extended int8); first/last mark the frame's packet"},
-            "engines": [_stage_json(s) for s in self.config.analysis] + [{"name": "abs", "engine": "abs",
-                                                                         "bits": self.config.abs_bits}]
+            "ports": {
+                "i": "one pixel per beat: 3 × uint8 (R, G, B)",
+                "width/height": "input frame size, set while the encoder is empty",
+                "o": f"one int{OUT_BITS} element per beat: per frame ŷ (M channels, raster order), then ẑ "
+                f"(N channels, sign-extended int8); first/last mark the frame's packet",
+            },
+            "engines": [_stage_json(s) for s in self.config.analysis]
+            + [{"name": "abs", "engine": "abs", "bits": self.config.abs_bits}]
             + [_stage_json(s) for s in self.config.hyper],
             "fifos": self.buffers(),
             "fifo_rule": "behind every engine: two output pixels, 2·C_out/PE beats (at least 3); ŷ to the "
-                         "output: what g_a makes while h_a flushes a frame (gen.buffers.y_buffer_depth); ẑ buffer: "
-                         "the largest ẑ frame",
+            "output: what g_a makes while h_a flushes a frame (gen.buffers.y_buffer_depth); ẑ buffer: "
+            "the largest ẑ frame",
             **({"verilog_sha256": verilog_sha256} if verilog_sha256 else {}),
         }
 
@@ -187,8 +240,12 @@ def generate(d: EncoderDesign, out: Path, clock_mhz: float = CLOCK_MHZ) -> dict[
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     text = d.verilog()
-    files = {"verilog": out / f"{TOP}.v", "manifest": out / "manifest.json", "report_md": out / "report.md",
-             "report_json": out / "report.json"}
+    files = {
+        "verilog": out / f"{TOP}.v",
+        "manifest": out / "manifest.json",
+        "report_md": out / "report.md",
+        "report_json": out / "report.json",
+    }
     files["verilog"].write_text(text)
     files["manifest"].write_text(json.dumps(d.manifest(hashlib.sha256(text.encode()).hexdigest()), indent=1) + "\n")
     report = plan_report(d.plan, clock_mhz, budget_sweep(d.plan))
@@ -206,8 +263,10 @@ def default_model() -> str:
         return f"{DEFAULT_MODEL}-int8"
     fallback = [m for m in integer if re.fullmatch(r"student-n64-q\d+-int8", m.name)]
     if not fallback:
-        raise ModelError(f"no integer artefact of the default student ({DEFAULT_MODEL}-int8, or any "
-                         f"student-n64-q?-int8) is shipped: make one with licfpga quantize, or name one with --model")
+        raise ModelError(
+            f"no integer artefact of the default student ({DEFAULT_MODEL}-int8, or any "
+            f"student-n64-q?-int8) is shipped: make one with licfpga quantize, or name one with --model"
+        )
     return max(fallback, key=lambda m: Path(m.path).stat().st_mtime).name
 
 
@@ -217,9 +276,14 @@ def load(name_or_path: str) -> tuple[Artefact, str]:
     return artefact, read_manifest(Path(info.path))["npz"]["sha256"]
 
 
-def plan_design(model: str | None = None, dsp_budget: int | None = None, fps: float | None = None,
-                clock_mhz: float = CLOCK_MHZ, resolution: tuple[int, int] = (1280, 720),
-                max_frame: tuple[int, int] | None = None) -> EncoderDesign:
+def plan_design(
+    model: str | None = None,
+    dsp_budget: int | None = None,
+    fps: float | None = None,
+    clock_mhz: float = CLOCK_MHZ,
+    resolution: tuple[int, int] = (1280, 720),
+    max_frame: tuple[int, int] | None = None,
+) -> EncoderDesign:
     """The encoder `licfpga generate` makes: ``model`` (default: the shipped default
     student) balanced within ``dsp_budget`` DSPs (default: the XCZU9EG's less the
     margin) or, given ``fps``, with the fewest DSPs for that rate at ``clock_mhz``, on a

@@ -24,8 +24,15 @@ from ..model.artefact import Artefact, ConvLayer, GDNLayer, LayerSpec, topology
 from ..rtl.config import LayerConfig
 from ..shape import LayerShape
 
-__all__ = ["ConvSpec", "GDNSpec", "AbsSpec", "EncoderSpec", "encoder_from_artefact", "encoder_topology",
-           "ENCODER_TRANSFORMS"]
+__all__ = [
+    "ConvSpec",
+    "GDNSpec",
+    "AbsSpec",
+    "EncoderSpec",
+    "encoder_from_artefact",
+    "encoder_topology",
+    "ENCODER_TRANSFORMS",
+]
 
 ENCODER_TRANSFORMS = ("g_a", "h_a")
 
@@ -59,10 +66,21 @@ class ConvSpec(LayerShape):
 
     def layer_config(self, pe: int, simd: int, max_width: int, max_height: int) -> LayerConfig:
         """The RTL's config for this layer at a folding and a built-in maximum input frame."""
-        return LayerConfig(kernel=self.kernel, stride=self.stride, c_in=self.c_in, c_out=self.c_out,
-                           transposed=self.transposed, pe=pe, simd=simd, max_width=max_width,
-                           max_height=max_height, in_bits=self.in_bits, in_signed=self.in_signed,
-                           weight_bits=WEIGHT_BITS, acc_bits=self.acc_bits)
+        return LayerConfig(
+            kernel=self.kernel,
+            stride=self.stride,
+            c_in=self.c_in,
+            c_out=self.c_out,
+            transposed=self.transposed,
+            pe=pe,
+            simd=simd,
+            max_width=max_width,
+            max_height=max_height,
+            in_bits=self.in_bits,
+            in_signed=self.in_signed,
+            weight_bits=WEIGHT_BITS,
+            acc_bits=self.acc_bits,
+        )
 
 
 @dataclass(frozen=True)
@@ -160,9 +178,21 @@ def _describe(specs: list[LayerSpec], bias_max: dict[str, int], gdn: dict[str, t
                 # |ŷ| between g_a's int16 ŷ and h_a's uint8 input: the only glue engine.
                 prev = out[-1]
                 out.append(AbsSpec("abs", prev.shape.c_out, prev.out_bits, s.in_type.bits))
-            out.append(ConvSpec(name=s.name, kernel=s.kernel, stride=s.stride, c_in=s.c_in, c_out=s.c_out,
-                                in_bits=s.in_type.bits, in_signed=s.in_type.signed, out_bits=s.out_type.bits,
-                                out_signed=s.out_type.signed, acc_bits=s.acc_bits, acc_bound_bits=bound))
+            out.append(
+                ConvSpec(
+                    name=s.name,
+                    kernel=s.kernel,
+                    stride=s.stride,
+                    c_in=s.c_in,
+                    c_out=s.c_out,
+                    in_bits=s.in_type.bits,
+                    in_signed=s.in_type.signed,
+                    out_bits=s.out_type.bits,
+                    out_signed=s.out_type.signed,
+                    acc_bits=s.acc_bits,
+                    acc_bound_bits=bound,
+                )
+            )
         elif s.kind == "gdn":
             coef_bits, acc_bits = gdn[s.name]
             out.append(GDNSpec(s.name, s.c_in, s.in_type.bits, s.out_type.bits, coef_bits, acc_bits))
@@ -173,12 +203,19 @@ def _describe(specs: list[LayerSpec], bias_max: dict[str, int], gdn: dict[str, t
 
 def encoder_from_artefact(artefact: Artefact) -> EncoderSpec:
     """The encoder of a trained integer artefact (its types, biases and GDN widths)."""
-    bias_max = {layer.name: int(abs(layer.bias).max()) for layer in artefact.layers
-                if isinstance(layer, ConvLayer) and layer.bias.size}
-    gdn = {layer.name: (layer.params.coef_bits, layer.params.acc_bits) for layer in artefact.layers
-           if isinstance(layer, GDNLayer)}
-    return EncoderSpec(artefact.N, artefact.M, _describe([layer.spec for layer in artefact.layers], bias_max, gdn),
-                       artefact.name)
+    bias_max = {
+        layer.name: int(abs(layer.bias).max())
+        for layer in artefact.layers
+        if isinstance(layer, ConvLayer) and layer.bias.size
+    }
+    gdn = {
+        layer.name: (layer.params.coef_bits, layer.params.acc_bits)
+        for layer in artefact.layers
+        if isinstance(layer, GDNLayer)
+    }
+    return EncoderSpec(
+        artefact.N, artefact.M, _describe([layer.spec for layer in artefact.layers], bias_max, gdn), artefact.name
+    )
 
 
 def encoder_topology(N: int, M: int = 192, gdn_in_bits: int = 8) -> EncoderSpec:

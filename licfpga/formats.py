@@ -11,9 +11,26 @@ import math
 
 import numpy as np
 
-__all__ = ["WEIGHT_BITS", "ACC_BITS", "OUT_BITS", "MULTIPLIER_BITS", "MAX_SHIFT", "SHIFT_BITS", "RSQRT_MANTISSA_BITS",
-           "RSQRT_TABLE_BITS", "RSQRT_SEED_FRAC", "RSQRT_SEED_BITS", "RSQRT_FRAC", "RSQRT_TABLE", "GDN_SQUARE_BITS",
-           "GDN_COEF_BITS", "GDN_ACC_BITS", "int_range", "accumulator_bits", "gdn_square_shift"]
+__all__ = [
+    "WEIGHT_BITS",
+    "ACC_BITS",
+    "OUT_BITS",
+    "MULTIPLIER_BITS",
+    "MAX_SHIFT",
+    "SHIFT_BITS",
+    "RSQRT_MANTISSA_BITS",
+    "RSQRT_TABLE_BITS",
+    "RSQRT_SEED_FRAC",
+    "RSQRT_SEED_BITS",
+    "RSQRT_FRAC",
+    "RSQRT_TABLE",
+    "GDN_SQUARE_BITS",
+    "GDN_COEF_BITS",
+    "GDN_ACC_BITS",
+    "int_range",
+    "accumulator_bits",
+    "gdn_square_shift",
+]
 
 #: Convolution weights: int8, symmetric.
 WEIGHT_BITS = 8

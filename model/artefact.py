@@ -132,9 +132,12 @@ def topology(N: int, M: int, gdn_in_bits: int = 8) -> list[LayerSpec]:
         return LayerSpec(name, kind, 1, 1, N, N, bg, s8)
 
     return [
-        conv("g_a.0", 3, N, pixels, bg), gdn("g_a.1", "gdn"),
-        conv("g_a.2", N, N, s8, bg), gdn("g_a.3", "gdn"),
-        conv("g_a.4", N, N, s8, bg), gdn("g_a.5", "gdn"),
+        conv("g_a.0", 3, N, pixels, bg),
+        gdn("g_a.1", "gdn"),
+        conv("g_a.2", N, N, s8, bg),
+        gdn("g_a.3", "gdn"),
+        conv("g_a.4", N, N, s8, bg),
+        gdn("g_a.5", "gdn"),
         conv("g_a.6", N, M, s8, latent),
         # h_a reads min(|ŷ|, 255): uint8 on the unit grid; its ReLUs are unsigned outputs.
         conv("h_a.0", M, N, IntType(8, False, 1.0), u8, k=3, s=1),
@@ -144,9 +147,12 @@ def topology(N: int, M: int, gdn_in_bits: int = 8) -> list[LayerSpec]:
         deconv("h_s.2", N, N, u8, u8),
         conv("h_s.4", N, M, u8, None, k=3, s=1),
         # ŷ at full int16 precision: 9·M·32767·127 needs 34 bits (the DSP48E2's P is 48).
-        deconv("g_s.0", M, N, latent, bg, acc=48), gdn("g_s.1", "igdn"),
-        deconv("g_s.2", N, N, s8, bg), gdn("g_s.3", "igdn"),
-        deconv("g_s.4", N, N, s8, bg), gdn("g_s.5", "igdn"),
+        deconv("g_s.0", M, N, latent, bg, acc=48),
+        gdn("g_s.1", "igdn"),
+        deconv("g_s.2", N, N, s8, bg),
+        gdn("g_s.3", "igdn"),
+        deconv("g_s.4", N, N, s8, bg),
+        gdn("g_s.5", "igdn"),
         deconv("g_s.6", N, 3, s8, IntType(8, False, 1 / 255)),
     ]
 
@@ -189,9 +195,11 @@ Layer = ConvLayer | GDNLayer
 
 
 def _tables_to_arrays(tables: list[SymbolTable]) -> dict[str, np.ndarray]:
-    return {"offset": np.array([t.offset for t in tables], dtype=np.int32),
-            "length": np.array([len(t.freqs) for t in tables], dtype=np.int32),
-            "freqs": np.concatenate([t.freqs for t in tables]).astype(np.uint32)}
+    return {
+        "offset": np.array([t.offset for t in tables], dtype=np.int32),
+        "length": np.array([len(t.freqs) for t in tables], dtype=np.int32),
+        "freqs": np.concatenate([t.freqs for t in tables]).astype(np.uint32),
+    }
 
 
 def _tables_from_arrays(offset: np.ndarray, length: np.ndarray, freqs: np.ndarray, what: str) -> list[SymbolTable]:
@@ -252,8 +260,15 @@ class Artefact:
             else:
                 p = layer.params
                 # beta can pass 32 bits (the 48-bit accumulator's initial value), gamma has coef_bits.
-                out.update({f"{n}.gamma": p.gamma, f"{n}.beta": p.beta, f"{n}.frac_bits": p.frac_bits.astype(np.int32),
-                            f"{n}.multiplier": p.multiplier.astype(np.int32), f"{n}.shift": p.shift.astype(np.int32)})
+                out.update(
+                    {
+                        f"{n}.gamma": p.gamma,
+                        f"{n}.beta": p.beta,
+                        f"{n}.frac_bits": p.frac_bits.astype(np.int32),
+                        f"{n}.multiplier": p.multiplier.astype(np.int32),
+                        f"{n}.shift": p.shift.astype(np.int32),
+                    }
+                )
         for which, tables in (("z", self.z_tables), ("y", self.y_tables)):
             out.update({f"entropy.{which}.{k}": v for k, v in _tables_to_arrays(list(tables)).items()})
         return out
@@ -262,19 +277,40 @@ class Artefact:
         layers = []
         for layer in self.layers:
             s = layer.spec
-            entry = {"name": s.name, "transform": s.transform, "kind": s.kind, "kernel": s.kernel, "stride": s.stride,
-                     "padding": s.padding, "output_padding": s.output_padding, "c_in": s.c_in, "c_out": s.c_out,
-                     "in": s.in_type.as_json(), "out": None if s.out_type is None else s.out_type.as_json(),
-                     "acc_bits": s.acc_bits}
+            entry = {
+                "name": s.name,
+                "transform": s.transform,
+                "kind": s.kind,
+                "kernel": s.kernel,
+                "stride": s.stride,
+                "padding": s.padding,
+                "output_padding": s.output_padding,
+                "c_in": s.c_in,
+                "c_out": s.c_out,
+                "in": s.in_type.as_json(),
+                "out": None if s.out_type is None else s.out_type.as_json(),
+                "acc_bits": s.acc_bits,
+            }
             if isinstance(layer, GDNLayer):
                 p = layer.params
                 entry["acc_bits"] = p.acc_bits
                 entry["gdn"] = {"in_bits": p.in_bits, "out_bits": p.out_bits, "coef_bits": p.coef_bits}
             layers.append(entry)
-        return {"format": FORMAT, "version": VERSION, "name": self.name, "N": self.N, "M": self.M, **self.meta,
-                "entropy": {"table_precision": TABLE_PRECISION, "z_tables": len(self.z_tables),
-                            "y_tables": len(self.y_tables)},
-                "layers": layers, "npz": {"file": npz_name, "sha256": npz_sha256}}
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "name": self.name,
+            "N": self.N,
+            "M": self.M,
+            **self.meta,
+            "entropy": {
+                "table_precision": TABLE_PRECISION,
+                "z_tables": len(self.z_tables),
+                "y_tables": len(self.y_tables),
+            },
+            "layers": layers,
+            "npz": {"file": npz_name, "sha256": npz_sha256},
+        }
 
     def save(self, directory: Path) -> Path:
         """Write ``NAME.npz`` and ``NAME.json`` into ``directory``; returns the manifest's path."""
@@ -292,6 +328,7 @@ class Artefact:
 
 # ----------------------------------------------------------------------- reading
 
+
 def read_manifest(path: Path) -> dict:
     """The manifest at ``path`` (``.json``, or the ``.npz`` beside it), format and version checked."""
     path = Path(path)
@@ -304,11 +341,14 @@ def read_manifest(path: Path) -> dict:
     except (OSError, ValueError) as exc:
         raise ArtefactError(f"{path}: not a readable JSON manifest ({exc.__class__.__name__})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ArtefactError(f"{path}: not a licfpga integer artefact (format "
-                            f"{manifest.get('format') if isinstance(manifest, dict) else None!r}, expected {FORMAT!r})")
+        raise ArtefactError(
+            f"{path}: not a licfpga integer artefact (format "
+            f"{manifest.get('format') if isinstance(manifest, dict) else None!r}, expected {FORMAT!r})"
+        )
     if manifest.get("version") != VERSION:
-        raise ArtefactError(f"{path}: artefact format version {manifest.get('version')!r}, "
-                            f"this licfpga reads version {VERSION}")
+        raise ArtefactError(
+            f"{path}: artefact format version {manifest.get('version')!r}, this licfpga reads version {VERSION}"
+        )
     missing = [k for k in ("name", "N", "M", "layers", "npz", "quantization") if k not in manifest]
     if missing:
         raise ArtefactError(f"{path}: manifest lacks {', '.join(missing)}")
@@ -337,8 +377,10 @@ def load_artefact(path: Path) -> Artefact:
         raise ArtefactError(f"{json_path}: its tensor file {npz_path.name} is missing") from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != manifest["npz"].get("sha256"):
-        raise ArtefactError(f"{npz_path}: content hash mismatch (sha256 {digest[:16]}…, the manifest says "
-                            f"{str(manifest['npz'].get('sha256'))[:16]}…): the tensors were changed or damaged")
+        raise ArtefactError(
+            f"{npz_path}: content hash mismatch (sha256 {digest[:16]}…, the manifest says "
+            f"{str(manifest['npz'].get('sha256'))[:16]}…): the tensors were changed or damaged"
+        )
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
@@ -369,22 +411,36 @@ def _build(manifest: dict, arrays: dict[str, np.ndarray], where: str) -> Artefac
     gdn_in_bits = next((e.get("gdn", {}).get("in_bits") for e in entries if e.get("kind") == "gdn"), 8)
     expected = topology(N, M, int(gdn_in_bits))
     if [e.get("name") for e in entries] != [s.name for s in expected]:
-        raise ArtefactError(f"{where}: layers {[e.get('name') for e in entries]} do not match the scale hyperprior's "
-                            f"{[s.name for s in expected]}")
+        raise ArtefactError(
+            f"{where}: layers {[e.get('name') for e in entries]} do not match the scale hyperprior's "
+            f"{[s.name for s in expected]}"
+        )
     layers = []
     w8 = int_range(8)
     for entry, spec in zip(entries, expected):
         n = spec.name
         for key in ("kind", "kernel", "stride", "c_in", "c_out"):
             if entry.get(key) != getattr(spec, key):
-                raise ArtefactError(f"{where}: layer {n} has {key} {entry.get(key)!r}, expected {getattr(spec, key)!r} "
-                                    f"for N={N}, M={M}")
-        in_type, out_type = _int_type(entry.get("in"), f"{where}: layer {n} in"), \
-            _int_type(entry.get("out"), f"{where}: layer {n} out")
+                raise ArtefactError(
+                    f"{where}: layer {n} has {key} {entry.get(key)!r}, expected {getattr(spec, key)!r} for N={N}, M={M}"
+                )
+        in_type, out_type = (
+            _int_type(entry.get("in"), f"{where}: layer {n} in"),
+            _int_type(entry.get("out"), f"{where}: layer {n} out"),
+        )
         if (out_type is None) != (spec.out_type is None):
             raise ArtefactError(f"{where}: layer {n} out type {entry.get('out')!r} does not fit the topology")
-        spec = LayerSpec(n, spec.kind, spec.kernel, spec.stride, spec.c_in, spec.c_out, in_type, out_type,
-                         int(entry.get("acc_bits", spec.acc_bits)))
+        spec = LayerSpec(
+            n,
+            spec.kind,
+            spec.kernel,
+            spec.stride,
+            spec.c_in,
+            spec.c_out,
+            in_type,
+            out_type,
+            int(entry.get("acc_bits", spec.acc_bits)),
+        )
         c = spec.c_out
         if spec.kind in ("conv", "deconv"):
             weight = tensor(f"{n}.weight", spec.weight_shape, *w8)
@@ -392,19 +448,35 @@ def _build(manifest: dict, arrays: dict[str, np.ndarray], where: str) -> Artefac
             if out_type is None:
                 thresholds = tensor(f"{n}.thresholds", None, -(1 << 31), (1 << 31) - 1)
                 if thresholds.ndim != 2 or thresholds.shape[0] != c:
-                    raise ArtefactError(f"{where}: tensor '{n}.thresholds' has shape {thresholds.shape}, "
-                                        f"expected ({c}, levels)")
+                    raise ArtefactError(
+                        f"{where}: tensor '{n}.thresholds' has shape {thresholds.shape}, expected ({c}, levels)"
+                    )
                 layers.append(ConvLayer(spec, weight, bias, thresholds=thresholds))
             else:
-                layers.append(ConvLayer(spec, weight, bias, tensor(f"{n}.multiplier", (c,), 1 << 16, (1 << 17) - 1),
-                                        tensor(f"{n}.shift", (c,), 0, 62)))
+                layers.append(
+                    ConvLayer(
+                        spec,
+                        weight,
+                        bias,
+                        tensor(f"{n}.multiplier", (c,), 1 << 16, (1 << 17) - 1),
+                        tensor(f"{n}.shift", (c,), 0, 62),
+                    )
+                )
         else:
             gdn = entry.get("gdn") or {}
             try:
-                params = GDNParams(spec.kind == "igdn", int(gdn["in_bits"]), int(gdn["out_bits"]),
-                                   int(gdn["coef_bits"]), int(entry["acc_bits"]), tensor(f"{n}.frac_bits", (c,)),
-                                   tensor(f"{n}.beta", (c,)), tensor(f"{n}.gamma", (c, c)),
-                                   tensor(f"{n}.multiplier", (c,)), tensor(f"{n}.shift", (c,)))
+                params = GDNParams(
+                    spec.kind == "igdn",
+                    int(gdn["in_bits"]),
+                    int(gdn["out_bits"]),
+                    int(gdn["coef_bits"]),
+                    int(entry["acc_bits"]),
+                    tensor(f"{n}.frac_bits", (c,)),
+                    tensor(f"{n}.beta", (c,)),
+                    tensor(f"{n}.gamma", (c, c)),
+                    tensor(f"{n}.multiplier", (c,)),
+                    tensor(f"{n}.shift", (c,)),
+                )
             except (KeyError, TypeError) as exc:
                 raise ArtefactError(f"{where}: layer {n} lacks GDN setting {exc}") from None
             except ValueError as exc:
@@ -412,18 +484,25 @@ def _build(manifest: dict, arrays: dict[str, np.ndarray], where: str) -> Artefac
                     raise
                 raise ArtefactError(f"{where}: layer {n}: {exc}") from None
             if (params.in_bits, params.out_bits) != (in_type.bits, out_type.bits):
-                raise ArtefactError(f"{where}: layer {n}: GDN bits {params.in_bits}/{params.out_bits} disagree with "
-                                    f"its types {in_type.bits}/{out_type.bits}")
+                raise ArtefactError(
+                    f"{where}: layer {n}: GDN bits {params.in_bits}/{params.out_bits} disagree with "
+                    f"its types {in_type.bits}/{out_type.bits}"
+                )
             layers.append(GDNLayer(spec, params))
-    z_tables = _tables_from_arrays(tensor("entropy.z.offset"), tensor("entropy.z.length"),
-                                   tensor("entropy.z.freqs"), f"{where}: entropy.z")
-    y_tables = _tables_from_arrays(tensor("entropy.y.offset"), tensor("entropy.y.length"),
-                                   tensor("entropy.y.freqs"), f"{where}: entropy.y")
+    z_tables = _tables_from_arrays(
+        tensor("entropy.z.offset"), tensor("entropy.z.length"), tensor("entropy.z.freqs"), f"{where}: entropy.z"
+    )
+    y_tables = _tables_from_arrays(
+        tensor("entropy.y.offset"), tensor("entropy.y.length"), tensor("entropy.y.freqs"), f"{where}: entropy.y"
+    )
     if len(z_tables) != N:
         raise ArtefactError(f"{where}: {len(z_tables)} ẑ tables for N={N} channels")
     levels = layers[[s.name for s in expected].index("h_s.4")].thresholds.shape[1]
     if len(y_tables) != levels:
         raise ArtefactError(f"{where}: {len(y_tables)} ŷ tables for {levels} scale thresholds")
-    meta = {k: v for k, v in manifest.items()
-            if k not in ("format", "version", "name", "N", "M", "layers", "npz", "entropy")}
+    meta = {
+        k: v
+        for k, v in manifest.items()
+        if k not in ("format", "version", "name", "N", "M", "layers", "npz", "entropy")
+    }
     return Artefact(str(manifest["name"]), N, M, tuple(layers), tuple(z_tables), tuple(y_tables), meta)

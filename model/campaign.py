@@ -54,6 +54,7 @@ LAMBDAS = {1: 0.0018, 2: 0.0045, 3: 0.011, 4: 0.027}
 class Stage:
     """One stage of the campaign. ``init`` and ``teacher`` name a stage of the plan or a
     shipped model; the stage's own name is the name its weights ship under."""
+
     name: str
     N: int
     quality: int
@@ -91,9 +92,11 @@ class Stage:
 def _rates(prefix: str, N: int, role: str = "teacher", teacher: str | None = None, steps: int = 800) -> list[Stage]:
     """Fine-tunes from the quality-2 stage to the neighbouring rates; with ``teacher`` (a
     prefix), distilled from the teacher of each rate."""
+
     def make(q: int, init: int) -> Stage:
         kd = {"teacher": f"{teacher}-q{q}", "kd_latent": 1.0, "kd_image": 1.0} if teacher else {}
         return Stage(f"{prefix}-q{q}", N, q, steps=steps, init=f"{prefix}-q{init}", role=role, **kd)
+
     return [make(3, 2), make(1, 2), make(4, 3)]
 
 
@@ -107,16 +110,36 @@ PLAN: list[Stage] = [
     *_rates("teacher-n128", 128),
     # The student's RD stage (the paper's first stage), then the four arms from it.
     Stage("rd-n64-q2", 64, 2, kind="plateau", init="student-n64-nokd-q2", role="student", ship=False),
-    *[Stage(f"student-n64{'-nokd' if arm == 'nokd' else ''}{'' if arm in ('nokd', 'kd') else '-' + arm}-q2", 64, 2,
-            steps=KD_STEPS, init="rd-n64-q2", teacher="teacher-n128-q2", kd_latent=ky, kd_image=kx, role="student")
-      for arm, (ky, kx) in KD_ARMS.items()],
+    *[
+        Stage(
+            f"student-n64{'-nokd' if arm == 'nokd' else ''}{'' if arm in ('nokd', 'kd') else '-' + arm}-q2",
+            64,
+            2,
+            steps=KD_STEPS,
+            init="rd-n64-q2",
+            teacher="teacher-n128-q2",
+            kd_latent=ky,
+            kd_image=kx,
+            role="student",
+        )
+        for arm, (ky, kx) in KD_ARMS.items()
+    ],
     *_rates("student-n64", 64, role="student", teacher="teacher-n128"),
     *_rates("student-n64-nokd", 64, role="student"),
     # N=32: the same with fewer arms (none, both).
     Stage("rd-n32-q2", 32, 2, kind="plateau", init="student-n32-q2", role="student", ship=False),
     Stage("student-n32-nokd-q2", 32, 2, steps=KD_STEPS, init="rd-n32-q2", role="student"),
-    Stage("student-n32-q2", 32, 2, steps=KD_STEPS, init="rd-n32-q2", teacher="teacher-n128-q2", kd_latent=1.0,
-          kd_image=1.0, role="student"),
+    Stage(
+        "student-n32-q2",
+        32,
+        2,
+        steps=KD_STEPS,
+        init="rd-n32-q2",
+        teacher="teacher-n128-q2",
+        kd_latent=1.0,
+        kd_image=1.0,
+        role="student",
+    ),
     *_rates("student-n32", 32, role="student", teacher="teacher-n128"),
 ]
 
@@ -140,7 +163,7 @@ def validation_batch(images: list[np.ndarray], crop: int = VALIDATION_CROP) -> t
         h, w = im.shape[:2]
         ch, cw = min(crop, h), min(crop, w)
         top, left = (h - ch) // 2, (w - cw) // 2
-        patch = im[top:top + ch, left:left + cw]
+        patch = im[top : top + ch, left : left + cw]
         if (ch, cw) != (crop, crop):
             patch = np.pad(patch, ((0, crop - ch), (0, crop - cw), (0, 0)), mode="reflect")
         out.append(torch.from_numpy(np.ascontiguousarray(patch)).permute(2, 0, 1).float() / 255.0)
@@ -154,7 +177,7 @@ def validate(model: ScaleHyperprior, batch: torch.Tensor, lmbda: float, chunk: i
     model.eval()
     bits = sq = 0.0
     for start in range(0, len(batch), chunk):
-        x = batch[start:start + chunk]
+        x = batch[start : start + chunk]
         out = model(x)
         terms = rd_terms(out, x)
         pixels = x.size(0) * x.size(2) * x.size(3)
@@ -192,8 +215,9 @@ class Campaign:
             except ModelError:
                 continue
             if previous.get("done"):
-                self.record(s.name).update(done=True, validations=list(previous.get("validations", [])),
-                                           init_steps=previous.get("init_steps"))
+                self.record(s.name).update(
+                    done=True, validations=list(previous.get("validations", [])), init_steps=previous.get("init_steps")
+                )
 
     def adopt(self, folder: Path) -> list[str]:
         """Take over the weights another machine trained (a GPU run's export): each file
@@ -234,9 +258,20 @@ class Campaign:
         raise TrainError(f"no campaign stage {name!r}; stages: {', '.join(s.name for s in self.plan)}")
 
     def record(self, name: str) -> dict:
-        return self.state.setdefault(name, {"lr": self.stage(name).lr, "drops": 0, "best": None, "since_best": 0,
-                                            "done": False, "base_steps": 0, "base_seconds": 0.0,
-                                            "base_history": [], "validations": []})
+        return self.state.setdefault(
+            name,
+            {
+                "lr": self.stage(name).lr,
+                "drops": 0,
+                "best": None,
+                "since_best": 0,
+                "done": False,
+                "base_steps": 0,
+                "base_seconds": 0.0,
+                "base_history": [],
+                "validations": [],
+            },
+        )
 
     def save(self) -> None:
         self.runs.mkdir(parents=True, exist_ok=True)
@@ -252,7 +287,12 @@ class Campaign:
         (a rate fine-tune of a teacher that trained on): that one starts again."""
         for s in self.plan:
             rec = self.record(s.name)
-            if rec["done"] and s.kind == "steps" and s.init and rec.get("init_steps") not in (None, self._steps(s.init)):
+            if (
+                rec["done"]
+                and s.kind == "steps"
+                and s.init
+                and rec.get("init_steps") not in (None, self._steps(s.init))
+            ):
                 self.checkpoint(s.name).unlink(missing_ok=True)
                 self.state[s.name] = {**self.record(s.name), "done": False, "init_steps": None}
                 rec = self.state[s.name]
@@ -299,9 +339,21 @@ class Campaign:
             return str(Path(info.path))
         return self._weights_of(stage.init) if stage.init else None
 
-    def run_segment(self, stage: Stage, sampler: CropSampler, val: torch.Tensor, minutes: float, *,
-                    batch: int, crop: int, device: str, bf16: bool, channels_last: bool, compile: bool = False,
-                    seed: int = 0) -> dict:
+    def run_segment(
+        self,
+        stage: Stage,
+        sampler: CropSampler,
+        val: torch.Tensor,
+        minutes: float,
+        *,
+        batch: int,
+        crop: int,
+        device: str,
+        bf16: bool,
+        channels_last: bool,
+        compile: bool = False,
+        seed: int = 0,
+    ) -> dict:
         rec = self.record(stage.name)
         ckpt = self.checkpoint(stage.name)
         init = None if ckpt.exists() else self._start(stage)
@@ -324,11 +376,29 @@ class Campaign:
         if init is not None:
             start, _ = load_model(init, self.weights)
             load_state_dict_strict(network, {k: v.float() for k, v in start.state_dict().items()})
-        cfg = TrainConfig(data=str(sampler.source), out=str(ckpt), N=stage.N, M=stage.M, lmbda=stage.lmbda, steps=target,
-                          batch=batch, crop=crop, lr=lr, lr_drops=drops, seed=seed, device=device, bf16=bf16,
-                          channels_last=channels_last, compile=compile, teacher=teacher, kd_start=0.0,
-                          kd_latent=stage.kd_latent, kd_image=stage.kd_image, time_limit_min=minutes,
-                          checkpoint_every=10**9)
+        cfg = TrainConfig(
+            data=str(sampler.source),
+            out=str(ckpt),
+            N=stage.N,
+            M=stage.M,
+            lmbda=stage.lmbda,
+            steps=target,
+            batch=batch,
+            crop=crop,
+            lr=lr,
+            lr_drops=drops,
+            seed=seed,
+            device=device,
+            bf16=bf16,
+            channels_last=channels_last,
+            compile=compile,
+            teacher=teacher,
+            kd_start=0.0,
+            kd_latent=stage.kd_latent,
+            kd_image=stage.kd_image,
+            time_limit_min=minutes,
+            checkpoint_every=10**9,
+        )
         train(cfg, network, sampler=sampler)
         state = torch.load(ckpt, map_location="cpu", weights_only=False)
         model = ScaleHyperprior(stage.N, stage.M)
@@ -336,8 +406,13 @@ class Campaign:
         v = validate(model, val, stage.lmbda)
         step = rec["base_steps"] + int(state["step"])
         seconds = rec["base_seconds"] + float(state["history"][-1]["seconds"] if state["history"] else 0.0)
-        entry = {"step": step, "seconds": round(seconds, 1), "lr": lr, **{k: round(x, 5) for k, x in v.items()},
-                 "time": time.strftime("%Y-%m-%d %H:%M")}
+        entry = {
+            "step": step,
+            "seconds": round(seconds, 1),
+            "lr": lr,
+            **{k: round(x, 5) for k, x in v.items()},
+            "time": time.strftime("%Y-%m-%d %H:%M"),
+        }
         rec["validations"].append(entry)
         if stage.kind == "steps":
             rec["done"] = int(state["step"]) >= stage.steps
@@ -366,25 +441,58 @@ class Campaign:
         load_state_dict_strict(model, state["model"])
         history = list(rec["base_history"]) + [
             {**h, "step": h["step"] + rec["base_steps"], "seconds": h["seconds"] + rec["base_seconds"]}
-            for h in state["history"]]
+            for h in state["history"]
+        ]
         cfg = state["config"]
-        training = {"steps": rec["base_steps"] + int(state["step"]),
-                    "seconds": round(rec["base_seconds"] + (state["history"][-1]["seconds"] if state["history"] else 0)),
-                    "lmbda": stage.lmbda, "batch": cfg["batch"], "crop": cfg["crop"], "device": cfg["device"],
-                    "bf16": cfg.get("bf16", False), "channels_last": cfg.get("channels_last", False),
-                    "init": stage.init, "teacher": stage.teacher, "kd_latent": stage.kd_latent,
-                    "kd_image": stage.kd_image, "data": Path(cfg["data"]).name, "history": history,
-                    "campaign": {k: rec.get(k) for k in ("lr", "drops", "best", "since_best", "done", "init_steps")}
-                    | {"validations": rec["validations"]}}
+        training = {
+            "steps": rec["base_steps"] + int(state["step"]),
+            "seconds": round(rec["base_seconds"] + (state["history"][-1]["seconds"] if state["history"] else 0)),
+            "lmbda": stage.lmbda,
+            "batch": cfg["batch"],
+            "crop": cfg["crop"],
+            "device": cfg["device"],
+            "bf16": cfg.get("bf16", False),
+            "channels_last": cfg.get("channels_last", False),
+            "init": stage.init,
+            "teacher": stage.teacher,
+            "kd_latent": stage.kd_latent,
+            "kd_image": stage.kd_image,
+            "data": Path(cfg["data"]).name,
+            "history": history,
+            "campaign": {k: rec.get(k) for k in ("lr", "drops", "best", "since_best", "done", "init_steps")}
+            | {"validations": rec["validations"]},
+        }
         out = Path(out_dir) / f"{name}.pt"
-        save_weights(model, out, name=name, role=stage.role, quality=stage.quality, lmbda=stage.lmbda,
-                     distilled=stage.distilled, training=training)
+        save_weights(
+            model,
+            out,
+            name=name,
+            role=stage.role,
+            quality=stage.quality,
+            lmbda=stage.lmbda,
+            distilled=stage.distilled,
+            training=training,
+        )
         return out
 
 
-def run(runs: Path, data: Path, deadline: float, *, stage: str | None = None, segment_min: float = 5.0,
-        batch: int = 8, crop: int = 128, device: str = "cpu", bf16: bool = True, channels_last: bool = True,
-        compile: bool = False, plan: list[Stage] | None = None, weights: Path = WEIGHTS_DIR, log=print) -> Campaign:
+def run(
+    runs: Path,
+    data: Path,
+    deadline: float,
+    *,
+    stage: str | None = None,
+    segment_min: float = 5.0,
+    batch: int = 8,
+    crop: int = 128,
+    device: str = "cpu",
+    bf16: bool = True,
+    channels_last: bool = True,
+    compile: bool = False,
+    plan: list[Stage] | None = None,
+    weights: Path = WEIGHTS_DIR,
+    log=print,
+) -> Campaign:
     """Train stage after stage until the wall-clock ``deadline`` (a ``time.time()``)."""
     campaign = Campaign(runs, plan, weights)
     if stage is not None:
@@ -401,10 +509,22 @@ def run(runs: Path, data: Path, deadline: float, *, stage: str | None = None, se
         # A segment shorter than half a minute (or than asked) is not worth its checkpoint.
         if current is None or left_min < min(0.5, segment_min) or campaign.record(current.name)["done"]:
             break
-        entry = campaign.run_segment(current, sampler, val, min(segment_min, left_min), batch=batch, crop=crop,
-                                     device=device, bf16=bf16, channels_last=channels_last, compile=compile)
-        log(f"{current.name}: step {entry['step']}, validation loss {entry['loss']:.4f} "
-            f"({entry['bpp']:.4f} bpp, {entry['psnr']:.2f} dB), lr {entry['lr']:.2e}")
+        entry = campaign.run_segment(
+            current,
+            sampler,
+            val,
+            min(segment_min, left_min),
+            batch=batch,
+            crop=crop,
+            device=device,
+            bf16=bf16,
+            channels_last=channels_last,
+            compile=compile,
+        )
+        log(
+            f"{current.name}: step {entry['step']}, validation loss {entry['loss']:.4f} "
+            f"({entry['bpp']:.4f} bpp, {entry['psnr']:.2f} dB), lr {entry['lr']:.2e}"
+        )
     return campaign
 
 
@@ -412,27 +532,35 @@ def report(campaign: Campaign, kodak: dict | None = None) -> str:
     """``results/campaign.md``: the plan and where each stage stands; with ``kodak`` (an
     ``licfpga eval`` report), each stage's Kodak bpp and PSNR where it was measured."""
     measured = {m["name"]: m for m in (kodak or {}).get("models", [])}
-    lines = ["# Training campaign", "",
-             "Written by `licfpga campaign --report` from the campaign state "
-             f"(`{campaign.runs}/state.json`). Validation: {VALIDATION_CROP}×{VALIDATION_CROP} centre crops of "
-             f"one in {HOLDOUT_EVERY} training photos, held aside (never Kodak); loss λ·255²·MSE + bpp with "
-             "rounding, bpp from the likelihoods.", "",
-             "| stage | trains | from | distilled from | steps | compute (s) | validation loss | bpp | PSNR (dB) | lr | "
-             "status | Kodak bpp / PSNR |",
-             "|---|---|---|---|--:|--:|--:|--:|--:|--:|---|--:|"]
+    lines = [
+        "# Training campaign",
+        "",
+        "Written by `licfpga campaign --report` from the campaign state "
+        f"(`{campaign.runs}/state.json`). Validation: {VALIDATION_CROP}×{VALIDATION_CROP} centre crops of "
+        f"one in {HOLDOUT_EVERY} training photos, held aside (never Kodak); loss λ·255²·MSE + bpp with "
+        "rounding, bpp from the likelihoods.",
+        "",
+        "| stage | trains | from | distilled from | steps | compute (s) | validation loss | bpp | PSNR (dB) | lr | "
+        "status | Kodak bpp / PSNR |",
+        "|---|---|---|---|--:|--:|--:|--:|--:|--:|---|--:|",
+    ]
     for s in campaign.plan:
         rec = campaign.state.get(s.name)
         last = rec["validations"][-1] if rec and rec["validations"] else None
         status = "done" if rec and rec["done"] else ("running" if last else "waiting")
         kd = f"{s.teacher} (y {s.kd_latent:g}, x̂ {s.kd_image:g})" if s.distilled else "—"
         kind = f"{s.steps} steps" if s.kind == "steps" else "until plateau"
-        on_kodak = (f"{measured[s.name]['bpp']:.3f} / {measured[s.name]['psnr']:.2f}"
-                    if s.name in measured and last and measured[s.name].get("training_steps") == last["step"] else "—")
+        on_kodak = (
+            f"{measured[s.name]['bpp']:.3f} / {measured[s.name]['psnr']:.2f}"
+            if s.name in measured and last and measured[s.name].get("training_steps") == last["step"]
+            else "—"
+        )
         if last:
-            lines.append(f"| {s.name} | {kind} | {s.init or 'scratch'} | {kd} | {last['step']} | "
-                         f"{last['seconds']:.0f} | {last['loss']:.4f} | {last['bpp']:.4f} | {last['psnr']:.2f} | "
-                         f"{last['lr']:.1e} | {status} | {on_kodak} |")
+            lines.append(
+                f"| {s.name} | {kind} | {s.init or 'scratch'} | {kd} | {last['step']} | "
+                f"{last['seconds']:.0f} | {last['loss']:.4f} | {last['bpp']:.4f} | {last['psnr']:.2f} | "
+                f"{last['lr']:.1e} | {status} | {on_kodak} |"
+            )
         else:
-            lines.append(f"| {s.name} | {kind} | {s.init or 'scratch'} | {kd} | — | — | — | — | — | — | "
-                         f"{status} | — |")
+            lines.append(f"| {s.name} | {kind} | {s.init or 'scratch'} | {kd} | — | — | — | — | — | — | {status} | — |")
     return "\n".join(lines) + "\n"

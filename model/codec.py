@@ -176,8 +176,9 @@ class Codec:
     def y_tables(self) -> list[SymbolTable]:
         return self.model.gaussian_conditional.tables()
 
-    def encode(self, image: np.ndarray, backend: AnalysisBackend | None = None, *,
-               reconstruct: bool = False) -> Encoded:
+    def encode(
+        self, image: np.ndarray, backend: AnalysisBackend | None = None, *, reconstruct: bool = False
+    ) -> Encoded:
         """Code a uint8 image, RGB (H, W, 3) or grayscale (H, W), with this codec's default
         backend unless given one; with ``reconstruct``, also the decoder's image of it."""
         rgb, grayscale = _as_rgb(image)
@@ -187,9 +188,15 @@ class Codec:
         y_hat, z_hat = backend.analyse(padded)
         y_hat = self._symbols("y", y_hat, (self.M, padded.shape[0] // 16, padded.shape[1] // 16))
         z_hat = self._symbols("z", z_hat, (self.N, padded.shape[0] // 64, padded.shape[1] // 64))
-        header = Header(height, width, grayscale, self.name, self.model_id,
-                        z_stream=encode_symbols(z_hat, self._z_index(z_hat.shape), self.z_tables),
-                        y_stream=encode_symbols(y_hat, self._y_index(z_hat), self.y_tables))
+        header = Header(
+            height,
+            width,
+            grayscale,
+            self.name,
+            self.model_id,
+            z_stream=encode_symbols(z_hat, self._z_index(z_hat.shape), self.z_tables),
+            y_stream=encode_symbols(y_hat, self._y_index(z_hat), self.y_tables),
+        )
         return Encoded(_pack(header), self._reconstruct(y_hat, height, width, grayscale) if reconstruct else None)
 
     def decode(self, data: bytes) -> np.ndarray:
@@ -198,12 +205,15 @@ class Codec:
 
     def decode_header(self, header: Header) -> np.ndarray:
         if header.model_id != self.model_id:
-            raise CodecError(f"file was written by model {header.model_name!r} (id {header.model_id.hex()}), "
-                             f"the loaded weights differ ({self.name!r}, id {self.model_id.hex()})")
+            raise CodecError(
+                f"file was written by model {header.model_name!r} (id {header.model_id.hex()}), "
+                f"the loaded weights differ ({self.name!r}, id {self.model_id.hex()})"
+            )
         padded_h, padded_w = (-(-side // ALIGNMENT) * ALIGNMENT for side in (header.height, header.width))
         try:
-            z_hat = decode_symbols(header.z_stream, self._z_index((self.N, padded_h // 64, padded_w // 64)),
-                                   self.z_tables)
+            z_hat = decode_symbols(
+                header.z_stream, self._z_index((self.N, padded_h // 64, padded_w // 64)), self.z_tables
+            )
             y_hat = decode_symbols(header.y_stream, self._y_index(z_hat), self.y_tables)
         except ValueError as exc:
             raise CodecError(f"corrupt symbol stream: {exc}") from None
@@ -213,8 +223,9 @@ class Codec:
         """A backend's output checked and clamped to int16, the range the file can carry."""
         values = np.asarray(values)
         if values.shape != shape or not np.issubdtype(values.dtype, np.integer):
-            raise CodecError(f"analysis backend gave {name} as {values.dtype} {values.shape}, "
-                             f"expected integers of shape {shape}")
+            raise CodecError(
+                f"analysis backend gave {name} as {values.dtype} {values.shape}, expected integers of shape {shape}"
+            )
         return np.clip(values, INT16_MIN, INT16_MAX).astype(np.int32)
 
     @staticmethod
@@ -296,13 +307,17 @@ def _as_rgb(image: np.ndarray) -> tuple[np.ndarray, bool]:
 
 def _pack(header: Header) -> bytes:
     name = header.model_name.encode()
-    body = b"".join([
-        _HEAD.pack(MAGIC, VERSION, FLAG_GRAYSCALE if header.grayscale else 0, header.height, header.width, len(name)),
-        name,
-        _TAIL.pack(header.model_id, len(header.z_stream), len(header.y_stream)),
-        header.z_stream,
-        header.y_stream,
-    ])
+    body = b"".join(
+        [
+            _HEAD.pack(
+                MAGIC, VERSION, FLAG_GRAYSCALE if header.grayscale else 0, header.height, header.width, len(name)
+            ),
+            name,
+            _TAIL.pack(header.model_id, len(header.z_stream), len(header.y_stream)),
+            header.z_stream,
+            header.y_stream,
+        ]
+    )
     return body + _CRC.pack(zlib.crc32(body))
 
 
@@ -310,12 +325,12 @@ def read_header(data: bytes) -> Header:
     """Parse and check a ``.lic`` file; ``CodecError`` for anything that is not one intact."""
     if not data:
         raise CodecError("empty file")
-    if data[:len(MAGIC)] != MAGIC[:len(data)]:
+    if data[: len(MAGIC)] != MAGIC[: len(data)]:
         raise CodecError("not a licfpga file (bad magic)")
     if len(data) < _HEAD.size + _TAIL.size + _CRC.size:
         raise CodecError(f"truncated file ({len(data)} bytes)")
     # The checksum sits at the very end, so corruption and truncation are caught before any field is trusted.
-    if zlib.crc32(data[:-_CRC.size]) != _CRC.unpack_from(data, len(data) - _CRC.size)[0]:
+    if zlib.crc32(data[: -_CRC.size]) != _CRC.unpack_from(data, len(data) - _CRC.size)[0]:
         raise CodecError("corrupt or truncated file (checksum mismatch)")
     _, version, flags, height, width, name_length = _HEAD.unpack_from(data)
     if version != VERSION:
@@ -328,14 +343,14 @@ def read_header(data: bytes) -> Header:
     if len(data) < streams_at + _CRC.size:
         raise CodecError("corrupt header (model name runs past the end)")
     try:
-        name = data[_HEAD.size:_HEAD.size + name_length].decode()
+        name = data[_HEAD.size : _HEAD.size + name_length].decode()
     except UnicodeDecodeError:
         raise CodecError("corrupt header (model name is not utf-8)") from None
     identity, z_length, y_length = _TAIL.unpack_from(data, _HEAD.size + name_length)
     if streams_at + z_length + y_length + _CRC.size != len(data):
         raise CodecError("corrupt header (stream lengths do not match the file size)")
-    z_stream = data[streams_at:streams_at + z_length]
-    y_stream = data[streams_at + z_length:streams_at + z_length + y_length]
+    z_stream = data[streams_at : streams_at + z_length]
+    y_stream = data[streams_at + z_length : streams_at + z_length + y_length]
     return Header(height, width, bool(flags & FLAG_GRAYSCALE), name, identity, z_stream, y_stream)
 
 
@@ -343,8 +358,13 @@ def _codec(model: str | os.PathLike | Codec) -> Codec:
     return model if isinstance(model, Codec) else Codec.load(model)
 
 
-def encode(image: np.ndarray, model: str | os.PathLike | Codec = DEFAULT_MODEL,
-           backend: AnalysisBackend | None = None, *, reconstruct: bool = False) -> Encoded:
+def encode(
+    image: np.ndarray,
+    model: str | os.PathLike | Codec = DEFAULT_MODEL,
+    backend: AnalysisBackend | None = None,
+    *,
+    reconstruct: bool = False,
+) -> Encoded:
     """Code a uint8 image with ``model`` (a registry name, a weight file or a :class:`Codec`)."""
     return _codec(model).encode(image, backend, reconstruct=reconstruct)
 
@@ -356,8 +376,10 @@ def decode(data: bytes, model: str | os.PathLike | Codec | None = None) -> np.nd
         try:
             model = Codec.load(header.model_name)
         except ModelError as exc:
-            raise CodecError(f"file was written by model {header.model_name!r}, which is not available "
-                             f"({exc}); pass its weight file as the model (--model)") from None
+            raise CodecError(
+                f"file was written by model {header.model_name!r}, which is not available "
+                f"({exc}); pass its weight file as the model (--model)"
+            ) from None
     return _codec(model).decode_header(header)
 
 
@@ -379,12 +401,14 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             image = image.convert("RGBA")
         if image.mode in ("RGBA", "LA"):
             if np.asarray(image.getchannel("A")).min() < 255:
-                raise CodecError(f"{path}: {image.mode} image with transparency is not supported "
-                                 f"(the alpha channel would be lost)")
+                raise CodecError(
+                    f"{path}: {image.mode} image with transparency is not supported (the alpha channel would be lost)"
+                )
             image = image.convert(image.mode[:-1])
         if image.mode not in ("RGB", "L"):
-            raise CodecError(f"{path}: image mode {image.mode} is not supported "
-                             f"(RGB, L, palette, or RGBA/LA without transparency)")
+            raise CodecError(
+                f"{path}: image mode {image.mode} is not supported (RGB, L, palette, or RGBA/LA without transparency)"
+            )
         return np.asarray(image, dtype=np.uint8)
 
 
@@ -436,8 +460,14 @@ class CompressSummary(NamedTuple):
         return 8 * self.bytes / (self.height * self.width)
 
 
-def compress(src: str | os.PathLike, dst: str | os.PathLike, model: str | os.PathLike | Codec = DEFAULT_MODEL,
-             backend: AnalysisBackend | None = None, *, verify: bool = False) -> CompressSummary:
+def compress(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    model: str | os.PathLike | Codec = DEFAULT_MODEL,
+    backend: AnalysisBackend | None = None,
+    *,
+    verify: bool = False,
+) -> CompressSummary:
     """Image file ``src`` to ``.lic`` file ``dst``. With ``verify``, the file is decoded
     again and must give exactly the encoder's reconstruction (else CodecError, no file)."""
     image = read_image(src)
@@ -450,8 +480,9 @@ def compress(src: str | os.PathLike, dst: str | os.PathLike, model: str | os.Pat
     return CompressSummary(len(data), image.shape[0], image.shape[1])
 
 
-def decompress(src: str | os.PathLike, dst: str | os.PathLike,
-               model: str | os.PathLike | Codec | None = None) -> np.ndarray:
+def decompress(
+    src: str | os.PathLike, dst: str | os.PathLike, model: str | os.PathLike | Codec | None = None
+) -> np.ndarray:
     """``.lic`` file ``src`` to image file ``dst`` (its format from the extension); returns the image."""
     image = decode(Path(src).read_bytes(), model)
     write_image(dst, image)

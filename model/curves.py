@@ -25,8 +25,11 @@ def curve(info: ModelInfo) -> dict:
     late = [(m, loss) for m, loss in zip(minutes, rows["loss"]) if m >= minutes[-1] / 2 and m > 0] if minutes else []
     if len(late) >= 3:
         slope, intercept = np.polyfit([math.log10(m) for m, _ in late], [math.log10(loss) for _, loss in late], 1)
-        result["fit"] = {"log10_intercept": float(intercept), "exponent": float(slope),
-                         "loss_at_10x": float(10 ** (intercept + slope * math.log10(10 * minutes[-1])))}
+        result["fit"] = {
+            "log10_intercept": float(intercept),
+            "exponent": float(slope),
+            "loss_at_10x": float(10 ** (intercept + slope * math.log10(10 * minutes[-1]))),
+        }
     return result
 
 
@@ -40,15 +43,25 @@ def plot_curves(curves: list[dict], path) -> None:
     for c in curves:
         if not c["minutes"]:
             continue
-        line, = axes[0].plot(c["minutes"], c["loss"], label=c["name"])
+        (line,) = axes[0].plot(c["minutes"], c["loss"], label=c["name"])
         if c["fit"]:
             tail = np.geomspace(c["minutes"][-1], 10 * c["minutes"][-1], 20)
-            axes[0].plot(tail, 10 ** (c["fit"]["log10_intercept"] + c["fit"]["exponent"] * np.log10(tail)), ls=":",
-                         color=line.get_color())
+            axes[0].plot(
+                tail,
+                10 ** (c["fit"]["log10_intercept"] + c["fit"]["exponent"] * np.log10(tail)),
+                ls=":",
+                color=line.get_color(),
+            )
         axes[1].plot(c["minutes"], c["psnr"], label=c["name"])
         axes[2].plot(c["minutes"], c["bpp"], label=c["name"])
-    for ax, title in zip(axes, ("RD loss (dotted: power-law fit, extended to 10× the compute)", "PSNR on training crops (dB)",
-                                "bpp on training crops")):
+    for ax, title in zip(
+        axes,
+        (
+            "RD loss (dotted: power-law fit, extended to 10× the compute)",
+            "PSNR on training crops (dB)",
+            "bpp on training crops",
+        ),
+    ):
         ax.set_xscale("log")
         ax.set_xlabel("training minutes of this run (CPU or GPU, as recorded)")
         ax.set_title(title, fontsize=10)

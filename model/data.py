@@ -90,7 +90,7 @@ def build_pack(source: Path, out: Path, tile: int = 256, max_mib: float = 40.0, 
                 h, w = im.shape[:2]
                 th, tw = min(tile, h), min(tile, w)
                 top, left = rng.integers(0, h - th + 1), rng.integers(0, w - tw + 1)
-                blob = _delta_blob(im[top:top + th, left:left + tw])
+                blob = _delta_blob(im[top : top + th, left : left + tw])
                 if used + len(blob) + 40 > budget:
                     break
                 blobs.append(blob)
@@ -106,16 +106,22 @@ def build_pack(source: Path, out: Path, tile: int = 256, max_mib: float = 40.0, 
     offsets = np.cumsum([0] + [len(b) for b in all_blobs]).astype(np.int64)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "wb") as f:
-        np.savez(f, format=np.array(PACK_FORMAT), data=np.frombuffer(b"".join(all_blobs), dtype=np.uint8),
-                 offsets=offsets, shapes=np.array(shapes + [v.shape for v in validation], dtype=np.int64).reshape(-1, 3),
-                 validation=np.array(len(validation)), tile=np.array(tile))
+        np.savez(
+            f,
+            format=np.array(PACK_FORMAT),
+            data=np.frombuffer(b"".join(all_blobs), dtype=np.uint8),
+            offsets=offsets,
+            shapes=np.array(shapes + [v.shape for v in validation], dtype=np.int64).reshape(-1, 3),
+            validation=np.array(len(validation)),
+            tile=np.array(tile),
+        )
     return {"tiles": len(blobs), "validation": len(validation), "images": len(images), "bytes": out.stat().st_size}
 
 
 def _centre(im: np.ndarray, size: int) -> np.ndarray:
     h, w = im.shape[:2]
     ch, cw = min(size, h), min(size, w)
-    return np.ascontiguousarray(im[(h - ch) // 2:(h - ch) // 2 + ch, (w - cw) // 2:(w - cw) // 2 + cw])
+    return np.ascontiguousarray(im[(h - ch) // 2 : (h - ch) // 2 + ch, (w - cw) // 2 : (w - cw) // 2 + cw])
 
 
 class DataError(UserError, ValueError):
@@ -129,9 +135,11 @@ def load_pack(path: Path, validation: bool = False) -> list[np.ndarray]:
             raise DataError(f"{path}: not a licfpga patch pack ({PACK_FORMAT}; rebuild it with licfpga pack)")
         data, offsets, shapes, held = pack["data"], pack["offsets"], pack["shapes"], int(pack["validation"])
     spans = list(zip(offsets[:-1], offsets[1:], shapes))
-    spans = spans[len(spans) - held:] if validation else spans[:len(spans) - held]
-    return [_undelta(data[start:stop].tobytes(), tuple(shape))
-            for start, stop, shape in tqdm(spans, desc="decoding pack", unit="tile")]
+    spans = spans[len(spans) - held :] if validation else spans[: len(spans) - held]
+    return [
+        _undelta(data[start:stop].tobytes(), tuple(shape))
+        for start, stop, shape in tqdm(spans, desc="decoding pack", unit="tile")
+    ]
 
 
 class CropSampler:
@@ -160,7 +168,7 @@ class CropSampler:
         h, w = im.shape[:2]
         ch, cw = min(self.crop, h), min(self.crop, w)
         top, left = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
-        patch = im[top:top + ch, left:left + cw]
+        patch = im[top : top + ch, left : left + cw]
         if rng.random() < 0.5:
             patch = patch[:, ::-1]
         if (ch, cw) != (self.crop, self.crop):

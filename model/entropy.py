@@ -41,8 +41,9 @@ class EntropyBottleneck(nn.Module):
     median and upper tail, learnt through :meth:`loss` (the auxiliary loss).
     """
 
-    def __init__(self, channels: int, tail_mass: float = 1e-9, init_scale: float = 10.0,
-                 filters: tuple[int, ...] = (3, 3, 3, 3)):
+    def __init__(
+        self, channels: int, tail_mass: float = 1e-9, init_scale: float = 10.0, filters: tuple[int, ...] = (3, 3, 3, 3)
+    ):
         super().__init__()
         self.channels = int(channels)
         self.filters = tuple(int(f) for f in filters)
@@ -54,7 +55,9 @@ class EntropyBottleneck(nn.Module):
         for i in range(len(self.filters) + 1):
             init = math.log(math.expm1(1 / scale / widths[i + 1]))
             self.register_parameter(f"_matrix{i}", nn.Parameter(torch.full((channels, widths[i + 1], widths[i]), init)))
-            self.register_parameter(f"_bias{i}", nn.Parameter(torch.empty(channels, widths[i + 1], 1).uniform_(-0.5, 0.5)))
+            self.register_parameter(
+                f"_bias{i}", nn.Parameter(torch.empty(channels, widths[i + 1], 1).uniform_(-0.5, 0.5))
+            )
             if i < len(self.filters):
                 self.register_parameter(f"_factor{i}", nn.Parameter(torch.zeros(channels, widths[i + 1], 1)))
         self.quantiles = nn.Parameter(torch.tensor([-init_scale, 0.0, init_scale]).repeat(channels, 1, 1))
@@ -120,8 +123,11 @@ class EntropyBottleneck(nn.Module):
 
     def _channel_pmf(self, channel: int, values: torch.Tensor) -> np.ndarray:
         # Evaluate the channel's density network alone, in float64, for stable tables.
-        params = {name: p.detach().double().cpu()[channel:channel + 1] for name, p in self.named_parameters()
-                  if name.startswith(("_matrix", "_bias", "_factor"))}
+        params = {
+            name: p.detach().double().cpu()[channel : channel + 1]
+            for name, p in self.named_parameters()
+            if name.startswith(("_matrix", "_bias", "_factor"))
+        }
         logits_lower = values.reshape(1, 1, -1) - 0.5
         logits_upper = values.reshape(1, 1, -1) + 0.5
         for i in range(len(self.filters) + 1):
@@ -148,8 +154,7 @@ class GaussianConditional(nn.Module):
     not below it (its *index*); each entry has its own integer table.
     """
 
-    def __init__(self, scale_table: torch.Tensor | None = None, scale_bound: float = 0.11,
-                 tail_mass: float = 1e-9):
+    def __init__(self, scale_table: torch.Tensor | None = None, scale_bound: float = 0.11, tail_mass: float = 1e-9):
         super().__init__()
         self.tail_mass = float(tail_mass)
         table = default_scale_table() if scale_table is None else torch.as_tensor(scale_table, dtype=torch.float32)
@@ -194,4 +199,4 @@ class GaussianConditional(nn.Module):
 
 
 def _standard_normal_cdf(x: torch.Tensor) -> torch.Tensor:
-    return 0.5 * torch.erfc(-x * (2 ** -0.5))
+    return 0.5 * torch.erfc(-x * (2**-0.5))

@@ -119,12 +119,18 @@ def load_image(path: Path) -> np.ndarray:
 def measure(image: np.ndarray, coded: Coded) -> dict:
     """bpp, PSNR, MS-SSIM and timings of one coded image."""
     if coded.reconstruction.shape != image.shape or coded.reconstruction.dtype != np.uint8:
-        raise EvalError(f"decoded image is {coded.reconstruction.dtype} {coded.reconstruction.shape}, "
-                        f"expected uint8 {image.shape}")
+        raise EvalError(
+            f"decoded image is {coded.reconstruction.dtype} {coded.reconstruction.shape}, expected uint8 {image.shape}"
+        )
     height, width = image.shape[:2]
-    return {"bytes": len(coded.data), "bpp": 8.0 * len(coded.data) / (height * width),
-            "psnr": psnr(image, coded.reconstruction), "ms_ssim": ms_ssim(image, coded.reconstruction),
-            "encode_s": coded.encode_s, "decode_s": coded.decode_s}
+    return {
+        "bytes": len(coded.data),
+        "bpp": 8.0 * len(coded.data) / (height * width),
+        "psnr": psnr(image, coded.reconstruction),
+        "ms_ssim": ms_ssim(image, coded.reconstruction),
+        "encode_s": coded.encode_s,
+        "decode_s": coded.decode_s,
+    }
 
 
 def curve_label(role: str, N: int, distilled: bool, integer: bool) -> str:
@@ -150,8 +156,11 @@ def bd_table(anchors: Sequence[dict], tests: Sequence[dict], method: str = "pchi
                 continue
             entry = {"anchor": anchor["label"], "test": test["label"]}
             # A report read back from JSON has null for the PSNR of a lossless point.
-            rates = [[math.nan if p[key] is None else p[key] for p in curve["points"]]
-                     for curve in (anchor, test) for key in ("bpp", "psnr")]
+            rates = [
+                [math.nan if p[key] is None else p[key] for p in curve["points"]]
+                for curve in (anchor, test)
+                for key in ("bpp", "psnr")
+            ]
             try:
                 entry["bd_rate_pct"] = bd_rate(*rates, method=method)
                 entry["bd_psnr_db"] = bd_psnr(*rates, method=method)
@@ -161,9 +170,15 @@ def bd_table(anchors: Sequence[dict], tests: Sequence[dict], method: str = "pchi
     return table
 
 
-def evaluate(folder: Path, models: Sequence[str], anchors: Sequence[str] = ("jpeg", "webp"),
-             limit: int | None = None, anchor_qualities: Sequence[int] = ANCHOR_QUALITIES,
-             bd_method: str = "pchip", progress: bool = True) -> dict:
+def evaluate(
+    folder: Path,
+    models: Sequence[str],
+    anchors: Sequence[str] = ("jpeg", "webp"),
+    limit: int | None = None,
+    anchor_qualities: Sequence[int] = ANCHOR_QUALITIES,
+    bd_method: str = "pchip",
+    progress: bool = True,
+) -> dict:
     """Run every model (registry name or .pt path) and anchor over the images of ``folder``
     and return the report: per-image ``rows``, per-model means (``models``), ``curves``
     and ``bd`` (every curve against each anchor, every model curve against each teacher)."""
@@ -187,17 +202,31 @@ def evaluate(folder: Path, models: Sequence[str], anchors: Sequence[str] = ("jpe
         if not ms_ssim_scales(height, width):
             raise EvalError(f"{path}: {width}×{height} is too small for MS-SSIM (the short side must exceed 10 px)")
         name = path.name
-        images.append({"name": name, "height": height, "width": width,
-                       "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
+        images.append(
+            {"name": name, "height": height, "width": width, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+        )
         for codec, info in loaded:
             coded = codec_roundtrip(image, codec, info.name)
-            rows.append({"image": name, "name": info.name, "quality": info.quality,
-                         "curve": curve_label(info.role, info.N, info.distilled, info.integer),
-                         **measure(image, coded)})
+            rows.append(
+                {
+                    "image": name,
+                    "name": info.name,
+                    "quality": info.quality,
+                    "curve": curve_label(info.role, info.N, info.distilled, info.integer),
+                    **measure(image, coded),
+                }
+            )
         for anchor in anchors:
             for quality in anchor_qualities:
-                rows.append({"image": name, "name": f"{anchor}-q{quality}", "quality": int(quality), "curve": anchor,
-                             **measure(image, anchor_roundtrip(image, anchor, int(quality)))})
+                rows.append(
+                    {
+                        "image": name,
+                        "name": f"{anchor}-q{quality}",
+                        "quality": int(quality),
+                        "curve": anchor,
+                        **measure(image, anchor_roundtrip(image, anchor, int(quality))),
+                    }
+                )
 
     points = {}
     for row in rows:
@@ -206,38 +235,61 @@ def evaluate(folder: Path, models: Sequence[str], anchors: Sequence[str] = ("jpe
     for _, info in loaded:
         meta = {k: v for k, v in info.as_json().items() if k not in ("path", "training")}
         meta["training_steps"] = info.training.get("steps")  # which weights of a model that trains on
-        model_means.append({**meta, "curve": curve_label(info.role, info.N, info.distilled, info.integer),
-                            **_means(points[info.name])})
+        model_means.append(
+            {**meta, "curve": curve_label(info.role, info.N, info.distilled, info.integer), **_means(points[info.name])}
+        )
 
     curves = {}
     for _, info in loaded:
         label = curve_label(info.role, info.N, info.distilled, info.integer)
-        curves.setdefault(label, {"label": label, "kind": "model", "role": info.role, "N": info.N,
-                                  "distilled": info.distilled, "integer": info.integer, "points": []})
+        curves.setdefault(
+            label,
+            {
+                "label": label,
+                "kind": "model",
+                "role": info.role,
+                "N": info.N,
+                "distilled": info.distilled,
+                "integer": info.integer,
+                "points": [],
+            },
+        )
         curves[label]["points"].append({"name": info.name, "quality": info.quality, **_means(points[info.name])})
     for anchor in anchors:
-        curves[anchor] = {"label": anchor, "kind": "anchor", "points": [
-            {"name": f"{anchor}-q{q}", "quality": int(q), **_means(points[f"{anchor}-q{q}"])} for q in anchor_qualities]}
+        curves[anchor] = {
+            "label": anchor,
+            "kind": "anchor",
+            "points": [
+                {"name": f"{anchor}-q{q}", "quality": int(q), **_means(points[f"{anchor}-q{q}"])}
+                for q in anchor_qualities
+            ],
+        }
     for curve in curves.values():
         curve["points"].sort(key=lambda p: (p["bpp"], p["quality"]))
     curve_list = list(curves.values())
     model_curves = [c for c in curve_list if c["kind"] == "model"]
     teachers = [c for c in model_curves if c["role"] == "teacher"]
-    bd = (bd_table([curves[a] for a in anchors], curve_list, bd_method)
-          + bd_table(teachers, model_curves, bd_method))
+    bd = bd_table([curves[a] for a in anchors], curve_list, bd_method) + bd_table(teachers, model_curves, bd_method)
 
     notes = []
     small = [i["name"] for i in images if ms_ssim_scales(i["height"], i["width"]) < len(MS_SSIM_WEIGHTS)]
     if small:
-        notes.append(f"MS-SSIM used fewer than {len(MS_SSIM_WEIGHTS)} scales (weights renormalised) on "
-                     f"{len(small)} image(s) under 161 px on the short side: {', '.join(small)}")
+        notes.append(
+            f"MS-SSIM used fewer than {len(MS_SSIM_WEIGHTS)} scales (weights renormalised) on "
+            f"{len(small)} image(s) under 161 px on the short side: {', '.join(small)}"
+        )
     return {
         "format": REPORT_FORMAT,
         "dataset": {"folder": Path(folder).resolve().name, "count": len(images), "images": images},
-        "settings": {"anchors": {anchor: {**ANCHORS[anchor], "qualities": [int(q) for q in anchor_qualities]}
-                                 for anchor in anchors},
-                     "bd_method": bd_method, "rate": "bpp from the encoded bytes", "psnr": "RGB, uint8, mean of per-image",
-                     "ms_ssim": "5 scales, gaussian 11/1.5, mean over RGB channels"},
+        "settings": {
+            "anchors": {
+                anchor: {**ANCHORS[anchor], "qualities": [int(q) for q in anchor_qualities]} for anchor in anchors
+            },
+            "bd_method": bd_method,
+            "rate": "bpp from the encoded bytes",
+            "psnr": "RGB, uint8, mean of per-image",
+            "ms_ssim": "5 scales, gaussian 11/1.5, mean over RGB channels",
+        },
         "rows": rows,
         "models": model_means,
         "curves": curve_list,
@@ -285,10 +337,14 @@ def plot_rd(report: dict, path: Path) -> None:
         points = [p for p in curve["points"] if p["psnr"] is not None and math.isfinite(p["psnr"])]
         if not points:
             continue
-        style = {"linestyle": "--" if curve["kind"] == "anchor" else "-", "marker": "o", "markersize": 3,
-                 "label": curve["label"]}
+        style = {
+            "linestyle": "--" if curve["kind"] == "anchor" else "-",
+            "marker": "o",
+            "markersize": 3,
+            "label": curve["label"],
+        }
         bpp = [p["bpp"] for p in points]
-        line, = psnr_axes.plot(bpp, [p["psnr"] for p in points], **style)
+        (line,) = psnr_axes.plot(bpp, [p["psnr"] for p in points], **style)
         ssim_db = [-10.0 * math.log10(max(1.0 - p["ms_ssim"], 1e-10)) for p in points]
         ssim_axes.plot(bpp, ssim_db, color=line.get_color(), **style)
     dataset = report["dataset"]
@@ -309,21 +365,26 @@ def bd_lines(entries: Sequence[dict]) -> list[str]:
         if "error" in entry:
             lines.append(f"{entry['test']:24} {entry['anchor']:24} {'—':>9} {'—':>10}  {entry['error']}")
         else:
-            lines.append(f"{entry['test']:24} {entry['anchor']:24} {entry['bd_rate_pct']:+8.2f}% "
-                         f"{entry['bd_psnr_db']:+7.3f} dB")
+            lines.append(
+                f"{entry['test']:24} {entry['anchor']:24} {entry['bd_rate_pct']:+8.2f}% {entry['bd_psnr_db']:+7.3f} dB"
+            )
     return lines
 
 
 def summary_lines(report: dict) -> list[str]:
     """The mean point of every curve, the BD table and the notes of a report, for the terminal."""
     dataset = report["dataset"]
-    lines = [f"{dataset['folder']}: {dataset['count']} image(s)",
-             f"{'point':24} {'bpp':>7} {'PSNR':>7} {'MS-SSIM':>8} {'enc ms':>8} {'dec ms':>8}"]
+    lines = [
+        f"{dataset['folder']}: {dataset['count']} image(s)",
+        f"{'point':24} {'bpp':>7} {'PSNR':>7} {'MS-SSIM':>8} {'enc ms':>8} {'dec ms':>8}",
+    ]
     for curve in report["curves"]:
         for p in curve["points"]:
             psnr_text = "inf" if p["psnr"] is None or math.isinf(p["psnr"]) else f"{p['psnr']:.2f}"
-            lines.append(f"{p['name']:24} {p['bpp']:7.4f} {psnr_text:>7} {p['ms_ssim']:8.5f} "
-                         f"{1e3 * p['encode_s']:8.1f} {1e3 * p['decode_s']:8.1f}")
+            lines.append(
+                f"{p['name']:24} {p['bpp']:7.4f} {psnr_text:>7} {p['ms_ssim']:8.5f} "
+                f"{1e3 * p['encode_s']:8.1f} {1e3 * p['decode_s']:8.1f}"
+            )
     if report["bd"]:
         lines += ["", f"Bjøntegaard deltas ({report['settings']['bd_method']}, rate at equal RGB PSNR):"]
         lines += bd_lines(report["bd"])

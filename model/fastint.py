@@ -35,8 +35,7 @@ from ..formats import (
 )
 from .intops import GDNParams, absolute, saturate, scale_index
 
-__all__ = ["absolute", "saturate", "scale_index", "conv2d_int", "conv_transpose2d_int", "requantize", "gdn32",
-           "igdn32"]
+__all__ = ["absolute", "saturate", "scale_index", "conv2d_int", "conv_transpose2d_int", "requantize", "gdn32", "igdn32"]
 
 #: Every float32 partial sum stays below this, so it is an exact integer.
 _EXACT_F32 = 1 << 24
@@ -66,7 +65,7 @@ def _exact_gemm(w: np.ndarray, cols: np.ndarray, chunk: int) -> np.ndarray:
         return (w @ cols).astype(np.int64)
     acc = np.zeros((w.shape[0], cols.shape[1]), dtype=np.int64)
     for start in range(0, k, chunk):
-        acc += (w[:, start:start + chunk] @ cols[start:start + chunk]).astype(np.int64)
+        acc += (w[:, start : start + chunk] @ cols[start : start + chunk]).astype(np.int64)
     return acc
 
 
@@ -95,14 +94,19 @@ def conv2d_int(x, w, bias=None, stride: int = 1, padding: int = 0, acc_bits: int
             cols = np.empty((kh * kw, c_in, r1 - r0, w_out), dtype=np.float32)
             for i in range(kh):
                 for j in range(kw):
-                    cols[i * kw + j] = xp[b, :, i + stride * r0:i + stride * (r1 - 1) + 1:stride,
-                                          j:j + stride * (w_out - 1) + 1:stride]
+                    cols[i * kw + j] = xp[
+                        b,
+                        :,
+                        i + stride * r0 : i + stride * (r1 - 1) + 1 : stride,
+                        j : j + stride * (w_out - 1) + 1 : stride,
+                    ]
             out[b, :, r0:r1] = _exact_gemm(wf, cols.reshape(kh * kw * c_in, -1), chunk).reshape(c_out, r1 - r0, w_out)
     return _with_bias(out, bias)
 
 
-def conv_transpose2d_int(x, w, bias=None, stride: int = 1, padding: int = 0, output_padding: int = 0,
-                         acc_bits: int = ACC_BITS) -> np.ndarray:
+def conv_transpose2d_int(
+    x, w, bias=None, stride: int = 1, padding: int = 0, output_padding: int = 0, acc_bits: int = ACC_BITS
+) -> np.ndarray:
     """:func:`intops.conv_transpose2d_int`: every tap's contribution of a strip of input
     rows as one exact float32 GEMM, scattered into the uncropped output."""
     x, w = np.asarray(x), np.asarray(w)
@@ -118,8 +122,10 @@ def conv_transpose2d_int(x, w, bias=None, stride: int = 1, padding: int = 0, out
     # (taps·C_out, C_in): one GEMM gives every tap's output for a strip of input pixels.
     wf = np.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(kh * kw * c_out, c_in), dtype=np.float32)
     xf = x.astype(np.float32)
-    full = np.zeros((n, c_out, (h - 1) * stride + kh + output_padding, (wd - 1) * stride + kw + output_padding),
-                    dtype=np.float32 if exact32 else np.int64)
+    full = np.zeros(
+        (n, c_out, (h - 1) * stride + kh + output_padding, (wd - 1) * stride + kw + output_padding),
+        dtype=np.float32 if exact32 else np.int64,
+    )
     rows = max(1, _STRIP_BYTES // (4 * kh * kw * c_out * max(wd, 1)))
     for b in range(n):
         for r0 in range(0, h, rows):
@@ -128,9 +134,13 @@ def conv_transpose2d_int(x, w, bias=None, stride: int = 1, padding: int = 0, out
             taps = (wf @ cols if exact32 else _exact_gemm(wf, cols, chunk)).reshape(kh, kw, c_out, r1 - r0, wd)
             for i in range(kh):
                 for j in range(kw):
-                    full[b, :, i + stride * r0:i + stride * (r1 - 1) + 1:stride,
-                         j:j + stride * (wd - 1) + 1:stride] += taps[i, j]
-    out = full[:, :, padding:padding + h_out, padding:padding + w_out].astype(np.int64)
+                    full[
+                        b,
+                        :,
+                        i + stride * r0 : i + stride * (r1 - 1) + 1 : stride,
+                        j : j + stride * (wd - 1) + 1 : stride,
+                    ] += taps[i, j]
+    out = full[:, :, padding : padding + h_out, padding : padding + w_out].astype(np.int64)
     return _with_bias(out, bias)
 
 
@@ -207,13 +217,13 @@ def _gdn_block(x: np.ndarray, params: GDNParams, gamma: np.ndarray, beta: np.nda
 
 def _gdn(x, params: GDNParams, inverse: bool) -> np.ndarray:
     if params.inverse != inverse:
-        raise ValueError(f"{'igdn32' if inverse else 'gdn32'} got {'forward' if inverse else 'inverse'}-GDN "
-                         "parameters")
+        raise ValueError(f"{'igdn32' if inverse else 'gdn32'} got {'forward' if inverse else 'inverse'}-GDN parameters")
     x = np.asarray(x, dtype=np.int64)
     lo, hi = int_range(params.in_bits)
     if x.size and (int(x.min()) < lo or int(x.max()) > hi):
-        raise ValueError(f"GDN input (int{params.in_bits}) spans [{int(x.min())}, {int(x.max())}], "
-                         f"outside [{lo}, {hi}]")
+        raise ValueError(
+            f"GDN input (int{params.in_bits}) spans [{int(x.min())}, {int(x.max())}], outside [{lo}, {hi}]"
+        )
     if x.ndim < 2 or x.shape[1] != params.channels:
         raise ValueError(f"GDN of {params.channels} channels got input of shape {tuple(x.shape)}")
     gamma = params.gamma.astype(np.float64)
@@ -224,7 +234,7 @@ def _gdn(x, params: GDNParams, inverse: bool) -> np.ndarray:
     block = max(64, _GDN_BLOCK_BYTES // (8 * x.shape[1]))
     for b in range(flat_in.shape[0]):
         for p0 in range(0, flat_in.shape[2], block):
-            flat_out[b, :, p0:p0 + block] = _gdn_block(flat_in[b, :, p0:p0 + block], params, gamma, beta)
+            flat_out[b, :, p0 : p0 + block] = _gdn_block(flat_in[b, :, p0 : p0 + block], params, gamma, beta)
     return out
 
 

@@ -40,11 +40,17 @@ class GoldenModel:
         ops = self.ops
         if isinstance(layer, ConvLayer):
             if layer.kind == "deconv":
-                acc = ops.conv_transpose2d_int(x, layer.weight, layer.bias, layer.stride, layer.padding,
-                                               layer.output_padding, acc_bits=layer.acc_bits)
+                acc = ops.conv_transpose2d_int(
+                    x,
+                    layer.weight,
+                    layer.bias,
+                    layer.stride,
+                    layer.padding,
+                    layer.output_padding,
+                    acc_bits=layer.acc_bits,
+                )
             else:
-                acc = ops.conv2d_int(x, layer.weight, layer.bias, layer.stride, layer.padding,
-                                     acc_bits=layer.acc_bits)
+                acc = ops.conv2d_int(x, layer.weight, layer.bias, layer.stride, layer.padding, acc_bits=layer.acc_bits)
             if layer.thresholds is not None:
                 return ops.scale_index(acc, layer.thresholds)
             return ops.requantize(acc, layer.multiplier, layer.shift, layer.out_type.bits, layer.out_type.signed)
@@ -56,7 +62,9 @@ class GoldenModel:
         lo, hi = first.in_type.range
         empty = (x.numel() if hasattr(x, "numel") else np.size(x)) == 0
         if not empty and (int(x.min()) < lo or int(x.max()) > hi):
-            raise ValueError(f"{transform} input spans [{int(x.min())}, {int(x.max())}], outside its type's [{lo}, {hi}]")
+            raise ValueError(
+                f"{transform} input spans [{int(x.min())}, {int(x.max())}], outside its type's [{lo}, {hi}]"
+            )
         for layer in self.artefact.transform(transform):
             x = self.layer(layer, x)
             if trace is not None:
@@ -99,4 +107,3 @@ def gray_from_rgb(rgb: np.ndarray) -> np.ndarray:
     round to nearest (a third never ties). Used for grayscale files of integer models."""
     total = rgb.astype(np.int64).sum(axis=0)
     return ((total + 1) // 3).astype(np.uint8)
-

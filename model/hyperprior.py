@@ -54,19 +54,37 @@ class ScaleHyperprior(nn.Module):
         self.config = HyperpriorConfig(N, M)
         self.entropy_bottleneck = EntropyBottleneck(N)
         self.g_a = nn.Sequential(
-            conv(3, N), GDN(N), conv(N, N), GDN(N), conv(N, N), GDN(N), conv(N, M),
+            conv(3, N),
+            GDN(N),
+            conv(N, N),
+            GDN(N),
+            conv(N, N),
+            GDN(N),
+            conv(N, M),
         )
         self.g_s = nn.Sequential(
-            deconv(M, N), GDN(N, inverse=True), deconv(N, N), GDN(N, inverse=True),
-            deconv(N, N), GDN(N, inverse=True), deconv(N, 3),
+            deconv(M, N),
+            GDN(N, inverse=True),
+            deconv(N, N),
+            GDN(N, inverse=True),
+            deconv(N, N),
+            GDN(N, inverse=True),
+            deconv(N, 3),
         )
         self.h_a = nn.Sequential(
-            conv(M, N, kernel_size=3, stride=1), nn.ReLU(inplace=True),
-            conv(N, N), nn.ReLU(inplace=True), conv(N, N),
+            conv(M, N, kernel_size=3, stride=1),
+            nn.ReLU(inplace=True),
+            conv(N, N),
+            nn.ReLU(inplace=True),
+            conv(N, N),
         )
         self.h_s = nn.Sequential(
-            deconv(N, N), nn.ReLU(inplace=True), deconv(N, N), nn.ReLU(inplace=True),
-            conv(N, M, kernel_size=3, stride=1), nn.ReLU(inplace=True),
+            deconv(N, N),
+            nn.ReLU(inplace=True),
+            deconv(N, N),
+            nn.ReLU(inplace=True),
+            conv(N, M, kernel_size=3, stride=1),
+            nn.ReLU(inplace=True),
         )
         self.gaussian_conditional = GaussianConditional()
 
@@ -123,8 +141,11 @@ def load_state_dict_strict(model: ScaleHyperprior, state_dict: Mapping[str, torc
     own = model.state_dict()
     missing = sorted(set(own) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(own))
-    shapes = [f"{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(own[k].shape)}"
-              for k in own if k in state_dict and tuple(state_dict[k].shape) != tuple(own[k].shape)]
+    shapes = [
+        f"{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in own
+        if k in state_dict and tuple(state_dict[k].shape) != tuple(own[k].shape)
+    ]
     problems = []
     if missing:
         problems.append("missing " + ", ".join(missing[:6]) + (" …" if len(missing) > 6 else ""))

@@ -45,6 +45,7 @@ from ..formats import (
 
 # --------------------------------------------------------------------------- helpers
 
+
 def _is_torch(x) -> bool:
     # A tensor exists only once torch is imported: the numpy path never imports it.
     torch = sys.modules.get("torch")
@@ -111,6 +112,7 @@ def _absmax(x) -> int:
 
 # ------------------------------------------------------------- rounding & saturation
 
+
 def saturate(x, bits: int, signed: bool = True):
     """Clamp to :func:`int_range` (``bits``, ``signed``). Hardware: two comparators and a
     mux on the requantizer's output; no wrap-around anywhere in the network."""
@@ -147,8 +149,9 @@ def requantize(acc, multiplier, shift, bits: int, signed: bool = True):
     acc = _int64(acc)
     multiplier = _channel(acc, multiplier)
     if _absmax(acc) * _absmax(multiplier) >= 1 << 62:
-        raise ValueError(f"requantize: |acc| ≤ {_absmax(acc)} times multiplier ≤ {_absmax(multiplier)} "
-                         "does not fit 62 bits")
+        raise ValueError(
+            f"requantize: |acc| ≤ {_absmax(acc)} times multiplier ≤ {_absmax(multiplier)} does not fit 62 bits"
+        )
     return saturate(round_shift(acc * multiplier, _channel(acc, shift)), bits, signed)
 
 
@@ -179,6 +182,7 @@ def quantize_multiplier(real_scale):
 
 # ----------------------------------------------------------------------- elementwise
 
+
 def relu(x):
     """``max(x, 0)``. In the network the ReLU is folded into an unsigned requantization
     (:func:`requantize` with ``signed=False``); this is the same function for tests and
@@ -194,13 +198,16 @@ def absolute(x):
 
 # ---------------------------------------------------------------------- convolutions
 
+
 def _check_accumulator(taps: int, x, w, bias, acc_bits: int, what: str) -> None:
     if not 2 <= acc_bits <= 63:
         raise ValueError(f"{what}: acc_bits must be in [2, 63], got {acc_bits}")
     need = accumulator_bits(taps, _absmax(x), _absmax(w), 0 if bias is None else _absmax(bias))
     if need > acc_bits:
-        raise ValueError(f"{what}: {taps} taps of |x| ≤ {_absmax(x)}, |w| ≤ {_absmax(w)} "
-                         f"need a {need}-bit accumulator, more than {acc_bits}")
+        raise ValueError(
+            f"{what}: {taps} taps of |x| ≤ {_absmax(x)}, |w| ≤ {_absmax(w)} "
+            f"need a {need}-bit accumulator, more than {acc_bits}"
+        )
 
 
 def _add_bias(acc, bias):
@@ -226,8 +233,9 @@ def conv2d_int(x, w, bias=None, stride: int = 1, padding: int = 0, acc_bits: int
     return _add_bias(acc, bias)
 
 
-def conv_transpose2d_int(x, w, bias=None, stride: int = 1, padding: int = 0, output_padding: int = 0,
-                         acc_bits: int = ACC_BITS):
+def conv_transpose2d_int(
+    x, w, bias=None, stride: int = 1, padding: int = 0, output_padding: int = 0, acc_bits: int = ACC_BITS
+):
     """Exact integer transposed convolution (as ``torch.nn.ConvTranspose2d``).
 
     ``x`` (N, C_in, H, W), ``w`` (C_in, C_out, K, K), ``bias`` (C_out,). An output pixel
@@ -239,9 +247,15 @@ def conv_transpose2d_int(x, w, bias=None, stride: int = 1, padding: int = 0, out
     taps = w.shape[0] * -(-w.shape[2] // stride) * -(-w.shape[3] // stride)
     _check_accumulator(taps, x, w, bias, acc_bits, "conv_transpose2d_int")
     if _is_torch(x):
-        acc = _exact_float64(_torch().nn.functional.conv_transpose2d, x, _like(x, w), acc_bits, stride=stride,
-                             padding=padding,
-                             output_padding=output_padding)
+        acc = _exact_float64(
+            _torch().nn.functional.conv_transpose2d,
+            x,
+            _like(x, w),
+            acc_bits,
+            stride=stride,
+            padding=padding,
+            output_padding=output_padding,
+        )
     else:
         acc = _conv_transpose2d_numpy(x, w, stride, padding, output_padding)
     return _add_bias(acc, bias)
@@ -266,7 +280,7 @@ def _conv2d_numpy(x, w, stride, padding):
     acc = np.zeros((n, c_out, h_out, w_out), dtype=np.int64)
     for i in range(kh):
         for j in range(kw):
-            patch = xp[:, :, i:i + stride * (h_out - 1) + 1:stride, j:j + stride * (w_out - 1) + 1:stride]
+            patch = xp[:, :, i : i + stride * (h_out - 1) + 1 : stride, j : j + stride * (w_out - 1) + 1 : stride]
             acc += np.einsum("oc,nchw->nohw", w[:, :, i, j], patch)
     return acc
 
@@ -278,16 +292,19 @@ def _conv_transpose2d_numpy(x, w, stride, padding, output_padding):
     _, c_out, kh, kw = w.shape
     h_out = (h - 1) * stride - 2 * padding + kh + output_padding
     w_out = (wd - 1) * stride - 2 * padding + kw + output_padding
-    full = np.zeros((n, c_out, (h - 1) * stride + kh + output_padding, (wd - 1) * stride + kw + output_padding),
-                    dtype=np.int64)
+    full = np.zeros(
+        (n, c_out, (h - 1) * stride + kh + output_padding, (wd - 1) * stride + kw + output_padding), dtype=np.int64
+    )
     for i in range(kh):
         for j in range(kw):
-            full[:, :, i:i + stride * (h - 1) + 1:stride, j:j + stride * (wd - 1) + 1:stride] += \
-                np.einsum("co,nchw->nohw", w[:, :, i, j], x)
-    return full[:, :, padding:padding + h_out, padding:padding + w_out]
+            full[:, :, i : i + stride * (h - 1) + 1 : stride, j : j + stride * (wd - 1) + 1 : stride] += np.einsum(
+                "co,nchw->nohw", w[:, :, i, j], x
+            )
+    return full[:, :, padding : padding + h_out, padding : padding + w_out]
 
 
 # ------------------------------------------------------ reciprocal square root, sqrt
+
 
 def bit_length(v):
     """Position of the highest set bit plus one (0 for 0), for ``0 ≤ v < 2**63``: the
@@ -321,9 +338,9 @@ def _rsqrt_mantissa(m):
     # One Newton–Raphson step y1 = y0·(3 - m·y0²)/2 from the table seed. Each product
     # fits one DSP48E2 (27×18): m·y0 (26×17), w·y0 (26×17), y0·d (17×27).
     y0 = _like(m, RSQRT_TABLE)[m >> (RSQRT_MANTISSA_BITS - RSQRT_TABLE_BITS)]  # Q.16
-    w = round_shift(m * y0, 17)                      # m·y0 ≈ sqrt(m), Q.25, < 2**26
-    p = w * y0                                       # m·y0² ≈ 1, Q.41
-    d = round_shift((1 << 41) - p, 7)                # 1 - m·y0², Q.34, |d| < 2**25
+    w = round_shift(m * y0, 17)  # m·y0 ≈ sqrt(m), Q.25, < 2**26
+    p = w * y0  # m·y0² ≈ 1, Q.41
+    d = round_shift((1 << 41) - p, 7)  # 1 - m·y0², Q.34, |d| < 2**25
     return (y0 << (RSQRT_FRAC - RSQRT_SEED_FRAC)) + round_shift(y0 * d, 27)  # y0 + y0·d/2, Q.24
 
 
@@ -354,6 +371,7 @@ def sqrt_fixed(v):
 
 # ---------------------------------------------------------------------------- GDN32
 
+
 def gdn_square_max(in_bits: int) -> int:
     """The largest GDN square ``u`` for ``in_bits`` inputs: 16129 (int8), 131065 (int16)."""
     x_max = int_range(in_bits)[1]
@@ -378,11 +396,11 @@ class GDNParams:
     out_bits: int
     coef_bits: int
     acc_bits: int
-    frac_bits: np.ndarray   # (C,) int64
-    beta: np.ndarray        # (C,) int64
-    gamma: np.ndarray       # (C, C) int64
+    frac_bits: np.ndarray  # (C,) int64
+    beta: np.ndarray  # (C,) int64
+    gamma: np.ndarray  # (C, C) int64
     multiplier: np.ndarray  # (C,) int64
-    shift: np.ndarray       # (C,) int64
+    shift: np.ndarray  # (C,) int64
 
     @property
     def channels(self) -> int:
@@ -417,12 +435,24 @@ class GDNParams:
         # The output shift is shift ± e; it must stay in [0, MAX_SHIFT] for every normaliser.
         span = (self.shift - e_high, self.shift - e_low) if self.inverse else (self.shift + e_low, self.shift + e_high)
         if span[0].min() < 0 or span[1].max() > MAX_SHIFT:
-            raise ValueError(f"GDN output shift spans [{span[0].min()}, {span[1].max()}], outside [0, {MAX_SHIFT}]: "
-                             "the input/output scales are far from the normaliser's range")
+            raise ValueError(
+                f"GDN output shift spans [{span[0].min()}, {span[1].max()}], outside [0, {MAX_SHIFT}]: "
+                "the input/output scales are far from the normaliser's range"
+            )
 
 
-def quantize_gdn(beta, gamma, in_scale: float, out_scale: float, *, inverse: bool = False, in_bits: int = 8,
-                 out_bits: int = 8, coef_bits: int = GDN_COEF_BITS, acc_bits: int = GDN_ACC_BITS) -> GDNParams:
+def quantize_gdn(
+    beta,
+    gamma,
+    in_scale: float,
+    out_scale: float,
+    *,
+    inverse: bool = False,
+    in_bits: int = 8,
+    out_bits: int = 8,
+    coef_bits: int = GDN_COEF_BITS,
+    acc_bits: int = GDN_ACC_BITS,
+) -> GDNParams:
     """Integer parameters of a GDN whose input is ``in_bits`` integers of scale
     ``in_scale`` and whose output is ``out_bits`` integers of scale ``out_scale``.
 
@@ -470,13 +500,23 @@ def quantize_gdn(beta, gamma, in_scale: float, out_scale: float, *, inverse: boo
     ratio = float(in_scale) / float(out_scale)
     if inverse:
         # x·sqrt(N·2**-f): sqrt(N) ≈ s·2**(e-11)
-        scales = ratio / half_powers / 2.0 ** 11
+        scales = ratio / half_powers / 2.0**11
     else:
         # x/sqrt(N·2**-f): 1/sqrt(N) ≈ r·2**-(37+e)
-        scales = ratio * half_powers / 2.0 ** 37
+        scales = ratio * half_powers / 2.0**37
     multiplier, shift = quantize_multiplier(scales)
-    return GDNParams(bool(inverse), int(in_bits), int(out_bits), int(coef_bits), int(acc_bits), frac_bits,
-                     np.array(betas, dtype=np.int64), np.stack(gammas), multiplier, shift)
+    return GDNParams(
+        bool(inverse),
+        int(in_bits),
+        int(out_bits),
+        int(coef_bits),
+        int(acc_bits),
+        frac_bits,
+        np.array(betas, dtype=np.int64),
+        np.stack(gammas),
+        multiplier,
+        shift,
+    )
 
 
 def gdn_normaliser(x, params: GDNParams):
@@ -522,6 +562,7 @@ def igdn32(x, params: GDNParams):
 
 
 # --------------------------------------------------------------- scale-table indexes
+
 
 def scale_thresholds(scale_table, acc_scale, scale_bound: float = 0.0) -> np.ndarray:
     """Integer thresholds (C, L) that turn h_s's last accumulator into scale indexes.

@@ -91,6 +91,10 @@ def conv(in_channels: int, out_channels: int, kernel_size: int = 5, stride: int 
 
 def deconv(in_channels: int, out_channels: int, kernel_size: int = 5, stride: int = 2) -> nn.ConvTranspose2d:
     return nn.ConvTranspose2d(
-        in_channels, out_channels, kernel_size, stride=stride,
-        output_padding=stride - 1, padding=kernel_size // 2,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=stride,
+        output_padding=stride - 1,
+        padding=kernel_size // 2,
     )

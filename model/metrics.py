@@ -46,14 +46,14 @@ def ms_ssim_scales(height: int, width: int, window: int = WINDOW_SIZE) -> int:
     """How many MS-SSIM scales (at most 5) an image of this size supports: the
     coarsest scale must still be larger than the window."""
     scales = 0
-    while scales < len(MS_SSIM_WEIGHTS) and min(height, width) > (window - 1) * 2 ** scales:
+    while scales < len(MS_SSIM_WEIGHTS) and min(height, width) > (window - 1) * 2**scales:
         scales += 1
     return scales
 
 
 def _gaussian_window(size: int, sigma: float) -> np.ndarray:
     taps = np.arange(size, dtype=np.float64) - size // 2
-    window = np.exp(-(taps ** 2) / (2.0 * sigma ** 2))
+    window = np.exp(-(taps**2) / (2.0 * sigma**2))
     return window / window.sum()
 
 
@@ -61,8 +61,8 @@ def _filter_valid(x: np.ndarray, window: np.ndarray) -> np.ndarray:
     """Separable filtering of (H, W, C) over H and W, keeping only positions where the
     window lies fully inside the image (pytorch-msssim pads nothing)."""
     half = len(window) // 2
-    out = correlate1d(x, window, axis=0, mode="constant")[half:x.shape[0] - half]
-    return correlate1d(out, window, axis=1, mode="constant")[:, half:x.shape[1] - half]
+    out = correlate1d(x, window, axis=0, mode="constant")[half : x.shape[0] - half]
+    return correlate1d(out, window, axis=1, mode="constant")[:, half : x.shape[1] - half]
 
 
 def _ssim_terms(x: np.ndarray, y: np.ndarray, window: np.ndarray, peak: float) -> tuple[np.ndarray, np.ndarray]:
@@ -106,8 +106,10 @@ def ms_ssim(a: np.ndarray, b: np.ndarray, peak: float = 255.0, scales: int | Non
     supported = ms_ssim_scales(x.shape[0], x.shape[1])
     scales = supported if scales is None else scales
     if not 1 <= scales <= supported:
-        raise ValueError(f"a {x.shape[0]}×{x.shape[1]} image supports 1..{supported} MS-SSIM scales "
-                         f"(the short side must exceed {WINDOW_SIZE - 1}·2^(scales-1)), asked for {scales}")
+        raise ValueError(
+            f"a {x.shape[0]}×{x.shape[1]} image supports 1..{supported} MS-SSIM scales "
+            f"(the short side must exceed {WINDOW_SIZE - 1}·2^(scales-1)), asked for {scales}"
+        )
     weights = np.asarray(MS_SSIM_WEIGHTS[:scales])
     if scales < len(MS_SSIM_WEIGHTS):
         # The published five weights sum to 1.0001 and are used as they are; a prefix is renormalised.
@@ -149,8 +151,10 @@ def _mean_gap(x_anchor, y_anchor, x_test, y_test, method: str, axis: str) -> flo
     low = max(x_anchor.min(), x_test.min())
     high = min(x_anchor.max(), x_test.max())
     if not high > low:
-        raise BDError(f"curves do not overlap in {axis}: anchor {x_anchor.min():.3f}..{x_anchor.max():.3f}, "
-                      f"test {x_test.min():.3f}..{x_test.max():.3f}")
+        raise BDError(
+            f"curves do not overlap in {axis}: anchor {x_anchor.min():.3f}..{x_anchor.max():.3f}, "
+            f"test {x_test.min():.3f}..{x_test.max():.3f}"
+        )
     integrals = []
     for x, y, name in ((x_anchor, y_anchor, "anchor"), (x_test, y_test, "test")):
         order = np.argsort(x)

@@ -6,6 +6,7 @@ from __future__ import annotations
 try:
     from tqdm import tqdm
 except ImportError:  # pragma: no cover - exercised by the GPU-recipe test's import blocker
+
     class tqdm:  # noqa: N801 - the name tqdm's callers use
         """The part of tqdm's interface licfpga uses; prints nothing."""
 
@@ -29,5 +30,6 @@ except ImportError:  # pragma: no cover - exercised by the GPU-recipe test's imp
 
         def close(self):
             pass
+
 
 __all__ = ["tqdm"]

@@ -84,8 +84,9 @@ class QuantizedHyperprior(ScaleHyperprior):
         self.register_buffer("activation_scales", torch.ones(len(self.points), dtype=torch.float64))
 
     @classmethod
-    def from_float(cls, model: ScaleHyperprior, scales: dict[str, float], gdn_in_bits: int = 8,
-                   gdn_coef_bits: int = GDN_COEF_BITS) -> "QuantizedHyperprior":
+    def from_float(
+        cls, model: ScaleHyperprior, scales: dict[str, float], gdn_in_bits: int = 8, gdn_coef_bits: int = GDN_COEF_BITS
+    ) -> "QuantizedHyperprior":
         q = cls(model.N, model.M, gdn_in_bits, gdn_coef_bits)
         missing = [p for p in q.points if p not in scales]
         if missing:
@@ -134,15 +135,22 @@ class QuantizedHyperprior(ScaleHyperprior):
         """The integer parameters of GDN layer ``spec`` at the current weights."""
         beta, gamma = self.get_submodule(spec.name).effective_parameters()
         # The reparametrisation's float32 ``v² − pedestal`` can dip below 0 by an ulp.
-        return quantize_gdn(beta.detach().double(), gamma.detach().double().clamp(min=0), spec.in_type.scale,
-                            spec.out_type.scale, inverse=spec.kind == "igdn", in_bits=spec.in_type.bits,
-                            out_bits=spec.out_type.bits, coef_bits=self.gdn_coef_bits)
+        return quantize_gdn(
+            beta.detach().double(),
+            gamma.detach().double().clamp(min=0),
+            spec.in_type.scale,
+            spec.out_type.scale,
+            inverse=spec.kind == "igdn",
+            in_bits=spec.in_type.bits,
+            out_bits=spec.out_type.bits,
+            coef_bits=self.gdn_coef_bits,
+        )
 
     def _gdn(self, spec: LayerSpec, x: torch.Tensor) -> torch.Tensor:
         beta, gamma = self.get_submodule(spec.name).effective_parameters()
         # γ and β on the integer grids of quantize_gdn: G = rint(γ·s_x²·2**q·2**F), B = max(1, rint(β·2**F)).
         frac = torch.from_numpy(np.ldexp(1.0, self.gdn_params(spec).frac_bits)).to(x.device)
-        row = frac * spec.in_type.scale ** 2 * 2.0 ** gdn_square_shift(spec.in_type.bits)
+        row = frac * spec.in_type.scale**2 * 2.0 ** gdn_square_shift(spec.in_type.bits)
         gamma_q = _ste(gamma, torch.round(gamma.double() * row[:, None]) / row[:, None])
         beta_q = _ste(beta, torch.clamp(torch.round(beta.double() * frac), min=1) / frac)
         c = x.size(1)
@@ -170,15 +178,20 @@ class QuantizedHyperprior(ScaleHyperprior):
 
 # ------------------------------------------------------------------ calibration
 
+
 @torch.no_grad()
-def calibrate(model: ScaleHyperprior, images: torch.Tensor, percentile: float = 99.99,
-              gdn_in_bits: int = 8) -> dict[str, float]:
+def calibrate(
+    model: ScaleHyperprior, images: torch.Tensor, percentile: float = 99.99, gdn_in_bits: int = 8
+) -> dict[str, float]:
     """The scale of every calibrated tensor: the ``percentile`` (100 = max) of |v| for a
     signed type, of relu(v) for an unsigned one, over ``images`` (B, 3, H, W) in [0, 1]
     through the float model, divided by the type's largest value. h_a, h_s and g_s see
     the rounded latents, as in the codec."""
-    specs = {s.name: s for s in topology(model.N, model.M, gdn_in_bits)
-             if s.out_type is not None and s.out_type.scale is None}
+    specs = {
+        s.name: s
+        for s in topology(model.N, model.M, gdn_in_bits)
+        if s.out_type is not None and s.out_type.scale is None
+    }
     model = model.eval()
     scales = {}
 
@@ -201,9 +214,10 @@ def calibrate(model: ScaleHyperprior, images: torch.Tensor, percentile: float = 
 
 # ----------------------------------------------------------------------- export
 
+
 def _taps(spec: LayerSpec) -> int:
     # A transposed convolution's output pixel meets ceil(K/stride)² input pixels per channel.
-    per_channel = spec.kernel ** 2 if spec.kind == "conv" else math.ceil(spec.kernel / spec.stride) ** 2
+    per_channel = spec.kernel**2 if spec.kind == "conv" else math.ceil(spec.kernel / spec.stride) ** 2
     return per_channel * spec.c_in
 
 
@@ -242,30 +256,33 @@ def export(q: QuantizedHyperprior, name: str, meta: dict) -> Artefact:
     lo, hi = int_range(8)
     for c, table in enumerate(z_tables):
         if table.offset < lo or table.offset + table.support - 1 > hi:
-            raise ArtefactError(f"{name}: ẑ channel {c} spans [{table.offset}, {table.offset + table.support - 1}], "
-                                f"beyond int8: its learnt tails are too wide for the integer h_s")
+            raise ArtefactError(
+                f"{name}: ẑ channel {c} spans [{table.offset}, {table.offset + table.support - 1}], "
+                f"beyond int8: its learnt tails are too wide for the integer h_s"
+            )
     return Artefact(name, q.N, q.M, tuple(layers), tuple(z_tables), tuple(q.gaussian_conditional.tables()), meta)
 
 
 # ------------------------------------------------------------------ the command
 
+
 @dataclass
 class QuantizeConfig:
-    model: str                      # the float model: registry name or .pt
-    data: str                       # training photos or patch pack: calibration crops and QAT
-    out_dir: str                    # where NAME.npz and NAME.json go
-    name: str | None = None         # default: the float model's name + "-int8"
-    steps: int = 1000               # QAT steps; 0 = post-training quantization only
+    model: str  # the float model: registry name or .pt
+    data: str  # training photos or patch pack: calibration crops and QAT
+    out_dir: str  # where NAME.npz and NAME.json go
+    name: str | None = None  # default: the float model's name + "-int8"
+    steps: int = 1000  # QAT steps; 0 = post-training quantization only
     batch: int = 8
     crop: int = 256
     lr: float = 1e-5
-    gdn_in_bits: int = 8            # b_g: precision entering each GDN
-    gdn_coef_bits: int = GDN_COEF_BITS         # GDN coefficient width (26 = GDN32)
-    percentile: float = 99.99       # of the activations, for their ranges
-    calib_images: int = 16          # calibration crops
+    gdn_in_bits: int = 8  # b_g: precision entering each GDN
+    gdn_coef_bits: int = GDN_COEF_BITS  # GDN coefficient width (26 = GDN32)
+    percentile: float = 99.99  # of the activations, for their ranges
+    calib_images: int = 16  # calibration crops
     seed: int = 0
     device: str = "cpu"
-    checkpoint: str | None = None   # QAT training checkpoint (resumed); default runs/NAME-qat.pt
+    checkpoint: str | None = None  # QAT training checkpoint (resumed); default runs/NAME-qat.pt
 
 
 def quantize(cfg: QuantizeConfig) -> Path:
@@ -279,15 +296,38 @@ def quantize(cfg: QuantizeConfig) -> Path:
     q = QuantizedHyperprior.from_float(model, scales, cfg.gdn_in_bits, cfg.gdn_coef_bits)
     if cfg.steps > 0:
         checkpoint = cfg.checkpoint or str(Path("runs") / f"{name}-qat.pt")
-        train(TrainConfig(data=cfg.data, out=checkpoint, N=model.N, M=model.M, lmbda=info.lmbda, steps=cfg.steps,
-                          batch=cfg.batch, crop=cfg.crop, lr=cfg.lr, lr_drops=(), seed=cfg.seed, device=cfg.device),
-              model=q)
+        train(
+            TrainConfig(
+                data=cfg.data,
+                out=checkpoint,
+                N=model.N,
+                M=model.M,
+                lmbda=info.lmbda,
+                steps=cfg.steps,
+                batch=cfg.batch,
+                crop=cfg.crop,
+                lr=cfg.lr,
+                lr_drops=(),
+                seed=cfg.seed,
+                device=cfg.device,
+            ),
+            model=q,
+        )
         q = q.cpu().eval()
     settings = {k: v for k, v in asdict(cfg).items() if k not in ("model", "data", "out_dir", "name", "checkpoint")}
-    meta = {"role": info.role, "quality": info.quality, "lmbda": info.lmbda, "distilled": info.distilled,
-            "source": {"name": info.name, "id": model_id(info).hex()},
-            "quantization": {"method": "qat" if cfg.steps > 0 else "ptq", **settings,
-                             "data": Path(cfg.data).name, "activation_scales": q.scales()}}
+    meta = {
+        "role": info.role,
+        "quality": info.quality,
+        "lmbda": info.lmbda,
+        "distilled": info.distilled,
+        "source": {"name": info.name, "id": model_id(info).hex()},
+        "quantization": {
+            "method": "qat" if cfg.steps > 0 else "ptq",
+            **settings,
+            "data": Path(cfg.data).name,
+            "activation_scales": q.scales(),
+        },
+    }
     return export(q, name, meta).save(Path(cfg.out_dir))
 
 
@@ -304,8 +344,15 @@ ABLATION_VARIANTS = {
 ABLATION_FORMAT = "licfpga-quant-ablation-1"
 
 
-def ablation(images: Path, models: list[str], calib: Path, limit: int | None = None,
-             calib_images: int = 16, percentile: float = 99.99, progress: bool = True) -> dict:
+def ablation(
+    images: Path,
+    models: list[str],
+    calib: Path,
+    limit: int | None = None,
+    calib_images: int = 16,
+    percentile: float = 99.99,
+    progress: bool = True,
+) -> dict:
     """BD-rate against the float models (one family at several rates) of their shipped
     QAT artefacts and of the :data:`ABLATION_VARIANTS` (built here by PTQ on crops of
     ``calib``, training photos). Rates and PSNRs come from :func:`evaluate.evaluate`."""
@@ -335,19 +382,29 @@ def ablation(images: Path, models: list[str], calib: Path, limit: int | None = N
             for info in infos:
                 model, _ = load_model(info.path)
                 batch = sampler.batch(calib_images, np.random.default_rng(7))
-                q = QuantizedHyperprior.from_float(model, calibrate(model, batch, percentile, bits["gdn_in_bits"]),
-                                                   **bits)
-                meta = {"role": info.role, "quality": info.quality, "lmbda": info.lmbda, "distilled": info.distilled,
-                        "source": {"name": info.name, "id": model_id(info).hex()},
-                        "quantization": {"method": "ptq", **bits, "percentile": percentile,
-                                         "calib_images": calib_images}}
+                q = QuantizedHyperprior.from_float(
+                    model, calibrate(model, batch, percentile, bits["gdn_in_bits"]), **bits
+                )
+                meta = {
+                    "role": info.role,
+                    "quality": info.quality,
+                    "lmbda": info.lmbda,
+                    "distilled": info.distilled,
+                    "source": {"name": info.name, "id": model_id(info).hex()},
+                    "quantization": {"method": "ptq", **bits, "percentile": percentile, "calib_images": calib_images},
+                }
                 paths.append(str(export(q, f"{info.name}-{label}", meta).save(Path(folder))))
             reports[label] = evaluate(images, paths, anchors=(), limit=limit, progress=progress)
     curves = []
     for label, report in reports.items():
         (curve,) = report["curves"]
         curves.append({**curve, "label": label})
-    return {"format": ABLATION_FORMAT, "dataset": reports["float"]["dataset"],
-            "variants": {"hybrid-qat": "the shipped NAME-int8 artefacts", **ABLATION_VARIANTS},
-            "settings": {"percentile": percentile, "calib_images": calib_images, "calib": calib.resolve().name},
-            "curves": curves, "bd": bd_table(curves[:1], curves[1:]), "notes": notes}
+    return {
+        "format": ABLATION_FORMAT,
+        "dataset": reports["float"]["dataset"],
+        "variants": {"hybrid-qat": "the shipped NAME-int8 artefacts", **ABLATION_VARIANTS},
+        "settings": {"percentile": percentile, "calib_images": calib_images, "calib": calib.resolve().name},
+        "curves": curves,
+        "bd": bd_table(curves[:1], curves[1:]),
+        "notes": notes,
+    }

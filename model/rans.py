@@ -25,8 +25,7 @@ _RAW_MODEL = constriction.stream.model.Uniform(INT16_MAX - INT16_MIN + 1)
 
 
 def _categorical(table: SymbolTable):
-    return constriction.stream.model.Categorical(table.freqs.astype(np.float64) / (1 << TABLE_PRECISION),
-                                                 perfect=False)
+    return constriction.stream.model.Categorical(table.freqs.astype(np.float64) / (1 << TABLE_PRECISION), perfect=False)
 
 
 def _groups(table_index: np.ndarray, n_tables: int) -> tuple[np.ndarray, np.ndarray]:
@@ -58,7 +57,7 @@ def encode_symbols(values: np.ndarray, table_index: np.ndarray, tables: Sequence
 
     groups, raws = [], []
     for i, table in enumerate(tables):
-        group = values[bounds[i]:bounds[i + 1]]
+        group = values[bounds[i] : bounds[i + 1]]
         if not group.size:
             continue
         symbols = group - table.offset

@@ -58,17 +58,38 @@ def model_name(role: str, N: int, quality: int, distilled: bool = True) -> str:
     return f"{role}-n{N}{suffix}-q{quality}"
 
 
-def save_weights(model: ScaleHyperprior, path: Path, *, name: str, role: str, quality: int, lmbda: float,
-                 distilled: bool, training: dict) -> None:
+def save_weights(
+    model: ScaleHyperprior,
+    path: Path,
+    *,
+    name: str,
+    role: str,
+    quality: int,
+    lmbda: float,
+    distilled: bool,
+    training: dict,
+) -> None:
     if role not in ("teacher", "student"):
         raise ValueError(f"role must be 'teacher' or 'student', got {role!r}")
     import torch  # float weights only: integer models are read without torch
 
     state = {k: (v.half() if v.is_floating_point() else v).cpu() for k, v in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"format": FORMAT, "name": name, "role": role, "N": model.N, "M": model.M,
-                "quality": int(quality), "lmbda": float(lmbda), "distilled": bool(distilled),
-                "training": training, "state_dict": state}, path)
+    torch.save(
+        {
+            "format": FORMAT,
+            "name": name,
+            "role": role,
+            "N": model.N,
+            "M": model.M,
+            "quality": int(quality),
+            "lmbda": float(lmbda),
+            "distilled": bool(distilled),
+            "training": training,
+            "state_dict": state,
+        },
+        path,
+    )
 
 
 def _read(path: Path) -> dict:
@@ -79,19 +100,34 @@ def _read(path: Path) -> dict:
     except Exception as exc:  # torch raises many types for a damaged file
         raise ModelError(f"{path}: not a readable weight file ({exc.__class__.__name__})") from None
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-        raise ModelError(f"{path}: not a licfpga weight file (format {blob.get('format') if isinstance(blob, dict) else None!r})")
+        raise ModelError(
+            f"{path}: not a licfpga weight file (format {blob.get('format') if isinstance(blob, dict) else None!r})"
+        )
     return blob
 
 
 def _info(path: Path, blob: dict) -> ModelInfo:
     N, M = int(blob["N"]), int(blob["M"])
-    params = sum(v.numel() for k, v in blob["state_dict"].items()
-                 if not k.endswith(("pedestal", "bound", "target", "scale_table", "scale_bound")))
+    params = sum(
+        v.numel()
+        for k, v in blob["state_dict"].items()
+        if not k.endswith(("pedestal", "bound", "target", "scale_table", "scale_bound"))
+    )
     macs = macs_per_pixel(N, M)
-    return ModelInfo(name=blob["name"], role=blob["role"], N=N, M=M, quality=int(blob["quality"]),
-                     lmbda=float(blob["lmbda"]), distilled=bool(blob["distilled"]), integer=False,
-                     params=params, macs_per_pixel=round(macs["g_a"] + macs["h_a"], 1), path=str(path),
-                     training=dict(blob.get("training", {})))
+    return ModelInfo(
+        name=blob["name"],
+        role=blob["role"],
+        N=N,
+        M=M,
+        quality=int(blob["quality"]),
+        lmbda=float(blob["lmbda"]),
+        distilled=bool(blob["distilled"]),
+        integer=False,
+        params=params,
+        macs_per_pixel=round(macs["g_a"] + macs["h_a"], 1),
+        path=str(path),
+        training=dict(blob.get("training", {})),
+    )
 
 
 def _artefact_info(path: Path) -> ModelInfo:
@@ -100,14 +136,27 @@ def _artefact_info(path: Path) -> ModelInfo:
         manifest = read_manifest(path)
         N, M = int(manifest["N"]), int(manifest["M"])
         # Stored integers: weights, biases and GDN coefficients (shapes from the manifest).
-        params = sum(e["c_out"] * (e["c_in"] * e["kernel"] ** 2 + 1) if e["kind"] in ("conv", "deconv")
-                     else e["c_out"] * (e["c_in"] + 1) for e in manifest["layers"])
+        params = sum(
+            e["c_out"] * (e["c_in"] * e["kernel"] ** 2 + 1)
+            if e["kind"] in ("conv", "deconv")
+            else e["c_out"] * (e["c_in"] + 1)
+            for e in manifest["layers"]
+        )
         macs = macs_per_pixel(N, M)
-        return ModelInfo(name=str(manifest["name"]), role=str(manifest.get("role", "student")), N=N, M=M,
-                         quality=int(manifest.get("quality", 0)), lmbda=float(manifest.get("lmbda", 0.0)),
-                         distilled=bool(manifest.get("distilled", False)), integer=True, params=params,
-                         macs_per_pixel=round(macs["g_a"] + macs["h_a"], 1), path=str(path),
-                         training=dict(manifest["quantization"]))
+        return ModelInfo(
+            name=str(manifest["name"]),
+            role=str(manifest.get("role", "student")),
+            N=N,
+            M=M,
+            quality=int(manifest.get("quality", 0)),
+            lmbda=float(manifest.get("lmbda", 0.0)),
+            distilled=bool(manifest.get("distilled", False)),
+            integer=True,
+            params=params,
+            macs_per_pixel=round(macs["g_a"] + macs["h_a"], 1),
+            path=str(path),
+            training=dict(manifest["quantization"]),
+        )
     except ArtefactError as exc:
         raise ModelError(str(exc)) from None
     except (KeyError, TypeError, ValueError) as exc:
@@ -183,8 +232,9 @@ def load_integer_model(name_or_path: str, directory: Path = WEIGHTS_DIR) -> tupl
     """An integer artefact, checked (:func:`artefact.load_artefact`), from a registry name or its path."""
     info = resolve_model(name_or_path, directory)
     if not info.integer:
-        raise ModelError(f"{info.name} is a float model; its integer version is {info.name}-int8 "
-                         f"(made by licfpga quantize)")
+        raise ModelError(
+            f"{info.name} is a float model; its integer version is {info.name}-int8 (made by licfpga quantize)"
+        )
     try:
         return load_artefact(Path(info.path)), info
     except ArtefactError as exc:

@@ -10,6 +10,7 @@ ALIGNMENT = 64
 def macs_per_pixel(N: int, M: int) -> dict[str, float]:
     """Multiply-accumulates per input pixel of each transform: convolutions plus the
     C×C weighted sum of every GDN (the other GDN work is per element, not a MAC)."""
+
     def conv_macs(k, cin, cout, downsample):
         return k * k * cin * cout / downsample
 

@@ -137,14 +137,21 @@ def train(cfg: TrainConfig, model: ScaleHyperprior | None = None, sampler: CropS
     if world > 1:
         # The quantiles get gradients only from the (per-rank) auxiliary loss.
         net = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True)
+            model, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True
+        )
     sampler = CropSampler(Path(cfg.data), crop=cfg.crop) if sampler is None else sampler
     started = time.monotonic()
     seconds_before = history[-1]["seconds"] if history else 0.0
     scale = cfg.lmbda * 255**2
     window: list[dict] = []
-    bar = tqdm(total=cfg.steps, initial=step, desc=f"{'distill' if teacher else 'train'} N={cfg.N} λ={cfg.lmbda}",
-               disable=rank != 0, unit="step", dynamic_ncols=True)
+    bar = tqdm(
+        total=cfg.steps,
+        initial=step,
+        desc=f"{'distill' if teacher else 'train'} N={cfg.N} λ={cfg.lmbda}",
+        disable=rank != 0,
+        unit="step",
+        dynamic_ncols=True,
+    )
     while step < cfg.steps:
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(cfg, step)
@@ -178,8 +185,14 @@ def train(cfg: TrainConfig, model: ScaleHyperprior | None = None, sampler: CropS
         out_of_time = cfg.time_limit_min is not None and time.monotonic() - started > 60 * cfg.time_limit_min
         if step % cfg.checkpoint_every == 0 or step == cfg.steps or out_of_time:
             means = {k: float(np.mean([w[k] for w in window if k in w])) for k in window[-1]}
-            history.append({"step": step, "seconds": seconds_before + time.monotonic() - started, **means,
-                            "psnr": -10 * math.log10(means["mse"])})
+            history.append(
+                {
+                    "step": step,
+                    "seconds": seconds_before + time.monotonic() - started,
+                    **means,
+                    "psnr": -10 * math.log10(means["mse"]),
+                }
+            )
             window = []
             if rank == 0:
                 _save_checkpoint(out_path, model, optimizer, aux_optimizer, step, history, cfg)
@@ -192,14 +205,27 @@ def train(cfg: TrainConfig, model: ScaleHyperprior | None = None, sampler: CropS
 def _save_checkpoint(path: Path, model, optimizer, aux_optimizer, step, history, cfg) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "aux_optimizer": aux_optimizer.state_dict(), "step": step, "history": history,
-                "config": asdict(cfg)}, tmp)
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "aux_optimizer": aux_optimizer.state_dict(),
+            "step": step,
+            "history": history,
+            "config": asdict(cfg),
+        },
+        tmp,
+    )
     os.replace(tmp, path)
 
 
-def export_checkpoint(checkpoint: str | os.PathLike, quality: int, role: str = "teacher", name: str | None = None,
-                      out_dir: str | os.PathLike | None = None) -> Path:
+def export_checkpoint(
+    checkpoint: str | os.PathLike,
+    quality: int,
+    role: str = "teacher",
+    name: str | None = None,
+    out_dir: str | os.PathLike | None = None,
+) -> Path:
     """Shipped fp16 weights (`registry.save_weights`) of a training checkpoint, at rate
     index ``quality``: a distillation run's are a student's whatever ``role`` says; the
     name defaults to `registry.model_name`'s. Returns the written ``.pt``."""
@@ -212,9 +238,19 @@ def export_checkpoint(checkpoint: str | os.PathLike, quality: int, role: str = "
     name = name or model_name(role, cfg["N"], quality, distilled)
     out = Path(out_dir or WEIGHTS_DIR) / f"{name}.pt"
     last = state["history"][-1] if state["history"] else {}
-    training = {"steps": state["step"], "seconds": round(last.get("seconds", 0.0)), "lmbda": cfg["lmbda"],
-                "batch": cfg["batch"], "crop": cfg["crop"], "device": cfg["device"], "init": cfg.get("init"),
-                "teacher": cfg.get("teacher"), "data": Path(cfg["data"]).name, "history": state["history"]}
-    save_weights(model, out, name=name, role=role, quality=quality, lmbda=cfg["lmbda"], distilled=distilled,
-                 training=training)
+    training = {
+        "steps": state["step"],
+        "seconds": round(last.get("seconds", 0.0)),
+        "lmbda": cfg["lmbda"],
+        "batch": cfg["batch"],
+        "crop": cfg["crop"],
+        "device": cfg["device"],
+        "init": cfg.get("init"),
+        "teacher": cfg.get("teacher"),
+        "data": Path(cfg["data"]).name,
+        "history": state["history"],
+    }
+    save_weights(
+        model, out, name=name, role=role, quality=quality, lmbda=cfg["lmbda"], distilled=distilled, training=training
+    )
     return out

@@ -14,13 +14,27 @@ from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["Register", "REGISTERS", "REGISTER", "ID", "VERSION", "ADDRESS_BITS", "ERRORS",
-           "OKAY", "SLVERR", "AXILiteSignature", "AXIStreamSignature", "AXIWrapper",
-           "stream_bits", "register_markdown", "model_register"]
+__all__ = [
+    "Register",
+    "REGISTERS",
+    "REGISTER",
+    "ID",
+    "VERSION",
+    "ADDRESS_BITS",
+    "ERRORS",
+    "OKAY",
+    "SLVERR",
+    "AXILiteSignature",
+    "AXIStreamSignature",
+    "AXIWrapper",
+    "stream_bits",
+    "register_markdown",
+    "model_register",
+]
 
-ID = 0x4C494346                 # "LICF"
-VERSION = 0x0001_0001           # major.minor in the upper and lower 16 bits (1.1: MODEL)
-ADDRESS_BITS = 12               # a 4 KiB window: the smallest a Vivado address segment takes
+ID = 0x4C494346  # "LICF"
+VERSION = 0x0001_0001  # major.minor in the upper and lower 16 bits (1.1: MODEL)
+ADDRESS_BITS = 12  # a 4 KiB window: the smallest a Vivado address segment takes
 OKAY, SLVERR = 0b00, 0b10
 
 
@@ -29,6 +43,7 @@ class Register:
     """One 32-bit register. ``access``: ``ro`` (writes answer SLVERR), ``rw``, ``w1c``
     (writing 1 clears a bit) or ``wo`` (reads 0; its bits are pulses). ``fields``:
     bit name → bit index, for the single-bit registers."""
+
     name: str
     offset: int
     access: str
@@ -37,24 +52,45 @@ class Register:
 
 
 REGISTERS = (
-    Register("ID", 0x00, "ro", f"constant 0x{ID:08X} (\"LICF\")"),
+    Register("ID", 0x00, "ro", f'constant 0x{ID:08X} ("LICF")'),
     Register("VERSION", 0x04, "ro", "register-map version: major · 2**16 + minor"),
-    Register("CONTROL", 0x08, "wo", "write START to start a frame of WIDTH×HEIGHT (ignored while "
-             "BUSY); it also ends the draining of a frame that lacked TLAST", {"START": 0}),
-    Register("STATUS", 0x0C, "ro", "BUSY from START until the output's TLAST beat; DONE from then "
-             "until the next START", {"BUSY": 0, "DONE": 1}),
-    Register("ERROR", 0x10, "w1c", "sticky error flags: TLAST before the frame's last pixel (the "
-             "rest is padded with zeros), no TLAST on it (input is dropped up to the next TLAST "
-             "or START), START with a size outside 1…MAX (refused)",
-             {"EARLY_TLAST": 0, "MISSING_TLAST": 1, "BAD_SIZE": 2}),
+    Register(
+        "CONTROL",
+        0x08,
+        "wo",
+        "write START to start a frame of WIDTH×HEIGHT (ignored while "
+        "BUSY); it also ends the draining of a frame that lacked TLAST",
+        {"START": 0},
+    ),
+    Register(
+        "STATUS",
+        0x0C,
+        "ro",
+        "BUSY from START until the output's TLAST beat; DONE from then until the next START",
+        {"BUSY": 0, "DONE": 1},
+    ),
+    Register(
+        "ERROR",
+        0x10,
+        "w1c",
+        "sticky error flags: TLAST before the frame's last pixel (the "
+        "rest is padded with zeros), no TLAST on it (input is dropped up to the next TLAST "
+        "or START), START with a size outside 1…MAX (refused)",
+        {"EARLY_TLAST": 0, "MISSING_TLAST": 1, "BAD_SIZE": 2},
+    ),
     Register("WIDTH", 0x14, "rw", "frame width in pixels, 1…MAX_WIDTH, read at START"),
     Register("HEIGHT", 0x18, "rw", "frame height in pixels, 1…MAX_HEIGHT, read at START"),
     Register("MAX_WIDTH", 0x1C, "ro", "the largest WIDTH this build takes"),
     Register("MAX_HEIGHT", 0x20, "ro", "the largest HEIGHT this build takes"),
     Register("CYCLES", 0x24, "ro", "clock cycles from the last START to its DONE (counting while BUSY)"),
     Register("FRAMES", 0x28, "ro", "frames completed since reset (wraps at 2**32)"),
-    Register("MODEL", 0x2C, "ro", "the model the core was built for: the first 4 bytes (little-endian) of "
-             "its fingerprint (model.registry.model_id, which a .lic header holds); 0: not recorded"),
+    Register(
+        "MODEL",
+        0x2C,
+        "ro",
+        "the model the core was built for: the first 4 bytes (little-endian) of "
+        "its fingerprint (model.registry.model_id, which a .lic header holds); 0: not recorded",
+    ),
 )
 REGISTER = {r.name: r for r in REGISTERS}
 ERRORS = REGISTER["ERROR"].fields
@@ -88,21 +124,36 @@ class AXILiteSignature(wiring.Signature):
     """AXI4-Lite from the manager's side, 32-bit data; ``In(...)`` of it is a subordinate."""
 
     def __init__(self, addr_bits=ADDRESS_BITS):
-        super().__init__({
-            "awaddr": Out(addr_bits), "awprot": Out(3), "awvalid": Out(1), "awready": In(1),
-            "wdata": Out(32), "wstrb": Out(4), "wvalid": Out(1), "wready": In(1),
-            "bresp": In(2), "bvalid": In(1), "bready": Out(1),
-            "araddr": Out(addr_bits), "arprot": Out(3), "arvalid": Out(1), "arready": In(1),
-            "rdata": In(32), "rresp": In(2), "rvalid": In(1), "rready": Out(1),
-        })
+        super().__init__(
+            {
+                "awaddr": Out(addr_bits),
+                "awprot": Out(3),
+                "awvalid": Out(1),
+                "awready": In(1),
+                "wdata": Out(32),
+                "wstrb": Out(4),
+                "wvalid": Out(1),
+                "wready": In(1),
+                "bresp": In(2),
+                "bvalid": In(1),
+                "bready": Out(1),
+                "araddr": Out(addr_bits),
+                "arprot": Out(3),
+                "arvalid": Out(1),
+                "arready": In(1),
+                "rdata": In(32),
+                "rresp": In(2),
+                "rvalid": In(1),
+                "rready": Out(1),
+            }
+        )
 
 
 class AXIStreamSignature(wiring.Signature):
     """AXI4-Stream from the transmitter's side: TDATA, TLAST, TVALID, TREADY."""
 
     def __init__(self, data_bits):
-        super().__init__({"tdata": Out(data_bits), "tlast": Out(1), "tvalid": Out(1),
-                          "tready": In(1)})
+        super().__init__({"tdata": Out(data_bits), "tlast": Out(1), "tvalid": Out(1), "tready": In(1)})
 
 
 class AXIWrapper(wiring.Component):
@@ -140,8 +191,9 @@ class AXIWrapper(wiring.Component):
 
     def __init__(self, core, max_width, max_height, model_id=0):
         if not isinstance(model_id, int) or not 0 <= model_id < 1 << 32:
-            raise ValueError(f"AXIWrapper: model_id={model_id!r} must be an integer in 0…2**32 − 1 (the "
-                             f"MODEL register)")
+            raise ValueError(
+                f"AXIWrapper: model_id={model_id!r} must be an integer in 0…2**32 − 1 (the MODEL register)"
+            )
         self.core = core
         self.model_id = model_id
         self.max_width = max_width
@@ -149,12 +201,14 @@ class AXIWrapper(wiring.Component):
         self._sized = all(name in core.signature.members for name in ("width", "height"))
         self._in_data = core.i.payload.data.shape().size
         self._out_data = core.o.payload.data.shape().size
-        super().__init__({
-            "s_axi": In(AXILiteSignature()),
-            "s_axis": In(AXIStreamSignature(stream_bits(self._in_data))),
-            "m_axis": Out(AXIStreamSignature(stream_bits(self._out_data))),
-            "irq": Out(1),
-        })
+        super().__init__(
+            {
+                "s_axi": In(AXILiteSignature()),
+                "s_axis": In(AXIStreamSignature(stream_bits(self._in_data))),
+                "m_axis": Out(AXIStreamSignature(stream_bits(self._out_data))),
+                "irq": Out(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -166,12 +220,17 @@ class AXIWrapper(wiring.Component):
         height = Signal(range(1, self.max_height + 1), init=1)
         busy, done, errors = Signal(), Signal(), Signal(len(ERRORS))
         cycles, frames = Signal(32), Signal(32)
-        start = Signal()                                # a START write this cycle
+        start = Signal()  # a START write this cycle
         m.d.comb += [
-            regs["ID"].eq(ID), regs["VERSION"].eq(VERSION),
-            regs["STATUS"].eq(Cat(busy, done)), regs["ERROR"].eq(errors),
-            regs["MAX_WIDTH"].eq(self.max_width), regs["MAX_HEIGHT"].eq(self.max_height),
-            regs["CYCLES"].eq(cycles), regs["FRAMES"].eq(frames), regs["MODEL"].eq(self.model_id),
+            regs["ID"].eq(ID),
+            regs["VERSION"].eq(VERSION),
+            regs["STATUS"].eq(Cat(busy, done)),
+            regs["ERROR"].eq(errors),
+            regs["MAX_WIDTH"].eq(self.max_width),
+            regs["MAX_HEIGHT"].eq(self.max_height),
+            regs["CYCLES"].eq(cycles),
+            regs["FRAMES"].eq(frames),
+            regs["MODEL"].eq(self.model_id),
             self.irq.eq(done),
         ]
         if self._sized:
@@ -179,8 +238,12 @@ class AXIWrapper(wiring.Component):
         self._registers(m, regs, start, errors)
 
         # --- frame control ----------------------------------------------------------
-        size_ok = ((regs["WIDTH"] >= 1) & (regs["WIDTH"] <= self.max_width)
-                   & (regs["HEIGHT"] >= 1) & (regs["HEIGHT"] <= self.max_height))
+        size_ok = (
+            (regs["WIDTH"] >= 1)
+            & (regs["WIDTH"] <= self.max_width)
+            & (regs["HEIGHT"] >= 1)
+            & (regs["HEIGHT"] <= self.max_height)
+        )
         begin = start & ~busy & size_ok
         with m.If(start & ~busy & ~size_ok):
             m.d.sync += errors[ERRORS["BAD_SIZE"]].eq(1)
@@ -190,8 +253,7 @@ class AXIWrapper(wiring.Component):
         with m.If(out_last):
             m.d.sync += [busy.eq(0), done.eq(1), frames.eq(frames + 1)]
         with m.If(begin):
-            m.d.sync += [busy.eq(1), done.eq(0), cycles.eq(0),
-                         width.eq(regs["WIDTH"]), height.eq(regs["HEIGHT"])]
+            m.d.sync += [busy.eq(1), done.eq(0), cycles.eq(0), width.eq(regs["WIDTH"]), height.eq(regs["HEIGHT"])]
 
         # --- input framing ----------------------------------------------------------
         x = Signal(range(self.max_width))
@@ -200,7 +262,9 @@ class AXIWrapper(wiring.Component):
         at_last = at_eol & (y == height - 1)
         beat = core.i.payload
         m.d.comb += [
-            beat.first.eq((x == 0) & (y == 0)), beat.eol.eq(at_eol), beat.last.eq(at_last),
+            beat.first.eq((x == 0) & (y == 0)),
+            beat.eol.eq(at_eol),
+            beat.last.eq(at_last),
             beat.eop.eq(1),
         ]
         moved = core.i.valid & core.i.ready
@@ -214,7 +278,7 @@ class AXIWrapper(wiring.Component):
                     m.next = "RUN"
             with m.State("RUN"):
                 m.d.comb += [
-                    beat.data.eq(self.s_axis.tdata[:self._in_data]),
+                    beat.data.eq(self.s_axis.tdata[: self._in_data]),
                     core.i.valid.eq(self.s_axis.tvalid),
                     self.s_axis.tready.eq(core.i.ready),
                 ]
@@ -258,8 +322,7 @@ class AXIWrapper(wiring.Component):
         aw_full, aw_addr = Signal(), Signal(ADDRESS_BITS)
         w_full, w_data, w_strb = Signal(), Signal(32), Signal(4)
         bvalid, bresp = Signal(), Signal(2)
-        m.d.comb += [bus.awready.eq(~aw_full), bus.wready.eq(~w_full),
-                     bus.bvalid.eq(bvalid), bus.bresp.eq(bresp)]
+        m.d.comb += [bus.awready.eq(~aw_full), bus.wready.eq(~w_full), bus.bvalid.eq(bvalid), bus.bresp.eq(bresp)]
         with m.If(bus.awvalid & ~aw_full):
             m.d.sync += [aw_full.eq(1), aw_addr.eq(bus.awaddr)]
         with m.If(bus.wvalid & ~w_full):
@@ -277,16 +340,14 @@ class AXIWrapper(wiring.Component):
                         if reg.access == "rw":
                             m.d.sync += regs[reg.name].eq((regs[reg.name] & ~mask) | (w_data & mask))
                         elif reg.access == "w1c":
-                            m.d.sync += errors.eq(errors & ~(w_data & mask)[:len(errors)])
+                            m.d.sync += errors.eq(errors & ~(w_data & mask)[: len(errors)])
                         elif reg.name == "CONTROL":
-                            m.d.comb += start.eq(w_data[REGISTER["CONTROL"].fields["START"]]
-                                                 & w_strb[0])
+                            m.d.comb += start.eq(w_data[REGISTER["CONTROL"].fields["START"]] & w_strb[0])
                 with m.Default():
                     m.d.sync += bresp.eq(SLVERR)
 
         rvalid, rdata, rresp = Signal(), Signal(32), Signal(2)
-        m.d.comb += [bus.arready.eq(~rvalid), bus.rvalid.eq(rvalid), bus.rdata.eq(rdata),
-                     bus.rresp.eq(rresp)]
+        m.d.comb += [bus.arready.eq(~rvalid), bus.rvalid.eq(rvalid), bus.rdata.eq(rdata), bus.rresp.eq(rresp)]
         with m.If(rvalid & bus.rready):
             m.d.sync += rvalid.eq(0)
         with m.If(bus.arvalid & ~rvalid):
@@ -294,7 +355,6 @@ class AXIWrapper(wiring.Component):
             with m.Switch(bus.araddr[word]):
                 for number, reg in index.items():
                     with m.Case(number):
-                        m.d.sync += [rdata.eq(0 if reg.access == "wo" else regs[reg.name]),
-                                     rresp.eq(OKAY)]
+                        m.d.sync += [rdata.eq(0 if reg.access == "wo" else regs[reg.name]), rresp.eq(OKAY)]
                 with m.Default():
                     m.d.sync += [rdata.eq(0), rresp.eq(SLVERR)]

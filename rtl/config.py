@@ -43,6 +43,7 @@ class LayerConfig(LayerShape):
     stride-1 3×3 convolution of 4·C_out phase channels: ``simd`` folds its window 3·3·C_in
     and ``pe`` its channels, and PE must divide C_out so that no beat mixes two phases.
     """
+
     pe: int
     simd: int
     max_width: int
@@ -53,8 +54,10 @@ class LayerConfig(LayerShape):
     acc_bits: int = ACC_BITS
 
     def __post_init__(self):
-        problems = positive_problems(self, ("kernel", "c_in", "c_out", "pe", "simd", "max_width", "max_height",
-                                            "in_bits", "weight_bits", "acc_bits"))
+        problems = positive_problems(
+            self,
+            ("kernel", "c_in", "c_out", "pe", "simd", "max_width", "max_height", "in_bits", "weight_bits", "acc_bits"),
+        )
         if problems:
             raise ValueError("; ".join(problems))
         problems = self.shape_problems()
@@ -68,13 +71,17 @@ class LayerConfig(LayerShape):
             _ = self.phase_config  # checks the folding and the formats
             return
         if self.window_len % self.simd:
-            problems.append(f"SIMD={self.simd} does not divide the window vector "
-                            f"K·K·C_in={self.kernel}·{self.kernel}·{self.c_in}={self.window_len}")
+            problems.append(
+                f"SIMD={self.simd} does not divide the window vector "
+                f"K·K·C_in={self.kernel}·{self.kernel}·{self.c_in}={self.window_len}"
+            )
         if self.c_out % self.pe:
             problems.append(f"PE={self.pe} does not divide C_out={self.c_out}")
         if self.acc_bits < self.in_bits + self.weight_bits:
-            problems.append(f"acc_bits={self.acc_bits} cannot hold one product of "
-                            f"in_bits={self.in_bits} and weight_bits={self.weight_bits}")
+            problems.append(
+                f"acc_bits={self.acc_bits} cannot hold one product of "
+                f"in_bits={self.in_bits} and weight_bits={self.weight_bits}"
+            )
         if problems:
             raise ValueError("; ".join(problems))
 

@@ -31,6 +31,7 @@ class ConvParams:
     ``requantize(conv + bias, multiplier, shift, out_bits, out_signed)``; an unsigned
     output folds a ReLU. `check` compares them with a `LayerConfig`.
     """
+
     weight: np.ndarray
     bias: np.ndarray
     multiplier: np.ndarray
@@ -69,14 +70,14 @@ class ConvParams:
         w_max = (1 << (cfg.weight_bits - 1)) - 1
         bad = self.weight[np.abs(self.weight) > w_max]
         if bad.size:
-            problems.append(f"weights {bad[:4].tolist()} outside the symmetric int{cfg.weight_bits} "
-                            f"range ±{w_max}")
+            problems.append(f"weights {bad[:4].tolist()} outside the symmetric int{cfg.weight_bits} range ±{w_max}")
         x_max = (1 << (cfg.in_bits - 1)) - 1 if cfg.in_signed else (1 << cfg.in_bits) - 1
-        bound = cfg.window_len * x_max * int(np.abs(self.weight).max(initial=0)) + \
-            int(np.abs(self.bias).max(initial=0))
+        bound = cfg.window_len * x_max * int(np.abs(self.weight).max(initial=0)) + int(np.abs(self.bias).max(initial=0))
         if bound.bit_length() + 1 > cfg.acc_bits:
-            problems.append(f"|bias| + {cfg.window_len} taps of |x| ≤ {x_max} and these weights reach "
-                            f"{bound}, beyond acc_bits={cfg.acc_bits}")
+            problems.append(
+                f"|bias| + {cfg.window_len} taps of |x| ≤ {x_max} and these weights reach "
+                f"{bound}, beyond acc_bits={cfg.acc_bits}"
+            )
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -84,8 +85,11 @@ class ConvParams:
 def _requantize(cfg, params):
     """The tail: ``saturate(round_shift((acc + bias)·M, s))`` in three register stages
     (bias on the accumulator, the multiply, rounding shift and saturation)."""
-    lo, hi = ((-(1 << (params.out_bits - 1)) + 1, (1 << (params.out_bits - 1)) - 1)
-              if params.out_signed else (0, (1 << params.out_bits) - 1))
+    lo, hi = (
+        (-(1 << (params.out_bits - 1)) + 1, (1 << (params.out_bits - 1)) - 1)
+        if params.out_signed
+        else (0, (1 << params.out_bits) - 1)
+    )
 
     # acc + bias as wide as the layer can reach (weights at the int8 extreme), the
     # bound `gen.cost` counts DSPs by: ≤ 27 bits fits the DSP48E2's A port, one DSP.
@@ -103,8 +107,7 @@ def _requantize(cfg, params):
         shift2 = Signal(SHIFT_BITS, name=f"rq{lane}_s2")
         m.d.sync += [prod.eq(v * mult), shift2.eq(shift1)]
         rounded = round_shift(prod, shift2)
-        out = Signal(signed(params.out_bits) if params.out_signed else unsigned(params.out_bits),
-                     name=f"rq{lane}_out")
+        out = Signal(signed(params.out_bits) if params.out_signed else unsigned(params.out_bits), name=f"rq{lane}_out")
         m.d.sync += out.eq(Mux(rounded > hi, hi, Mux(rounded < lo, lo, rounded)))
         return out
 
@@ -148,21 +151,34 @@ class Conv(wiring.Component):
         params.check(cfg)
         self.cfg, self.params = cfg, params
         matrix = params.weight.transpose(0, 2, 3, 1).reshape(cfg.c_out, cfg.window_len)
-        param_layout = data.StructLayout({"bias": signed(cfg.acc_bits),
-                                          "multiplier": unsigned(MULTIPLIER_BITS),
-                                          "shift": unsigned(SHIFT_BITS)})
-        per_channel = [{"bias": int(b), "multiplier": int(mm), "shift": int(s)}
-                       for b, mm, s in zip(params.bias, params.multiplier, params.shift)]
+        param_layout = data.StructLayout(
+            {"bias": signed(cfg.acc_bits), "multiplier": unsigned(MULTIPLIER_BITS), "shift": unsigned(SHIFT_BITS)}
+        )
+        per_channel = [
+            {"bias": int(b), "multiplier": int(mm), "shift": int(s)}
+            for b, mm, s in zip(params.bias, params.multiplier, params.shift)
+        ]
         out_shape = signed(params.out_bits) if params.out_signed else unsigned(params.out_bits)
-        self._mvau = MVAU(matrix=matrix.tolist(), pe=cfg.pe, simd=cfg.simd, in_shape=cfg.in_shape,
-                          weight_shape=signed(cfg.weight_bits), acc_shape=signed(cfg.acc_bits),
-                          out_shape=out_shape, param_layout=param_layout, params=per_channel,
-                          transform=(lambda m, x: x, 0), tail=_requantize(cfg, params))
+        self._mvau = MVAU(
+            matrix=matrix.tolist(),
+            pe=cfg.pe,
+            simd=cfg.simd,
+            in_shape=cfg.in_shape,
+            weight_shape=signed(cfg.weight_bits),
+            acc_shape=signed(cfg.acc_bits),
+            out_shape=out_shape,
+            param_layout=param_layout,
+            params=per_channel,
+            transform=(lambda m, x: x, 0),
+            tail=_requantize(cfg, params),
+        )
         self.latency = self._mvau.latency
-        super().__init__({
-            "i": In(beat_signature(cfg.in_shape, cfg.simd)),
-            "o": Out(beat_signature(out_shape, cfg.pe)),
-        })
+        super().__init__(
+            {
+                "i": In(beat_signature(cfg.in_shape, cfg.simd)),
+                "o": Out(beat_signature(out_shape, cfg.pe)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -193,13 +209,15 @@ class ConvLayer(wiring.Component):
         self.addressed = cfg.addressed(cfg.simd)
         self._window = (AddressedWindow if self.addressed else SlidingWindow)(cfg)
         self._conv = Conv(cfg, params)
-        self.latency = self._conv.latency       # the engine's, behind the window generator's
-        super().__init__({
-            "i": In(beat_signature(cfg.in_shape, cfg.simd if self.addressed else cfg.c_in)),
-            "o": Out(self._conv.o.signature),
-            "width": In(range(1, cfg.max_width + 1)),
-            "height": In(range(1, cfg.max_height + 1)),
-        })
+        self.latency = self._conv.latency  # the engine's, behind the window generator's
+        super().__init__(
+            {
+                "i": In(beat_signature(cfg.in_shape, cfg.simd if self.addressed else cfg.c_in)),
+                "o": Out(self._conv.o.signature),
+                "width": In(range(1, cfg.max_width + 1)),
+                "height": In(range(1, cfg.max_height + 1)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()

@@ -37,9 +37,14 @@ def phase_params(cfg: LayerConfig, params: ConvParams) -> ConvParams:
                     ky, kx = a + p - 2 * (r - 1), b + p - 2 * (q - 1)
                     if 0 <= ky < K and 0 <= kx < K:
                         phases[2 * a + b, :, :, r, q] = w[:, :, ky, kx]
-    return ConvParams(phases.reshape(4 * cfg.c_out, cfg.c_in, 3, 3), np.tile(params.bias, 4),
-                      np.tile(params.multiplier, 4), np.tile(params.shift, 4),
-                      params.out_bits, params.out_signed)
+    return ConvParams(
+        phases.reshape(4 * cfg.c_out, cfg.c_in, 3, 3),
+        np.tile(params.bias, 4),
+        np.tile(params.multiplier, 4),
+        np.tile(params.shift, 4),
+        params.out_bits,
+        params.out_signed,
+    )
 
 
 class SubpixelRows(wiring.Component):
@@ -63,11 +68,13 @@ class SubpixelRows(wiring.Component):
     def __init__(self, shape, pe, groups, max_width):
         self._g = groups
         self._max_width = max_width
-        super().__init__({
-            "i": In(beat_signature(shape, pe)),
-            "o": Out(beat_signature(shape, pe)),
-            "width": In(range(1, max_width + 1)),
-        })
+        super().__init__(
+            {
+                "i": In(beat_signature(shape, pe)),
+                "o": Out(beat_signature(shape, pe)),
+                "width": In(range(1, max_width + 1)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -79,11 +86,11 @@ class SubpixelRows(wiring.Component):
         m.submodules.row = row = Memory(shape=word, depth=words, init=[])
         wp, rp = row.write_port(), row.read_port()
 
-        beat = Signal(range(4 * G))                 # beat of the input pixel
-        x = Signal(range(self._max_width))          # input pixel in the row
+        beat = Signal(range(4 * G))  # beat of the input pixel
+        x = Signal(range(self._max_width))  # input pixel in the row
         wptr = Signal(range(words))
         replay = Signal()
-        row_last = Signal()                         # the buffered row ends the frame
+        row_last = Signal()  # the buffered row ends the frame
         to_row = beat >= 2 * G
         take = self.i.valid & self.i.ready
         m.d.comb += self.i.ready.eq(~replay & (to_row | skid.i.ready))
@@ -108,9 +115,12 @@ class SubpixelRows(wiring.Component):
         issue = replay & (raddr != rend) & advance
         m.d.comb += [rp.addr.eq(raddr), rp.en.eq(advance)]
         with m.If(advance):
-            m.d.sync += [s1_valid.eq(issue), s1_marks.eop.eq(rgroup == G - 1),
-                         s1_marks.eol.eq(raddr == rend - 1),
-                         s1_marks.last.eq((raddr == rend - 1) & row_last)]
+            m.d.sync += [
+                s1_valid.eq(issue),
+                s1_marks.eop.eq(rgroup == G - 1),
+                s1_marks.eol.eq(raddr == rend - 1),
+                s1_marks.last.eq((raddr == rend - 1) & row_last),
+            ]
         with m.If(issue):
             m.d.sync += [raddr.eq(raddr + 1), rgroup.eq(Mux(rgroup == G - 1, 0, rgroup + 1))]
         with m.If(replay & (raddr == rend) & ~s1_valid):
@@ -156,24 +166,33 @@ class TransposedConvLayer(wiring.Component):
             raise ValueError("TransposedConvLayer needs a transposed LayerConfig (transposed=True, stride=2)")
         self.cfg = cfg
         self._conv = ConvLayer(cfg.phase_config, phase_params(cfg, params))
-        self._rows = SubpixelRows(self._conv.o.payload.data.shape().elem_shape, cfg.pe,
-                                  cfg.c_out // cfg.pe, cfg.max_width)
-        self.pipeline = Pipeline("transposed convolution").stage("phase engine", self._conv.latency) \
+        self._rows = SubpixelRows(
+            self._conv.o.payload.data.shape().elem_shape, cfg.pe, cfg.c_out // cfg.pe, cfg.max_width
+        )
+        self.pipeline = (
+            Pipeline("transposed convolution")
+            .stage("phase engine", self._conv.latency)
             .stage("row shuffle's skid buffer")
+        )
         self.latency = self.pipeline.latency
-        super().__init__({
-            "i": In(self._conv.i.signature.flip()),
-            "o": Out(self._rows.o.signature),
-            "width": In(range(1, cfg.max_width + 1)),
-            "height": In(range(1, cfg.max_height + 1)),
-        })
+        super().__init__(
+            {
+                "i": In(self._conv.i.signature.flip()),
+                "o": Out(self._rows.o.signature),
+                "width": In(range(1, cfg.max_width + 1)),
+                "height": In(range(1, cfg.max_height + 1)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.conv = self._conv
         m.submodules.rows = self._rows
-        m.d.comb += [self._conv.width.eq(self.width), self._conv.height.eq(self.height),
-                     self._rows.width.eq(self.width)]
+        m.d.comb += [
+            self._conv.width.eq(self.width),
+            self._conv.height.eq(self.height),
+            self._rows.width.eq(self.width),
+        ]
         wiring.connect(m, wiring.flipped(self.i), self._conv.i)
         wiring.connect(m, self._conv.o, self._rows.i)
         wiring.connect(m, self._rows.o, wiring.flipped(self.o))

@@ -26,6 +26,7 @@ __all__ = ["ConvStage", "GDNStage", "EncoderConfig", "Encoder", "pipe_fifo_depth
 @dataclass(frozen=True, eq=False)
 class ConvStage:
     """A convolution engine (`ConvLayer`) named after its layer."""
+
     name: str
     cfg: LayerConfig
     params: ConvParams
@@ -66,6 +67,7 @@ class ConvStage:
 @dataclass(frozen=True, eq=False)
 class GDNStage:
     """A GDN unit named after its layer."""
+
     name: str
     cfg: GDNConfig
 
@@ -134,6 +136,7 @@ class EncoderConfig:
     during that flush keeps g_a from stalling on back-to-back frames (`gen.encoder`
     sizes it from the cost model).
     """
+
     analysis: tuple
     hyper: tuple
     max_width: int
@@ -150,8 +153,9 @@ class EncoderConfig:
             if not isinstance(value, int) or value < 1:
                 problems.append(f"{name}={value!r} must be a positive integer")
         if not isinstance(self.y_buffer, int) or self.y_buffer < 3:
-            problems.append(f"y_buffer={self.y_buffer!r} must be an integer of at least 3 (a FIFO below 3 beats "
-                            f"halves the rate)")
+            problems.append(
+                f"y_buffer={self.y_buffer!r} must be an integer of at least 3 (a FIFO below 3 beats halves the rate)"
+            )
         if problems:
             raise ValueError("EncoderConfig: " + "; ".join(problems))
         first = self.analysis[0]
@@ -159,8 +163,7 @@ class EncoderConfig:
             problems.append(f"{first.name}: the first engine must be a convolution (it reads whole pixels)")
         y_shape = self.analysis[-1].out_shape
         if not y_shape.signed or y_shape.width > OUT_BITS:
-            problems.append(f"{self.analysis[-1].name}: ŷ must be signed of at most {OUT_BITS} bits, "
-                            f"not {y_shape}")
+            problems.append(f"{self.analysis[-1].name}: ŷ must be signed of at most {OUT_BITS} bits, not {y_shape}")
         z_shape = self.hyper[-1].out_shape
         if not z_shape.signed or z_shape.width > OUT_BITS:
             problems.append(f"{self.hyper[-1].name}: ẑ must be signed of at most {OUT_BITS} bits, not {z_shape}")
@@ -180,8 +183,10 @@ class EncoderConfig:
                     problems.append(f"{b.name} reads {b.in_shape}, {a.name} writes {a.out_shape}")
         for stage, (w, h) in zip(self.stages, self.frame_sizes(self.max_width, self.max_height)):
             if isinstance(stage, ConvStage) and (stage.cfg.max_width < w or stage.cfg.max_height < h):
-                problems.append(f"{stage.name}: line buffers for {stage.cfg.max_width}×{stage.cfg.max_height}, "
-                                f"but a {self.max_width}×{self.max_height} frame reaches it as {w}×{h}")
+                problems.append(
+                    f"{stage.name}: line buffers for {stage.cfg.max_width}×{stage.cfg.max_height}, "
+                    f"but a {self.max_width}×{self.max_height} frame reaches it as {w}×{h}"
+                )
         if problems:
             raise ValueError("EncoderConfig: " + "; ".join(problems))
 
@@ -219,7 +224,7 @@ class EncoderConfig:
         """The FIFO behind every engine but h_a's last, by name (`pipe_fifo_depth`; g_a's
         last one's sits behind |ŷ|), then ŷ's branch to the output (``y``, ``y_buffer``)
         and the ẑ buffer (``z``)."""
-        chain = self.stages       # g_a's last engine feeds h_a's first (through |ŷ|)
+        chain = self.stages  # g_a's last engine feeds h_a's first (through |ŷ|)
         depths = {a.name: pipe_fifo_depth(a) for a in chain[:-1]}
         depths["y"] = self.y_buffer
         depths["z"] = self.z_buffer_depth
@@ -228,12 +233,14 @@ class EncoderConfig:
     @property
     def fifo_bits(self):
         """The payload width (data and markers) of every FIFO of `fifo_depths`."""
+
         def bits(shape, pe):
             return beat_layout(shape, pe).size
+
         chain = self.stages
         out = {a.name: bits(a.out_shape, a.pe) for a in chain[:-1]}
         last = self.analysis[-1]
-        out[last.name] = bits(unsigned(self.abs_bits), last.pe)      # behind |ŷ|
+        out[last.name] = bits(unsigned(self.abs_bits), last.pe)  # behind |ŷ|
         out["y"] = bits(last.out_shape, last.pe)
         out["z"] = bits(self.hyper[-1].out_shape, self.hyper[-1].pe)
         return out
@@ -244,14 +251,17 @@ class _Fork(wiring.Component):
     (a FIFO and `Abs`) drive ready from registers, so the cross terms stay short."""
 
     def __init__(self, shape):
-        super().__init__({"i": In(beat_signature(*shape)), "a": Out(beat_signature(*shape)),
-                          "b": Out(beat_signature(*shape))})
+        super().__init__(
+            {"i": In(beat_signature(*shape)), "a": Out(beat_signature(*shape)), "b": Out(beat_signature(*shape))}
+        )
 
     def elaborate(self, platform):
         m = Module()
         m.d.comb += [
-            self.a.payload.eq(self.i.payload), self.b.payload.eq(self.i.payload),
-            self.a.valid.eq(self.i.valid & self.b.ready), self.b.valid.eq(self.i.valid & self.a.ready),
+            self.a.payload.eq(self.i.payload),
+            self.b.payload.eq(self.i.payload),
+            self.a.valid.eq(self.i.valid & self.b.ready),
+            self.b.valid.eq(self.i.valid & self.a.ready),
             self.i.ready.eq(self.a.ready & self.b.ready),
         ]
         return m
@@ -324,12 +334,14 @@ class Encoder(wiring.Component):
     def __init__(self, cfg: EncoderConfig):
         self.cfg = cfg
         first = cfg.analysis[0]
-        super().__init__({
-            "i": In(beat_signature(first.in_shape, first.c_in)),
-            "o": Out(beat_signature(signed(OUT_BITS), 1)),
-            "width": In(range(1, cfg.max_width + 1)),
-            "height": In(range(1, cfg.max_height + 1)),
-        })
+        super().__init__(
+            {
+                "i": In(beat_signature(first.in_shape, first.c_in)),
+                "o": Out(beat_signature(signed(OUT_BITS), 1)),
+                "width": In(range(1, cfg.max_width + 1)),
+                "height": In(range(1, cfg.max_height + 1)),
+            }
+        )
 
     @staticmethod
     def engine(stage):
@@ -365,7 +377,7 @@ class Encoder(wiring.Component):
             sh = Signal(range(1, cfg.max_height + 1), name=f"{stage.name.replace('.', '_')}_height")
             m.d.comb += [sw.eq(w), sh.eq(h)]
             sizes[stage.name] = (sw, sh)
-            if stage.shape.stride != 1:     # a stride-1 engine passes on the size it got
+            if stage.shape.stride != 1:  # a stride-1 engine passes on the size it got
                 w, h = stage.shape.out_size(sw, sh)
 
         first = cfg.analysis[0]

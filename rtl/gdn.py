@@ -34,6 +34,7 @@ class GDNConfig:
     and ``square_shift`` is `intops.gdn_square_shift(in_bits)`; `from_params` takes them
     from the caller, since `rtl/` does not import the golden model.
     """
+
     pe: int
     simd: int
     inverse: bool
@@ -51,9 +52,21 @@ class GDNConfig:
     @classmethod
     def from_params(cls, params, *, pe, simd, rsqrt_table, square_shift):
         """From an `intops.GDNParams` (already checked there: the output shift span)."""
-        return cls(pe, simd, bool(params.inverse), params.in_bits, params.out_bits, params.coef_bits,
-                   params.acc_bits, params.beta, params.gamma, params.multiplier, params.shift,
-                   rsqrt_table, square_shift)
+        return cls(
+            pe,
+            simd,
+            bool(params.inverse),
+            params.in_bits,
+            params.out_bits,
+            params.coef_bits,
+            params.acc_bits,
+            params.beta,
+            params.gamma,
+            params.multiplier,
+            params.shift,
+            rsqrt_table,
+            square_shift,
+        )
 
     @property
     def channels(self):
@@ -74,8 +87,12 @@ class GDNConfig:
         freeze_integer_arrays(self, ("beta", "gamma", "multiplier", "shift", "rsqrt_table"))
         c = len(self.beta)
         problems = []
-        for name, shape in {"gamma": (c, c), "multiplier": (c,), "shift": (c,),
-                            "rsqrt_table": (1 << TABLE_BITS,)}.items():
+        for name, shape in {
+            "gamma": (c, c),
+            "multiplier": (c,),
+            "shift": (c,),
+            "rsqrt_table": (1 << TABLE_BITS,),
+        }.items():
             if getattr(self, name).shape != shape:
                 problems.append(f"{name} has shape {getattr(self, name).shape}, expected {shape}")
         if problems:
@@ -90,9 +107,13 @@ class GDNConfig:
             problems.append(f"square_shift={self.square_shift} outside [0, {2 * self.in_bits})")
         if not 1 <= self.coef_bits < self.acc_bits <= 62:
             problems.append(f"coef_bits={self.coef_bits}, acc_bits={self.acc_bits}: need 1 ≤ coef < acc ≤ 62")
-        ranges = [("gamma", 0, 1 << self.coef_bits), ("beta", 1, 1 << self.acc_bits),
-                  ("multiplier", 1, 1 << MULTIPLIER_BITS), ("shift", 0, 63),
-                  ("rsqrt_table", 0, 1 << SEED_BITS)]
+        ranges = [
+            ("gamma", 0, 1 << self.coef_bits),
+            ("beta", 1, 1 << self.acc_bits),
+            ("multiplier", 1, 1 << MULTIPLIER_BITS),
+            ("shift", 0, 63),
+            ("rsqrt_table", 0, 1 << SEED_BITS),
+        ]
         for name, lo, hi in ranges:
             value = getattr(self, name)
             bad = value[(value < lo) | (value >= hi)]
@@ -100,10 +121,10 @@ class GDNConfig:
                 problems.append(f"{name} {bad[:4].tolist()} outside [{lo}, {hi})")
         if problems:
             raise ValueError("GDNConfig: " + "; ".join(problems))
-        worst = max(int(b) + self.square_max * sum(int(g) for g in row)
-                    for b, row in zip(self.beta, self.gamma))
+        worst = max(int(b) + self.square_max * sum(int(g) for g in row) for b, row in zip(self.beta, self.gamma))
         if worst >= 1 << self.acc_bits:
             raise ValueError(f"GDNConfig: the normaliser can reach {worst}, beyond acc_bits={self.acc_bits}")
+
 
 #: The squarer in front of the γ-sum's multipliers.
 SQUARE = Pipeline("square").stage("x²")
@@ -168,22 +189,34 @@ class GDN(wiring.Component):
             m.d.sync += u.eq(round_shift(x * x, q))
             return u
 
-        param_layout = data.StructLayout({"beta": unsigned(cfg.acc_bits),
-                                          "multiplier": unsigned(MULTIPLIER_BITS),
-                                          "shift": unsigned(SHIFT_BITS)})
-        per_channel = [{"beta": int(b), "multiplier": int(mm), "shift": int(s)}
-                       for b, mm, s in zip(cfg.beta, cfg.multiplier, cfg.shift)]
-        self._mvau = MVAU(matrix=cfg.gamma.tolist(), pe=cfg.pe, simd=cfg.simd,
-                          in_shape=signed(cfg.in_bits), weight_shape=unsigned(cfg.coef_bits),
-                          acc_shape=unsigned(cfg.acc_bits), out_shape=signed(cfg.out_bits),
-                          param_layout=param_layout, params=per_channel,
-                          transform=(square, SQUARE.latency), tail=(self._tail, self.tail_pipeline.latency),
-                          keep_input=True)
+        param_layout = data.StructLayout(
+            {"beta": unsigned(cfg.acc_bits), "multiplier": unsigned(MULTIPLIER_BITS), "shift": unsigned(SHIFT_BITS)}
+        )
+        per_channel = [
+            {"beta": int(b), "multiplier": int(mm), "shift": int(s)}
+            for b, mm, s in zip(cfg.beta, cfg.multiplier, cfg.shift)
+        ]
+        self._mvau = MVAU(
+            matrix=cfg.gamma.tolist(),
+            pe=cfg.pe,
+            simd=cfg.simd,
+            in_shape=signed(cfg.in_bits),
+            weight_shape=unsigned(cfg.coef_bits),
+            acc_shape=unsigned(cfg.acc_bits),
+            out_shape=signed(cfg.out_bits),
+            param_layout=param_layout,
+            params=per_channel,
+            transform=(square, SQUARE.latency),
+            tail=(self._tail, self.tail_pipeline.latency),
+            keep_input=True,
+        )
         self.latency = self._mvau.latency
-        super().__init__({
-            "i": In(beat_signature(signed(cfg.in_bits), cfg.simd)),
-            "o": Out(beat_signature(signed(cfg.out_bits), cfg.pe)),
-        })
+        super().__init__(
+            {
+                "i": In(beat_signature(signed(cfg.in_bits), cfg.simd)),
+                "o": Out(beat_signature(signed(cfg.out_bits), cfg.pe)),
+            }
+        )
         assert c == self._mvau.nf * cfg.pe
 
     def _tail(self, m, lane, acc, x, p):
@@ -209,7 +242,8 @@ class GDN(wiring.Component):
         mant = reg(Mux(e < 0, n2 << left, n2 >> right), "m", unsigned(MANTISSA_BITS))
         # 4: the seed (ROM read); 5: w = rs(m·y0, 17).
         m.submodules[f"rsqrt_seed{lane}"] = rom = Memory(
-            shape=unsigned(SEED_BITS), depth=1 << TABLE_BITS, init=[int(v) for v in cfg.rsqrt_table])
+            shape=unsigned(SEED_BITS), depth=1 << TABLE_BITS, init=[int(v) for v in cfg.rsqrt_table]
+        )
         seed = rom.read_port()
         m.d.comb += seed.addr.eq(mant >> (MANTISSA_BITS - TABLE_BITS))
         y0 = seed.data
@@ -232,9 +266,10 @@ class GDN(wiring.Component):
             # 9: sqrt(m) = rs(m·r, 26).
             mant_r = delay(m, mant4, 4, f"gdn{lane}_m")
             root = reg(round_shift(mant_r * r, MANTISSA_BITS), "s", unsigned(RSQRT_FRAC + 1))
-            e_r, x_r, mult_r, shift_r = (delay(m, v, 1, f"gdn{lane}_{k}")
-                                         for v, k in ((e_r, "e9"), (x_r, "x9"), (mult_r, "mult9"),
-                                                      (shift_r, "shift9")))
+            e_r, x_r, mult_r, shift_r = (
+                delay(m, v, 1, f"gdn{lane}_{k}")
+                for v, k in ((e_r, "e9"), (x_r, "x9"), (mult_r, "mult9"), (shift_r, "shift9"))
+            )
             total_shift = shift_r - e_r
         else:
             root = r

@@ -59,11 +59,14 @@ class StreamFIFO(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.fifo = buf = fifo.SyncFIFOBuffered(
-            width=Shape.cast(self._shape).width, depth=self._depth)
+        m.submodules.fifo = buf = fifo.SyncFIFOBuffered(width=Shape.cast(self._shape).width, depth=self._depth)
         m.d.comb += [
-            buf.w_data.eq(self.i.payload), buf.w_en.eq(self.i.valid), self.i.ready.eq(buf.w_rdy),
-            self.o.payload.eq(buf.r_data), self.o.valid.eq(buf.r_rdy), buf.r_en.eq(self.o.ready),
+            buf.w_data.eq(self.i.payload),
+            buf.w_en.eq(self.i.valid),
+            self.i.ready.eq(buf.w_rdy),
+            self.o.payload.eq(buf.r_data),
+            self.o.valid.eq(buf.r_rdy),
+            buf.r_en.eq(self.o.ready),
         ]
         return m
 
@@ -83,10 +86,12 @@ class Abs(wiring.Component):
         self._in_bits = in_bits
         self._out_bits = out_bits
         self._simd = simd
-        super().__init__({
-            "i": In(beat_signature(Shape(in_bits, signed=True), simd)),
-            "o": Out(beat_signature(unsigned(out_bits), simd)),
-        })
+        super().__init__(
+            {
+                "i": In(beat_signature(Shape(in_bits, signed=True), simd)),
+                "o": Out(beat_signature(unsigned(out_bits), simd)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -94,7 +99,7 @@ class Abs(wiring.Component):
         m.d.comb += [skid.i.valid.eq(self.i.valid), self.i.ready.eq(skid.i.ready)]
         top = (1 << self._out_bits) - 1
         for j in range(self._simd):
-            magnitude = abs(self.i.payload.data[j])      # unsigned(in_bits): never wraps
+            magnitude = abs(self.i.payload.data[j])  # unsigned(in_bits): never wraps
             m.d.comb += skid.i.payload.data[j].eq(Mux(magnitude > top, top, magnitude))
         for name in MARKERS:
             m.d.comb += getattr(skid.i.payload, name).eq(getattr(self.i.payload, name))
@@ -121,10 +126,12 @@ class WidthConverter(wiring.Component):
         self._shape = Shape.cast(shape)
         self._simd_in = simd_in
         self._simd_out = simd_out
-        super().__init__({
-            "i": In(beat_signature(shape, simd_in)),
-            "o": Out(beat_signature(shape, simd_out)),
-        })
+        super().__init__(
+            {
+                "i": In(beat_signature(shape, simd_in)),
+                "o": Out(beat_signature(shape, simd_out)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()

@@ -36,8 +36,7 @@ def tree_sum(values):
     """A balanced adder tree (log depth rather than a chain of adders)."""
     values = list(values)
     while len(values) > 1:
-        values = [values[n] + values[n + 1] if n + 1 < len(values) else values[n]
-                  for n in range(0, len(values), 2)]
+        values = [values[n] + values[n + 1] if n + 1 < len(values) else values[n] for n in range(0, len(values), 2)]
     return values[0]
 
 
@@ -47,7 +46,7 @@ def round_shift(v, shift):
     is the same floor, so a variable shift needs one barrel shifter, not two."""
     if isinstance(shift, int):
         return v if shift == 0 else (v + (1 << (shift - 1))) >> shift
-    return Mux(shift == 0, v, ((v >> (shift - 1).as_unsigned()[:len(shift)]) + 1) >> 1)
+    return Mux(shift == 0, v, ((v >> (shift - 1).as_unsigned()[: len(shift)]) + 1) >> 1)
 
 
 class MVAU(wiring.Component):
@@ -101,8 +100,22 @@ class MVAU(wiring.Component):
     credits for the passes in flight, ⌈(latency+1)/SF⌉ + 1 (at least 3).
     """
 
-    def __init__(self, *, matrix, pe, simd, in_shape, weight_shape, acc_shape, out_shape,
-                 param_layout, params, transform, tail, keep_input=False):
+    def __init__(
+        self,
+        *,
+        matrix,
+        pe,
+        simd,
+        in_shape,
+        weight_shape,
+        acc_shape,
+        out_shape,
+        param_layout,
+        params,
+        transform,
+        tail,
+        keep_input=False,
+    ):
         rows, cols = len(matrix), len(matrix[0])
         if rows % pe or cols % simd:
             raise ValueError(f"PE={pe} must divide {rows} channels and SIMD={simd} the vector of {cols}")
@@ -119,22 +132,26 @@ class MVAU(wiring.Component):
         self._transform, self.transform_stages = transform
         self._tail, self.tail_stages = tail
         # Issue of a pass's last beat → its beat in the FIFO's output register → credit back.
-        self.pipeline = (Pipeline("MVAU")
-                         .stage("weight and window buffer read")
-                         .stage("transform", self.transform_stages)
-                         .stage("products")
-                         .stage("accumulator and holding register")
-                         .stage("lane's holding-register read")
-                         .stage("tail", self.tail_stages)
-                         .stage("drain steps", self.steps)
-                         .stage("output beat register")
-                         .stage("FIFO"))
+        self.pipeline = (
+            Pipeline("MVAU")
+            .stage("weight and window buffer read")
+            .stage("transform", self.transform_stages)
+            .stage("products")
+            .stage("accumulator and holding register")
+            .stage("lane's holding-register read")
+            .stage("tail", self.tail_stages)
+            .stage("drain steps", self.steps)
+            .stage("output beat register")
+            .stage("FIFO")
+        )
         self.latency = self.pipeline.latency
         self.fifo_depth = max(3, math.ceil((self.latency + 1) / self.sf) + 1)
-        super().__init__({
-            "i": In(beat_signature(self.in_shape, simd)),
-            "o": Out(beat_signature(self.out_shape, pe)),
-        })
+        super().__init__(
+            {
+                "i": In(beat_signature(self.in_shape, simd)),
+                "o": Out(beat_signature(self.out_shape, pe)),
+            }
+        )
 
     # --- the schedule ------------------------------------------------------------------
     def elaborate(self, platform):
@@ -145,7 +162,7 @@ class MVAU(wiring.Component):
         # ---- stage 0: issue one beat of one pass per cycle ---------------------------
         nf = Signal(range(NF))
         sf = Signal(range(SF))
-        addr = Signal(range(NF * SF))                       # nf·SF + sf
+        addr = Signal(range(NF * SF))  # nf·SF + sf
         credits = Signal(range(self.fifo_depth + 1), init=self.fifo_depth)
         pass0, last_beat = nf == 0, sf == SF - 1
         room = ~last_beat | (credits != 0)
@@ -167,15 +184,25 @@ class MVAU(wiring.Component):
             with m.If(sf == 0):
                 m.d.sync += win_first.eq(self.i.payload.first)
         eop = nf == NF - 1
-        ctl_layout = data.StructLayout({
-            "valid": 1, "first_beat": 1, "last_beat": 1, "pass0": 1,
-            "nf": range(NF), "sf": range(SF), "marks": data.StructLayout(
-                {"first": 1, "last": 1, "eol": 1, "eop": 1}),
-        })
+        ctl_layout = data.StructLayout(
+            {
+                "valid": 1,
+                "first_beat": 1,
+                "last_beat": 1,
+                "pass0": 1,
+                "nf": range(NF),
+                "sf": range(SF),
+                "marks": data.StructLayout({"first": 1, "last": 1, "eol": 1, "eop": 1}),
+            }
+        )
         ctl0 = Signal(ctl_layout)
         m.d.comb += [
-            ctl0.valid.eq(fire), ctl0.first_beat.eq(sf == 0), ctl0.last_beat.eq(last_beat),
-            ctl0.pass0.eq(pass0), ctl0.nf.eq(nf), ctl0.sf.eq(sf),
+            ctl0.valid.eq(fire),
+            ctl0.first_beat.eq(sf == 0),
+            ctl0.last_beat.eq(last_beat),
+            ctl0.pass0.eq(pass0),
+            ctl0.nf.eq(nf),
+            ctl0.sf.eq(sf),
             ctl0.marks.first.eq(Mux(pass0 & (sf == 0), self.i.payload.first, win_first) & pass0),
             ctl0.marks.eol.eq(Mux(pass0, self.i.payload.eol, win_eol) & eop),
             ctl0.marks.last.eq(Mux(pass0, self.i.payload.last, win_last) & eop),
@@ -186,14 +213,16 @@ class MVAU(wiring.Component):
         if NF > 1:
             m.submodules.window = window = Memory(shape=word, depth=SF, init=[])
             wp, rp = window.write_port(), window.read_port()
-            m.d.comb += [wp.addr.eq(sf), wp.data.eq(self.i.payload.data), wp.en.eq(fire & pass0),
-                         rp.addr.eq(sf)]
+            m.d.comb += [wp.addr.eq(sf), wp.data.eq(self.i.payload.data), wp.en.eq(fire & pass0), rp.addr.eq(sf)]
         # Weight ROMs, one per PE: word nf·SF + sf holds row nf·PE + pe, columns sf·SIMD….
         weight_word = data.ArrayLayout(self.weight_shape, SIMD)
         weights = []
         for pe in range(PE):
-            init = [[int(self._matrix[n * PE + pe][s * SIMD + j]) for j in range(SIMD)]
-                    for n in range(NF) for s in range(SF)]
+            init = [
+                [int(self._matrix[n * PE + pe][s * SIMD + j]) for j in range(SIMD)]
+                for n in range(NF)
+                for s in range(SF)
+            ]
             m.submodules[f"weights{pe}"] = rom = Memory(shape=weight_word, depth=NF * SF, init=init)
             port = rom.read_port()
             m.d.comb += port.addr.eq(addr)
@@ -265,11 +294,9 @@ class MVAU(wiring.Component):
                 m.d.sync += [busy.eq(0), step.eq(0)]
         with m.If(load):
             m.d.sync += [busy.eq(1), step.eq(0)]
-        drain_layout = data.StructLayout({"valid": 1, "step": range(S), "end": 1,
-                                          "marks": hold_marks.shape()})
+        drain_layout = data.StructLayout({"valid": 1, "step": range(S), "end": 1, "marks": hold_marks.shape()})
         dctl = Signal(drain_layout)
-        m.d.sync += [dctl.valid.eq(busy), dctl.step.eq(step), dctl.end.eq(step == S - 1),
-                     dctl.marks.eq(hold_marks)]
+        m.d.sync += [dctl.valid.eq(busy), dctl.step.eq(step), dctl.end.eq(step == S - 1), dctl.marks.eq(hold_marks)]
         results = []
         for lane in range(L):
             acc_r = Signal(self.acc_shape, name=f"lane{lane}_acc")
@@ -282,10 +309,10 @@ class MVAU(wiring.Component):
                             if x_r is not None:
                                 m.d.sync += x_r.eq(hold_x[k * L + lane])
             # Lane constants: word nf·S + k holds channel nf·PE + k·L + lane.
-            init = [self._params[n * PE + k * L + lane] if k * L + lane < PE else {}
-                    for n in range(NF) for k in range(S)]
-            m.submodules[f"params{lane}"] = rom = Memory(shape=self._param_layout, depth=NF * S,
-                                                         init=init)
+            init = [
+                self._params[n * PE + k * L + lane] if k * L + lane < PE else {} for n in range(NF) for k in range(S)
+            ]
+            m.submodules[f"params{lane}"] = rom = Memory(shape=self._param_layout, depth=NF * S, init=init)
             port = rom.read_port()
             m.d.comb += port.addr.eq(hold_nf * S + step)
             results.append(self._tail(m, lane, acc_r, x_r, port.data))
@@ -305,8 +332,10 @@ class MVAU(wiring.Component):
         m.d.comb += [
             out.i.valid.eq(push),
             out.i.payload.data.eq(out_beat),
-            out.i.payload.first.eq(push_marks.first), out.i.payload.last.eq(push_marks.last),
-            out.i.payload.eol.eq(push_marks.eol), out.i.payload.eop.eq(push_marks.eop),
+            out.i.payload.first.eq(push_marks.first),
+            out.i.payload.last.eq(push_marks.last),
+            out.i.payload.eol.eq(push_marks.eol),
+            out.i.payload.eop.eq(push_marks.eop),
         ]
         wiring.connect(m, out.o, wiring.flipped(self.o))
         return m

@@ -38,5 +38,8 @@ class Pipeline:
         return sum(self._stages.values())
 
     def __repr__(self) -> str:
-        return f"Pipeline({self.name!r}: " + " + ".join(f"{n} {c}" for n, c in self._stages.items()) + \
-            f" = {self.latency})"
+        return (
+            f"Pipeline({self.name!r}: "
+            + " + ".join(f"{n} {c}" for n, c in self._stages.items())
+            + f" = {self.latency})"
+        )

@@ -34,10 +34,12 @@ def beat_layout(shape, simd):
     shape = Shape.cast(shape)
     if simd < 1:
         raise ValueError(f"SIMD={simd} must be at least 1")
-    return data.StructLayout({
-        "data": data.ArrayLayout(shape, simd),
-        **{name: 1 for name in MARKERS},
-    })
+    return data.StructLayout(
+        {
+            "data": data.ArrayLayout(shape, simd),
+            **{name: 1 for name in MARKERS},
+        }
+    )
 
 
 def beat_signature(shape, simd):

@@ -33,13 +33,13 @@ class _RowRing:
         self.lo = Signal(n, init=(-p) % (1 << n))
         ahead = Signal(n)
         m.d.comb += ahead.eq(self.rows_done - self.lo)
-        self.lo_rel = Signal(range(-p, cfg.max_height + 1), init=-p)   # row of ky=0 in frame
-        self.lslot = Signal(range(R), init=(-p) % R)                   # its ring slot
+        self.lo_rel = Signal(range(-p, cfg.max_height + 1), init=-p)  # row of ky=0 in frame
+        self.lslot = Signal(range(R), init=(-p) % R)  # its ring slot
         self.last_row = self.lo_rel + (p + s) >= height
         rows_needed = Mux(height - self.lo_rel < K, height - self.lo_rel, K)
         self.can_write = ahead < R
         self.can_read = ahead >= rows_needed
-        self.centre = Signal(range(cfg.max_width + s))                 # ox·s
+        self.centre = Signal(range(cfg.max_width + s))  # ox·s
         self.last_in_row = self.centre + s >= width
         self.first_pixel = (self.lo_rel == -p) & (self.centre == 0)
 
@@ -58,8 +58,7 @@ class _RowRing:
                 self.centre.eq(0),
                 self.lo_rel.eq(Mux(self.last_row, -p, self.lo_rel + s)),
                 self.lo.eq(self.lo + step),
-                self.lslot.eq(Mux(self.lslot + step >= self.R, self.lslot + step - self.R,
-                                  self.lslot + step)),
+                self.lslot.eq(Mux(self.lslot + step >= self.R, self.lslot + step - self.R, self.lslot + step)),
             ]
         with m.Else():
             m.d.sync += self.centre.eq(self.centre + s)
@@ -109,12 +108,14 @@ class SlidingWindow(wiring.Component):
 
     def __init__(self, cfg: LayerConfig):
         self.cfg = cfg
-        super().__init__({
-            "i": In(beat_signature(cfg.in_shape, cfg.c_in)),
-            "o": Out(beat_signature(cfg.in_shape, cfg.simd)),
-            "width": In(range(1, cfg.max_width + 1)),
-            "height": In(range(1, cfg.max_height + 1)),
-        })
+        super().__init__(
+            {
+                "i": In(beat_signature(cfg.in_shape, cfg.c_in)),
+                "o": Out(beat_signature(cfg.in_shape, cfg.simd)),
+                "width": In(range(1, cfg.max_width + 1)),
+                "height": In(range(1, cfg.max_height + 1)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -122,7 +123,7 @@ class SlidingWindow(wiring.Component):
         K, p, C = cfg.kernel, cfg.pad, cfg.c_in
         B = cfg.window_beats
         pixel = data.ArrayLayout(cfg.in_shape, C)
-        window = data.ArrayLayout(data.ArrayLayout(pixel, K), K)   # [ky][kx][c]
+        window = data.ArrayLayout(data.ArrayLayout(pixel, K), K)  # [ky][kx][c]
         ebits = cfg.in_shape.width
 
         ring = _RowRing(m, cfg, self.width, self.height)
@@ -140,8 +141,7 @@ class SlidingWindow(wiring.Component):
         m.d.comb += self.i.ready.eq(ring.can_write)
         accept = self.i.valid & self.i.ready
         for r, wp in enumerate(wports):
-            m.d.comb += [wp.addr.eq(wx), wp.data.eq(self.i.payload.data),
-                         wp.en.eq(accept & (wslot == r))]
+            m.d.comb += [wp.addr.eq(wx), wp.data.eq(self.i.payload.data), wp.en.eq(accept & (wslot == r))]
         with m.If(accept):
             with m.If(wx == self.width - 1):
                 m.d.sync += [wx.eq(0), wslot.eq(Mux(wslot == R - 1, 0, wslot + 1))]
@@ -151,7 +151,7 @@ class SlidingWindow(wiring.Component):
 
         # --- loader, stage 0: issue the read of one column --------------------------
         lo_rel, lslot, centre = ring.lo_rel, ring.lslot, ring.centre
-        cx = Signal(range(cfg.max_width + p + 1))                 # column to read
+        cx = Signal(range(cfg.max_width + p + 1))  # column to read
         row_start = Signal(init=1)
         complete = cx == centre + p
 
@@ -163,7 +163,7 @@ class SlidingWindow(wiring.Component):
         s1_col_ok = Signal()
         s1_row_ok = Signal(K)
         s1_sel = [Signal(range(R), name=f"s1_sel{ky}") for ky in range(K)]
-        s1_marks = Signal(3)            # first, eol, last of the pixel being completed
+        s1_marks = Signal(3)  # first, eol, last of the pixel being completed
         shadow = Signal(window)
         full = Signal()
         marks = Signal(3)
@@ -185,8 +185,7 @@ class SlidingWindow(wiring.Component):
                 s1_clear.eq(row_start),
                 s1_complete.eq(complete),
                 s1_col_ok.eq(cx < self.width),
-                s1_marks.eq(Cat(ring.first_pixel, ring.last_in_row,
-                                ring.last_in_row & ring.last_row)),
+                s1_marks.eq(Cat(ring.first_pixel, ring.last_in_row, ring.last_in_row & ring.last_row)),
             ]
             for ky in range(K):
                 m.d.sync += [
@@ -232,7 +231,7 @@ class SlidingWindow(wiring.Component):
                 m.d.sync += act_valid.eq(0)
         m.d.comb += [
             self.o.valid.eq(act_valid),
-            self.o.payload.data.eq(act[:cfg.simd * ebits]),
+            self.o.payload.data.eq(act[: cfg.simd * ebits]),
             self.o.payload.first.eq(act_marks[0] & (beat == 0)),
             self.o.payload.eol.eq(act_marks[1] & last_beat),
             self.o.payload.last.eq(act_marks[2] & last_beat),
@@ -269,22 +268,25 @@ class AddressedWindow(wiring.Component):
 
     def __init__(self, cfg: LayerConfig):
         if not cfg.addressed(cfg.simd):
-            raise ValueError(f"SIMD={cfg.simd} does not divide C_in={cfg.c_in}: "
-                             f"SlidingWindow folds windows across pixels")
+            raise ValueError(
+                f"SIMD={cfg.simd} does not divide C_in={cfg.c_in}: SlidingWindow folds windows across pixels"
+            )
         self.cfg = cfg
-        super().__init__({
-            "i": In(beat_signature(cfg.in_shape, cfg.simd)),
-            "o": Out(beat_signature(cfg.in_shape, cfg.simd)),
-            "width": In(range(1, cfg.max_width + 1)),
-            "height": In(range(1, cfg.max_height + 1)),
-        })
+        super().__init__(
+            {
+                "i": In(beat_signature(cfg.in_shape, cfg.simd)),
+                "o": Out(beat_signature(cfg.in_shape, cfg.simd)),
+                "width": In(range(1, cfg.max_width + 1)),
+                "height": In(range(1, cfg.max_height + 1)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
         cfg = self.cfg
         K, s, p = cfg.kernel, cfg.stride, cfg.pad
         G = cfg.c_in // cfg.simd
-        WG = cfg.max_width * G                 # words per line buffer
+        WG = cfg.max_width * G  # words per line buffer
         ring = _RowRing(m, cfg, self.width, self.height)
         R = ring.R
         word = data.ArrayLayout(cfg.in_shape, cfg.simd)
@@ -296,11 +298,12 @@ class AddressedWindow(wiring.Component):
         # --- writer: a word per cycle; a row is WG words from its slot's base --------
         wbase = Signal(range(R * WG))
         wofs = Signal(range(WG))
-        wlast = Signal(range(WG))              # width·G − 1
+        wlast = Signal(range(WG))  # width·G − 1
         m.d.comb += [
             wlast.eq(self.width * G - 1),
             self.i.ready.eq(ring.can_write),
-            wp.addr.eq(wbase + wofs), wp.data.eq(self.i.payload.data),
+            wp.addr.eq(wbase + wofs),
+            wp.data.eq(self.i.payload.data),
             wp.en.eq(self.i.valid & self.i.ready),
         ]
         with m.If(wp.en):
@@ -319,7 +322,7 @@ class AddressedWindow(wiring.Component):
         x0 = Signal(range(-p, cfg.max_width + s), init=-p)
         col = Signal(range(-p, cfg.max_width + s + K), init=-p)
         ofs = Signal(range(-p * G, (cfg.max_width + s + K) * G), init=-p * G)
-        lbase = Signal(range(R * WG), init=((-p) % R) * WG)     # slot base of ring.lslot
+        lbase = Signal(range(R * WG), init=((-p) % R) * WG)  # slot base of ring.lslot
         rbase = Signal(range(R * WG), init=((-p) % R) * WG)
         row = ring.lo_rel + ky
         in_frame = (row >= 0) & (row < self.height) & (col >= 0) & (col < self.width)
@@ -335,11 +338,14 @@ class AddressedWindow(wiring.Component):
         advance = ~s1_valid | skid.i.ready
         issue = advance & ring.can_read
         m.d.comb += [
-            rp.addr.eq(rbase + ofs), rp.en.eq(advance),
+            rp.addr.eq(rbase + ofs),
+            rp.en.eq(advance),
             skid.i.valid.eq(s1_valid),
             skid.i.payload.data.eq(Mux(s1_zero, 0, rp.data)),
-            skid.i.payload.first.eq(s1_first), skid.i.payload.eop.eq(s1_eop),
-            skid.i.payload.eol.eq(s1_eol), skid.i.payload.last.eq(s1_last),
+            skid.i.payload.first.eq(s1_first),
+            skid.i.payload.eop.eq(s1_eop),
+            skid.i.payload.eol.eq(s1_eol),
+            skid.i.payload.last.eq(s1_last),
         ]
         with m.If(advance):
             m.d.sync += [
@@ -360,15 +366,18 @@ class AddressedWindow(wiring.Component):
                 m.d.sync += [g.eq(0), kx.eq(kx + 1), col.eq(col + 1)]
                 with m.If(end_kx):
                     # Next row of the window: back to its first column, next ring slot.
-                    m.d.sync += [kx.eq(0), ky.eq(ky + 1), col.eq(x0), ofs.eq(x0 * G),
-                                 rbase.eq(next_slot(rbase, 1))]
+                    m.d.sync += [kx.eq(0), ky.eq(ky + 1), col.eq(x0), ofs.eq(x0 * G), rbase.eq(next_slot(rbase, 1))]
                     with m.If(end_ky):
                         m.d.sync += [ky.eq(0), rbase.eq(lbase)]
                         step, line_end = ring.next_pixel(m)
                         with m.If(line_end):
-                            m.d.sync += [x0.eq(-p), col.eq(-p), ofs.eq(-p * G),
-                                         lbase.eq(next_slot(lbase, step)),
-                                         rbase.eq(next_slot(lbase, step))]
+                            m.d.sync += [
+                                x0.eq(-p),
+                                col.eq(-p),
+                                ofs.eq(-p * G),
+                                lbase.eq(next_slot(lbase, step)),
+                                rbase.eq(next_slot(lbase, step)),
+                            ]
                         with m.Else():
                             m.d.sync += [x0.eq(x0 + s), col.eq(x0 + s), ofs.eq((x0 + s) * G)]
         return m

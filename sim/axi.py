@@ -89,7 +89,7 @@ def unwords(data, elements, elem_bits, tdata_bits, signed=False):
     rows = []
     mask = (1 << elem_bits) - 1
     for n in range(0, len(data), step):
-        value = int.from_bytes(data[n:n + step], "little")
+        value = int.from_bytes(data[n : n + step], "little")
         row = [(value >> (j * elem_bits)) & mask for j in range(elements)]
         if signed:
             row = [e - (1 << elem_bits) if e >> (elem_bits - 1) else e for e in row]

@@ -74,18 +74,30 @@ def window_case(name, simulator, frames, addressed=False, **config):
     def prepare(rng):
         def transfer(width, height, idle, stall):
             frame = rng.integers(lo, hi, (height, width, cfg.c_in))
-            return Transfer(_size(width, height), pixel_beats(frame, in_simd),
-                            window_beats(frame, cfg.kernel, cfg.stride, cfg.simd),
-                            ports={"width": width, "height": height}, idle=idle, stall=stall)
+            return Transfer(
+                _size(width, height),
+                pixel_beats(frame, in_simd),
+                window_beats(frame, cfg.kernel, cfg.stride, cfg.simd),
+                ports={"width": width, "height": height},
+                idle=idle,
+                stall=stall,
+            )
 
         ideal = window_cycles(cfg, *frames[0], cfg.c_in // in_simd)
-        throughput = replace(transfer(*frames[0], 0, 0), cycle_limit=ideal + WINDOW_LATENCY,
-                             cycle_model=f"window_cycles {ideal} + latency {WINDOW_LATENCY}")
+        throughput = replace(
+            transfer(*frames[0], 0, 0),
+            cycle_limit=ideal + WINDOW_LATENCY,
+            cycle_model=f"window_cycles {ideal} + latency {WINDOW_LATENCY}",
+        )
         return StreamBench(
-            (AddressedWindow if addressed else SlidingWindow)(cfg), Beats(cfg.in_shape, in_simd),
+            (AddressedWindow if addressed else SlidingWindow)(cfg),
+            Beats(cfg.in_shape, in_simd),
             Beats(cfg.in_shape, cfg.simd),
-            (Run("frames_random_handshake", tuple(transfer(w, h, IDLE, STALL) for w, h in frames)),
-             Run("throughput", (throughput,))))
+            (
+                Run("frames_random_handshake", tuple(transfer(w, h, IDLE, STALL) for w, h in frames)),
+                Run("throughput", (throughput,)),
+            ),
+        )
 
     return Case(f"window/{name}", simulator, prepare)
 
@@ -94,15 +106,27 @@ def glue_case(name, simulator, make, in_bits, out_bits, out_signed, simd_in, sim
     """The glue block ``make()`` (signed ``in_bits`` elements, ``simd_in`` a beat, in;
     ``out_bits`` ones, ``simd_out`` a beat, out): three 7×5 frames of 12 channels with
     random handshakes, out as ``reference(frames)`` (the frames themselves without)."""
+
     def prepare(rng):
         top = (1 << (in_bits - 1)) - 1
         inputs = rng.integers(-top, top + 1, (3, 5, 7, 12))
         outputs = np.asarray(reference(inputs)) if reference else inputs
         return StreamBench(
-            make(), Beats(signed(in_bits), simd_in), Beats(Shape(out_bits, out_signed), simd_out),
-            (Run("stream_through", tuple(
-                Transfer(f"frame {n}", pixel_beats(x, simd_in), pixel_beats(y, simd_out), idle=IDLE, stall=STALL)
-                for n, (x, y) in enumerate(zip(inputs, outputs)))),))
+            make(),
+            Beats(signed(in_bits), simd_in),
+            Beats(Shape(out_bits, out_signed), simd_out),
+            (
+                Run(
+                    "stream_through",
+                    tuple(
+                        Transfer(
+                            f"frame {n}", pixel_beats(x, simd_in), pixel_beats(y, simd_out), idle=IDLE, stall=STALL
+                        )
+                        for n, (x, y) in enumerate(zip(inputs, outputs))
+                    ),
+                ),
+            ),
+        )
 
     return Case(f"glue/{name}", simulator, prepare)
 
@@ -117,18 +141,30 @@ def _engine_bench(component, inputs, outputs, frames, sized, pair, interval):
     with random handshakes, then ``pair`` (two such frames of one size) back to back
     without idle or stall, their interval within ``interval`` (`gen.cost`'s) plus
     `ENGINE_SLACK`."""
+
     def transfer(group, **handshake):
         width, height = group[0][:2]
-        return Transfer(_size(width, height), [b for *_, x, _ in group for b in pixel_beats(x, inputs.simd)],
-                        [b for *_, y in group for b in pixel_beats(y, outputs.simd)],
-                        ports={"width": width, "height": height} if sized else {}, frames=len(group),
-                        **handshake)
+        return Transfer(
+            _size(width, height),
+            [b for *_, x, _ in group for b in pixel_beats(x, inputs.simd)],
+            [b for *_, y in group for b in pixel_beats(y, outputs.simd)],
+            ports={"width": width, "height": height} if sized else {},
+            frames=len(group),
+            **handshake,
+        )
 
-    throughput = transfer(pair, cycle_limit=interval + ENGINE_SLACK,
-                          cycle_model=f"gen.cost's interval {interval} + {ENGINE_SLACK}")
-    return StreamBench(component, inputs, outputs,
-                       (Run("frames_random_handshake", tuple(transfer([f], idle=IDLE, stall=STALL) for f in frames)),
-                        Run("throughput", (throughput,))))
+    throughput = transfer(
+        pair, cycle_limit=interval + ENGINE_SLACK, cycle_model=f"gen.cost's interval {interval} + {ENGINE_SLACK}"
+    )
+    return StreamBench(
+        component,
+        inputs,
+        outputs,
+        (
+            Run("frames_random_handshake", tuple(transfer([f], idle=IDLE, stall=STALL) for f in frames)),
+            Run("throughput", (throughput,)),
+        ),
+    )
 
 
 def _frames(sizes, make):
@@ -140,12 +176,23 @@ def conv_case(name, simulator, frames, out_signed=True, **config):
     """`rtl.conv.ConvLayer` of the `LayerConfig` ``config`` with random parameters (fixed
     per case) against `stimuli.conv_expected`; the frame interval of ``frames[0]``'s
     size against `gen.cost`."""
+
     def prepare(rng):
         cfg = LayerConfig(**config)
         params = conv_params(cfg, _fixed_rng(name), out_signed=out_signed)
-        spec = ConvSpec(name=name, kernel=cfg.kernel, stride=cfg.stride, c_in=cfg.c_in, c_out=cfg.c_out,
-                        in_bits=cfg.in_bits, in_signed=cfg.in_signed, out_bits=params.out_bits,
-                        out_signed=out_signed, acc_bits=cfg.acc_bits, acc_bound_bits=cfg.acc_bits)
+        spec = ConvSpec(
+            name=name,
+            kernel=cfg.kernel,
+            stride=cfg.stride,
+            c_in=cfg.c_in,
+            c_out=cfg.c_out,
+            in_bits=cfg.in_bits,
+            in_signed=cfg.in_signed,
+            out_bits=params.out_bits,
+            out_signed=out_signed,
+            acc_bits=cfg.acc_bits,
+            acc_bound_bits=cfg.acc_bits,
+        )
 
         def make(w, h):
             frame = conv_frame(cfg, rng, w, h)
@@ -153,9 +200,15 @@ def conv_case(name, simulator, frames, out_signed=True, **config):
 
         simd_in = cfg.simd if cfg.addressed(cfg.simd) else cfg.c_in
         interval = layer_cost(spec, Folding(cfg.pe, cfg.simd), *frames[0], cfg.max_width).cycles
-        return _engine_bench(ConvLayer(cfg, params), Beats(cfg.in_shape, simd_in),
-                             Beats(Shape(params.out_bits, out_signed), cfg.pe), _frames(frames, make), True,
-                             _frames([frames[0]] * 2, make), interval)
+        return _engine_bench(
+            ConvLayer(cfg, params),
+            Beats(cfg.in_shape, simd_in),
+            Beats(Shape(params.out_bits, out_signed), cfg.pe),
+            _frames(frames, make),
+            True,
+            _frames([frames[0]] * 2, make),
+            interval,
+        )
 
     return Case(f"conv/{name}", simulator, prepare)
 
@@ -164,6 +217,7 @@ def gdn_case(name, simulator, frames, channels, pe, simd, in_bits, inverse):
     """`rtl.gdn.GDN` (inverse: IGDN) of ``channels`` with random parameters (fixed per
     case) at PE/SIMD, against `stimuli.gdn_expected`; the frame interval of
     ``frames[0]``'s size against `gen.cost`."""
+
     def prepare(rng):
         params = gdn_params(_fixed_rng(name), channels, inverse, in_bits)
         spec = GDNSpec(name, channels, in_bits, params.out_bits, params.coef_bits, params.acc_bits)
@@ -173,9 +227,15 @@ def gdn_case(name, simulator, frames, channels, pe, simd, in_bits, inverse):
             return frame, gdn_expected(params, frame)
 
         interval = layer_cost(spec, Folding(pe, simd), *frames[0], frames[0][0]).cycles
-        return _engine_bench(GDN(gdn_config(params, pe, simd)), Beats(signed(in_bits), simd),
-                             Beats(signed(params.out_bits), pe), _frames(frames, make), False,
-                             _frames([frames[0]] * 2, make), interval)
+        return _engine_bench(
+            GDN(gdn_config(params, pe, simd)),
+            Beats(signed(in_bits), simd),
+            Beats(signed(params.out_bits), pe),
+            _frames(frames, make),
+            False,
+            _frames([frames[0]] * 2, make),
+            interval,
+        )
 
     return Case(f"gdn/{name}", simulator, prepare)
 
@@ -185,25 +245,44 @@ def deconv_case(name, simulator, frames, **config):
     parameters (fixed per case) against `stimuli.deconv_expected`; the frame interval of
     ``frames[0]``'s size against `gen.cost`'s of its phase convolution plus 2·G cycles
     per input pixel for the odd rows."""
+
     def prepare(rng):
         cfg = LayerConfig(**config, stride=2, transposed=True)
         params = deconv_params(cfg, _fixed_rng(name))
         phase = cfg.phase_config
-        spec = ConvSpec(name=name, kernel=phase.kernel, stride=phase.stride, c_in=phase.c_in, c_out=phase.c_out,
-                        in_bits=cfg.in_bits, in_signed=cfg.in_signed, out_bits=8, out_signed=True,
-                        acc_bits=cfg.acc_bits, acc_bound_bits=cfg.acc_bits)
+        spec = ConvSpec(
+            name=name,
+            kernel=phase.kernel,
+            stride=phase.stride,
+            c_in=phase.c_in,
+            c_out=phase.c_out,
+            in_bits=cfg.in_bits,
+            in_signed=cfg.in_signed,
+            out_bits=8,
+            out_signed=True,
+            acc_bits=cfg.acc_bits,
+            acc_bound_bits=cfg.acc_bits,
+        )
         width, height = frames[0]
-        interval = layer_cost(spec, Folding(cfg.pe, cfg.simd), width, height, cfg.max_width).cycles \
+        interval = (
+            layer_cost(spec, Folding(cfg.pe, cfg.simd), width, height, cfg.max_width).cycles
             + 2 * (cfg.c_out // cfg.pe) * width * height
+        )
 
         def make(w, h):
             frame = rng.integers(-127, 128, (h, w, cfg.c_in))
             return frame, deconv_expected(cfg, params, frame)
 
         simd_in = cfg.simd if cfg.addressed(cfg.simd) else cfg.c_in
-        return _engine_bench(TransposedConvLayer(cfg, params), Beats(signed(cfg.in_bits), simd_in),
-                             Beats(signed(8), cfg.pe), _frames(frames, make), True,
-                             _frames([frames[0]] * 2, make), interval)
+        return _engine_bench(
+            TransposedConvLayer(cfg, params),
+            Beats(signed(cfg.in_bits), simd_in),
+            Beats(signed(8), cfg.pe),
+            _frames(frames, make),
+            True,
+            _frames([frames[0]] * 2, make),
+            interval,
+        )
 
     return Case(f"deconv/{name}", simulator, prepare)
 
@@ -226,13 +305,21 @@ def axi_case(name, simulator, frames, **config):
         early, missing = len(frames), len(frames) + 1
         short = arrays[f"in{early}"][:-5]
         padded = np.concatenate([short, np.zeros((5, c), dtype=short.dtype)]).reshape(images[early].shape)
-        arrays[f"in{early}"], arrays[f"out{early}"] = short, im2col(padded, cfg.kernel, cfg.stride).reshape(-1, cfg.simd)
+        arrays[f"in{early}"], arrays[f"out{early}"] = (
+            short,
+            im2col(padded, cfg.kernel, cfg.stride).reshape(-1, cfg.simd),
+        )
         arrays[f"in{missing}"] = np.concatenate([arrays[f"in{missing}"], rng.integers(0, 1 << cfg.in_bits, (3, c))])
-        params = {"max": [cfg.max_width, cfg.max_height], "model_id": 0, "idle": 0.2, "stall": 0.3,
-                  "in": [c, cfg.in_bits, stream_bits(cfg.in_bits * c)],
-                  "out": [cfg.simd, cfg.in_bits, stream_bits(cfg.in_bits * cfg.simd), False],
-                  "frames": [[w, h, n] for n, (w, h) in enumerate(frames)],
-                  "malformed": [[*frames[0], early, "early"], [*frames[0], missing, "missing"]]}
+        params = {
+            "max": [cfg.max_width, cfg.max_height],
+            "model_id": 0,
+            "idle": 0.2,
+            "stall": 0.3,
+            "in": [c, cfg.in_bits, stream_bits(cfg.in_bits * c)],
+            "out": [cfg.simd, cfg.in_bits, stream_bits(cfg.in_bits * cfg.simd), False],
+            "frames": [[w, h, n] for n, (w, h) in enumerate(frames)],
+            "malformed": [[*frames[0], early, "early"], [*frames[0], missing, "missing"]],
+        }
         return CocotbBench(AXIWrapper(SlidingWindow(cfg), cfg.max_width, cfg.max_height), AXI_BENCH, params, arrays)
 
     return Case(f"axi/{name}", simulator, prepare)

@@ -36,6 +36,7 @@ SHOWN = 5
 class Beats:
     """The payload of a beat stream: ``simd`` elements of ``shape`` and the markers
     (`rtl.stream.beat_layout`)."""
+
     shape: Shape
     simd: int
 
@@ -61,6 +62,7 @@ class Transfer:
     the last output beat's (from the transfer's first cycle) for one frame, the interval
     between the last two frames' ends for more, and must not exceed ``cycle_limit``
     (``cycle_model`` says where it comes from)."""
+
     label: str
     inputs: list
     expected: list
@@ -83,6 +85,7 @@ class Transfer:
 @dataclass(frozen=True)
 class Run:
     """Transfers one after another from a reset: one cocotb test."""
+
     name: str
     transfers: tuple[Transfer, ...]
 
@@ -92,6 +95,7 @@ class StreamBench:
     """A prepared case of a top with a beat stream in (``i``, ``inputs``' format) and one
     out (``o``, ``outputs``'). The driver fails a run when nothing moves for
     ``patience`` cycles or a beat beyond the expected ones leaves within ``drain``."""
+
     component: object
     inputs: Beats
     outputs: Beats
@@ -104,6 +108,7 @@ class StreamBench:
 class CocotbBench:
     """A prepared case with its own cocotb bench ``module``, which reads ``params`` and
     ``arrays`` through `runner.bench_params` and `runner.bench_arrays` and compares."""
+
     component: object
     module: str
     params: dict
@@ -115,6 +120,7 @@ class Case:
     """One bench case on one simulator: ``prepare(rng)`` gives its `StreamBench` or
     `CocotbBench`. The component must not depend on ``rng`` (it is compiled once for
     every seed); the stimuli do."""
+
     name: str
     simulator: str
     prepare: Callable[[np.random.Generator], StreamBench | CocotbBench]
@@ -135,16 +141,45 @@ def run_case(case, seed=1, waves=False):
     bench = case.prepare(np.random.default_rng(seed))
     name = case.name.replace("/", "_")
     if isinstance(bench, CocotbBench):
-        return run_bench(bench.component, name, bench.module, bench.params, arrays=bench.arrays,
-                         simulator=case.simulator, seed=seed, waves=waves)
-    arrays = {f"in{r}_{t}": to_bytes([bench.inputs.pack(b) for b in transfer.inputs], bench.inputs.bits)
-              for r, run in enumerate(bench.runs) for t, transfer in enumerate(run.transfers)}
-    params = {"patience": bench.patience, "drain": bench.drain, "out_bits": bench.outputs.bits, "runs": [
-        {"name": run.name, "transfers": [
-            {"ports": t.ports, "idle": t.idle, "stall": t.stall, "long_stalls": [list(s) for s in t.long_stalls],
-             "count": len(t.expected)} for t in run.transfers]} for run in bench.runs]}
-    result = run_bench(bench.component, name, STREAM_DRIVER, params, arrays=arrays, simulator=case.simulator,
-                       seed=seed, waves=waves)
+        return run_bench(
+            bench.component,
+            name,
+            bench.module,
+            bench.params,
+            arrays=bench.arrays,
+            simulator=case.simulator,
+            seed=seed,
+            waves=waves,
+        )
+    arrays = {
+        f"in{r}_{t}": to_bytes([bench.inputs.pack(b) for b in transfer.inputs], bench.inputs.bits)
+        for r, run in enumerate(bench.runs)
+        for t, transfer in enumerate(run.transfers)
+    }
+    params = {
+        "patience": bench.patience,
+        "drain": bench.drain,
+        "out_bits": bench.outputs.bits,
+        "runs": [
+            {
+                "name": run.name,
+                "transfers": [
+                    {
+                        "ports": t.ports,
+                        "idle": t.idle,
+                        "stall": t.stall,
+                        "long_stalls": [list(s) for s in t.long_stalls],
+                        "count": len(t.expected),
+                    }
+                    for t in run.transfers
+                ],
+            }
+            for run in bench.runs
+        ],
+    }
+    result = run_bench(
+        bench.component, name, STREAM_DRIVER, params, arrays=arrays, simulator=case.simulator, seed=seed, waves=waves
+    )
     return replace(result, summary=_compare(case.id, bench, result))
 
 
@@ -162,8 +197,11 @@ def _compare(case_id, bench, result):
             beats += len(want)
             differ = [n for n, (g, w) in enumerate(zip(received, want)) if g != w]
             mismatched += len(differ)
-            errors += [f"{where}, beat {n} of {len(want)}: got {bench.outputs.unpack(received[n])}, "
-                       f"expected {transfer.expected[n]}" for n in differ[:SHOWN]]
+            errors += [
+                f"{where}, beat {n} of {len(want)}: got {bench.outputs.unpack(received[n])}, "
+                f"expected {transfer.expected[n]}"
+                for n in differ[:SHOWN]
+            ]
             if len(differ) > SHOWN:
                 errors.append(f"{where}: {len(differ) - SHOWN} more beats differ")
             if transfer.cycle_limit is not None:
@@ -175,4 +213,3 @@ def _compare(case_id, bench, result):
     if errors:
         raise BenchFailure(f"{case_id}: {mismatched} of {beats} output beats differ\n" + "\n".join(errors))
     return f"{beats} beats bit-exact" + "".join(f"; {note}" for note in notes)
-

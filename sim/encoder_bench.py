@@ -32,22 +32,32 @@ from .case import AXI_BENCH, Beats, Case, CocotbBench, Run, StreamBench, Transfe
 from .reference import pixel_beats
 from .runner import BUILD_ROOT
 
-__all__ = ["TINY", "BUDGET", "MAX_FRAME", "tiny_student", "tiny_design", "tiny_model_register", "crops",
-           "encoder_case", "axi_encoder_case"]
+__all__ = [
+    "TINY",
+    "BUDGET",
+    "MAX_FRAME",
+    "tiny_student",
+    "tiny_design",
+    "tiny_model_register",
+    "crops",
+    "encoder_case",
+    "axi_encoder_case",
+]
 
 TINY = {"N": 8, "M": 16}
 #: A DSP budget that keeps the tiny encoder near 5 cycles per pixel (64×64 plan frame).
 BUDGET = 100
 MAX_FRAME = (64, 64)
-RECIPE = "tiny-student-v1"        # change when the recipe below changes: a new artefact
+RECIPE = "tiny-student-v1"  # change when the recipe below changes: a new artefact
 ARTEFACT = "tiny-student-int8"
 
 
 def _gradient(rng, width, height):
     """A smooth colour gradient with mild noise."""
     yy, xx = np.mgrid[0:height, 0:width] / max(width, height)
-    base = np.stack([rng.uniform(0, 255) + rng.uniform(-200, 200) * (a * xx + (1 - a) * yy)
-                     for a in rng.uniform(0, 1, 3)], axis=-1)
+    base = np.stack(
+        [rng.uniform(0, 255) + rng.uniform(-200, 200) * (a * xx + (1 - a) * yy) for a in rng.uniform(0, 1, 3)], axis=-1
+    )
     return (base + rng.normal(0, 6, base.shape)).clip(0, 255).astype(np.uint8)
 
 
@@ -65,7 +75,7 @@ def crops(rng, sizes):
             out.append(_gradient(rng, w, h))
         else:
             y0, x0 = rng.integers(0, photo.shape[0] - h + 1), rng.integers(0, photo.shape[1] - w + 1)
-            out.append(photo[y0:y0 + h, x0:x0 + w].copy())
+            out.append(photo[y0 : y0 + h, x0 : x0 + w].copy())
     return out
 
 
@@ -85,14 +95,32 @@ def tiny_student(folder: Path | None = None) -> Path:
     torch.set_num_threads(1)
     try:
         checkpoint = folder / "tiny-student.ckpt"
-        train(TrainConfig(data=str(photos), out=str(checkpoint), **TINY, lmbda=0.05, steps=200, batch=4, crop=64,
-                          lr=3e-3, checkpoint_every=200, seed=0))
+        train(
+            TrainConfig(
+                data=str(photos),
+                out=str(checkpoint),
+                **TINY,
+                lmbda=0.05,
+                steps=200,
+                batch=4,
+                crop=64,
+                lr=3e-3,
+                checkpoint_every=200,
+                seed=0,
+            )
+        )
         model = ScaleHyperprior(**TINY)
         load_state_dict_strict(model, torch.load(checkpoint, weights_only=False)["model"])
         batch = CropSampler(photos, crop=64).batch(8, np.random.default_rng(1))
         q = QuantizedHyperprior.from_float(model, calibrate(model, batch))
-        meta = {"role": "student", "quality": 1, "lmbda": 0.05, "distilled": False,
-                "source": {"name": RECIPE}, "quantization": {"method": "ptq"}}
+        meta = {
+            "role": "student",
+            "quality": 1,
+            "lmbda": 0.05,
+            "distilled": False,
+            "source": {"name": RECIPE},
+            "quantization": {"method": "ptq"},
+        }
         return export(q, ARTEFACT, meta).save(folder / "int")
     finally:
         torch.set_num_threads(threads)
@@ -122,8 +150,15 @@ def _packet_beats(elements, y, z):
             for x in range(w):
                 for ch in range(c):
                     end = ch == c - 1
-                    beats.append({"data": [int(elements[len(beats)])], "first": 0, "last": 0,
-                                  "eol": int(end and x == w - 1), "eop": int(end)})
+                    beats.append(
+                        {
+                            "data": [int(elements[len(beats)])],
+                            "first": 0,
+                            "last": 0,
+                            "eol": int(end and x == w - 1),
+                            "eop": int(end),
+                        }
+                    )
     beats[0]["first"] = beats[-1]["last"] = 1
     return beats
 
@@ -148,23 +183,48 @@ def encoder_case(simulator="verilator"):
 
         def transfer(indexes, **handshake):
             height, width = frames[indexes[0]][0].shape[:2]
-            return Transfer(f"{width}×{height}" + (f" ×{len(indexes)}" if len(indexes) > 1 else ""),
-                            [b for n in indexes for b in pixel_beats(frames[n][0], 3)],
-                            [b for n in indexes for b in frames[n][1]],
-                            ports={"width": width, "height": height}, frames=len(indexes), **handshake)
+            return Transfer(
+                f"{width}×{height}" + (f" ×{len(indexes)}" if len(indexes) > 1 else ""),
+                [b for n in indexes for b in pixel_beats(frames[n][0], 3)],
+                [b for n in indexes for b in frames[n][1]],
+                ports={"width": width, "height": height},
+                frames=len(indexes),
+                **handshake,
+            )
 
         _, first, y_len = frames[pair[0]]
         packet = len(first)
         interval = d.model_cycles(*sizes[pair[0]])
         return StreamBench(
-            d.component(), Beats(unsigned(8), 3), Beats(signed(16), 1),
-            (Run("frames_random_handshake", tuple(transfer([n], idle=0.3, stall=0.3) for n in sequence)),
-             Run("long_sink_stall", (transfer(pair, stall=0.1, long_stalls=(
-                 (y_len // 3, 3000), (y_len, 3000), (packet + y_len // 2, 3000))),)),
-             Run("throughput", (transfer(pair, cycle_limit=interval * (1 + tolerance) + packet,
-                                         cycle_model=f"gen.cost's {interval} ·(1 + {tolerance}) "
-                                                     f"+ {packet} packet beats"),))),
-            patience=20_000, drain=16)
+            d.component(),
+            Beats(unsigned(8), 3),
+            Beats(signed(16), 1),
+            (
+                Run("frames_random_handshake", tuple(transfer([n], idle=0.3, stall=0.3) for n in sequence)),
+                Run(
+                    "long_sink_stall",
+                    (
+                        transfer(
+                            pair,
+                            stall=0.1,
+                            long_stalls=((y_len // 3, 3000), (y_len, 3000), (packet + y_len // 2, 3000)),
+                        ),
+                    ),
+                ),
+                Run(
+                    "throughput",
+                    (
+                        transfer(
+                            pair,
+                            cycle_limit=interval * (1 + tolerance) + packet,
+                            cycle_model=f"gen.cost's {interval} ·(1 + {tolerance}) + {packet} packet beats",
+                        ),
+                    ),
+                ),
+            ),
+            patience=20_000,
+            drain=16,
+        )
 
     return Case(f"encoder/{ARTEFACT}", simulator, prepare)
 
@@ -193,9 +253,16 @@ def axi_encoder_case(simulator="verilator"):
         arrays["out3"] = golden_packet(d.artefact, frames[3])[0]
         # one int16 element per output beat, a pixel in a 32-bit input word
         arrays.update({key: value.reshape(-1, 1) for key, value in arrays.items() if key.startswith("out")})
-        params = {"max": list(MAX_FRAME), "model_id": model, "idle": 0.2, "stall": 0.3, "in": [3, 8, 32],
-                  "out": [1, 16, 16, True], "frames": [[w, h, n] for n, (w, h) in enumerate(clean)],
-                  "malformed": [[*early, 2, "early"], [*missing, 3, "missing"]]}
+        params = {
+            "max": list(MAX_FRAME),
+            "model_id": model,
+            "idle": 0.2,
+            "stall": 0.3,
+            "in": [3, 8, 32],
+            "out": [1, 16, 16, True],
+            "frames": [[w, h, n] for n, (w, h) in enumerate(clean)],
+            "malformed": [[*early, 2, "early"], [*missing, 3, "missing"]],
+        }
         return CocotbBench(AXIWrapper(d.component(), *MAX_FRAME, model), AXI_BENCH, params, arrays)
 
     # Named as boards.host.RtlSimBackend names its builds (axi_encoder_<artefact>), so that

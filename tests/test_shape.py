@@ -40,13 +40,16 @@ def test_out_size_sizes_signals():
     assert isinstance(w, Value) and isinstance(h, Value)
 
 
-@pytest.mark.parametrize("args, message", [
-    ((4, 1, 3, 8), r"kernel=4 must be odd"),
-    ((5, 3, 3, 8), r"stride=3 must be 1 or 2"),
-    ((1, 2, 3, 8), r"kernel=1 < stride=2"),
-    ((5, 2, 0, 8), r"c_in=0 must be a positive integer"),
-    ((5, 1, 3, 8, True), r"stride=1: a transposed layer upsamples by 2"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((4, 1, 3, 8), r"kernel=4 must be odd"),
+        ((5, 3, 3, 8), r"stride=3 must be 1 or 2"),
+        ((1, 2, 3, 8), r"kernel=1 < stride=2"),
+        ((5, 2, 0, 8), r"c_in=0 must be a positive integer"),
+        ((5, 1, 3, 8, True), r"stride=1: a transposed layer upsamples by 2"),
+    ],
+)
 def test_rejects_impossible(args, message):
     with pytest.raises(ValueError, match=message):
         LayerShape(*args)

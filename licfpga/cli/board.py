@@ -15,8 +15,9 @@ def cmd_build(args) -> int:
     print(tree.resources.markdown(), end="")
     print(f"{tree.resources.summary()} (details: {tree.root / 'report.md'})")
     if status is None:
-        print(f"vivado is not on PATH: the tree is ready; to build it, run\n"
-              f"  cd {tree.root} && {' '.join(tree.command)}")
+        print(
+            f"vivado is not on PATH: the tree is ready; to build it, run\n  cd {tree.root} && {' '.join(tree.command)}"
+        )
         return 0
     print(f"vivado exited with status {status}")
     return status
@@ -25,16 +26,30 @@ def cmd_build(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("build", help="write the Vivado tree of a board design (and run Vivado if it is on PATH)")
     p.add_argument("--board", choices=["zcu102"], default="zcu102")
-    p.add_argument("--design", choices=["ps", "selftest"], default="ps",
-                   help="ps: behind AXI DMA in a Zynq UltraScale+ block design; selftest: ROM frame, verdict on "
-                        "LEDs/UART")
-    p.add_argument("--model", help="integer artefact whose encoder is the core: registry name or .json (default: the "
-                                   "shipped default student's)")
-    p.add_argument("--dsp-budget", type=int,
-                   help="DSPs the encoder is balanced within (default: the XCZU9EG's less 10%%)")
-    p.add_argument("--synth", action="store_true", help="the estimate's encoder figures from Yosys (licfpga synth's, "
-                                                         "cached; slow the first time for a large student)")
-    p.add_argument("--clock-mhz", type=float, help="PL clock of ps (default 300, assumed until timing confirms it); "
-                                                   "selftest runs at the board's 125 MHz")
+    p.add_argument(
+        "--design",
+        choices=["ps", "selftest"],
+        default="ps",
+        help="ps: behind AXI DMA in a Zynq UltraScale+ block design; selftest: ROM frame, verdict on LEDs/UART",
+    )
+    p.add_argument(
+        "--model",
+        help="integer artefact whose encoder is the core: registry name or .json (default: the "
+        "shipped default student's)",
+    )
+    p.add_argument(
+        "--dsp-budget", type=int, help="DSPs the encoder is balanced within (default: the XCZU9EG's less 10%%)"
+    )
+    p.add_argument(
+        "--synth",
+        action="store_true",
+        help="the estimate's encoder figures from Yosys (licfpga synth's, "
+        "cached; slow the first time for a large student)",
+    )
+    p.add_argument(
+        "--clock-mhz",
+        type=float,
+        help="PL clock of ps (default 300, assumed until timing confirms it); selftest runs at the board's 125 MHz",
+    )
     p.add_argument("--out", required=True, help="folder for the tree")
     p.set_defaults(func=cmd_build)

@@ -28,33 +28,42 @@ def _golden_backend(codec):
     from licfpga.model.golden import GoldenBackend
 
     if not isinstance(codec, IntegerCodec):
-        raise CodecError(f"{codec.name} is a float model: --backend golden runs integer models "
-                         f"(e.g. {codec.name}-int8, made by licfpga quantize)")
+        raise CodecError(
+            f"{codec.name} is a float model: --backend golden runs integer models "
+            f"(e.g. {codec.name}-int8, made by licfpga quantize)"
+        )
     return GoldenBackend(codec.artefact)
 
 
 def _hardware_backend(name, factory):
     """A backend of the AXI-wrapped encoder (`boards.host`): ``factory(artefact, MODEL)``."""
+
     def make(codec):
         from licfpga.model.codec import CodecError, IntegerCodec  # light CLI: loaded when used
 
         if not isinstance(codec, IntegerCodec):
-            raise CodecError(f"{codec.name} is a float model: --backend {name} runs the encoder generated from an "
-                             f"integer model (e.g. {codec.name}-int8)")
+            raise CodecError(
+                f"{codec.name} is a float model: --backend {name} runs the encoder generated from an "
+                f"integer model (e.g. {codec.name}-int8)"
+            )
         # light CLI: the hardware packages load only for a hardware backend of an integer model
         from licfpga.boards import host
         from licfpga.rtl.axi import model_register
 
         return getattr(host, factory)(codec.artefact, model_register(codec.model_id))
+
     return make
 
 
 #: Analysis backends of ``compress --backend``: name -> factory(codec) -> AnalysisBackend. Hardware
 #: backends are added here, so that ``model/`` never imports hardware code. Without --backend a
 #: codec uses its own default (``Codec.default_backend_name``: golden for integer models).
-BACKENDS = {"float": _float_backend, "golden": _golden_backend,
-            "rtl-sim": _hardware_backend("rtl-sim", "rtl_sim_analysis"),
-            "board": _hardware_backend("board", "board_analysis")}
+BACKENDS = {
+    "float": _float_backend,
+    "golden": _golden_backend,
+    "rtl-sim": _hardware_backend("rtl-sim", "rtl_sim_analysis"),
+    "board": _hardware_backend("board", "board_analysis"),
+}
 
 
 def _use_threads(count: int | None) -> None:
@@ -70,14 +79,21 @@ def cmd_models(args) -> int:
 
     models = list_models()
     if args.json:
-        print(json.dumps([{k: v for k, v in m.as_json().items() if k not in ("path", "training")} for m in models],
-                         indent=2))
+        print(
+            json.dumps(
+                [{k: v for k, v in m.as_json().items() if k not in ("path", "training")} for m in models], indent=2
+            )
+        )
         return 0
-    print(f"{'name':24} {'role':8} {'N':>4} {'M':>4} {'q':>2} {'lambda':>8} {'KD':>3} {'int':>3} {'params':>9} "
-          f"{'MAC/px':>8}")
+    print(
+        f"{'name':24} {'role':8} {'N':>4} {'M':>4} {'q':>2} {'lambda':>8} {'KD':>3} {'int':>3} {'params':>9} "
+        f"{'MAC/px':>8}"
+    )
     for m in models:
-        print(f"{m.name:24} {m.role:8} {m.N:4d} {m.M:4d} {m.quality:2d} {m.lmbda:8.4f} {'yes' if m.distilled else 'no':>3} "
-              f"{'yes' if m.integer else 'no':>3} {m.params:9,d} {m.macs_per_pixel:8,.0f}")
+        print(
+            f"{m.name:24} {m.role:8} {m.N:4d} {m.M:4d} {m.quality:2d} {m.lmbda:8.4f} {'yes' if m.distilled else 'no':>3} "
+            f"{'yes' if m.integer else 'no':>3} {m.params:9,d} {m.macs_per_pixel:8,.0f}"
+        )
     return 0
 
 
@@ -89,10 +105,13 @@ def cmd_compress(args) -> int:
 
     start = time.perf_counter()
     codec = Codec.load(args.model or default_codec_model())
-    summary = compress(args.input, args.output, codec, BACKENDS[args.backend or codec.default_backend_name](codec),
-                       verify=args.verify)
-    print(f"{args.output}: {summary.bytes} bytes, {summary.bpp:.4f} bpp ({summary.width}×{summary.height}), "
-          f"{time.perf_counter() - start:.2f} s")
+    summary = compress(
+        args.input, args.output, codec, BACKENDS[args.backend or codec.default_backend_name](codec), verify=args.verify
+    )
+    print(
+        f"{args.output}: {summary.bytes} bytes, {summary.bpp:.4f} bpp ({summary.width}×{summary.height}), "
+        f"{time.perf_counter() - start:.2f} s"
+    )
     return 0
 
 
@@ -122,10 +141,12 @@ def cmd_demo(args) -> int:
     decoded = decompress(out / "sample.lic", out / "sample-decoded.png", codec)
     done = time.perf_counter()
     original = read_image(sample)
-    print(f"model {codec.name}, backend {backend}: kodim23 crop {summary.width}×{summary.height} → "
-          f"{out / 'sample.lic'} ({summary.bytes} bytes, {summary.bpp:.3f} bpp), "
-          f"PSNR {psnr(original, decoded):.2f} dB, MS-SSIM {ms_ssim(original, decoded):.4f}, "
-          f"encode {encoded - start:.2f} s, decode {done - encoded:.2f} s → {out / 'sample-decoded.png'}")
+    print(
+        f"model {codec.name}, backend {backend}: kodim23 crop {summary.width}×{summary.height} → "
+        f"{out / 'sample.lic'} ({summary.bytes} bytes, {summary.bpp:.3f} bpp), "
+        f"PSNR {psnr(original, decoded):.2f} dB, MS-SSIM {ms_ssim(original, decoded):.4f}, "
+        f"encode {encoded - start:.2f} s, decode {done - encoded:.2f} s → {out / 'sample-decoded.png'}"
+    )
     return 0
 
 
@@ -137,27 +158,38 @@ def register(sub) -> None:
     p = sub.add_parser("compress", help="compress an image into a .lic file")
     p.add_argument("input", help="image file (RGB, grayscale, palette, or opaque RGBA)")
     p.add_argument("output", help=".lic file")
-    p.add_argument("--model", help="registry name, weights .pt or artefact .json (default: the shipped default "
-                                   "student's integer artefact)")
-    p.add_argument("--backend", choices=sorted(BACKENDS),
-                   help="what runs the analysis transform (default: golden for integer models, else float)")
-    p.add_argument("--threads", type=positive_int,
-                   help="threads (default: all cores; the file is the same for any count)")
-    p.add_argument("--verify", action="store_true", help="also decode the file (g_s, the decoder's work) and check it "
-                                                         "gives the encoder's reconstruction exactly")
+    p.add_argument(
+        "--model",
+        help="registry name, weights .pt or artefact .json (default: the shipped default student's integer artefact)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=sorted(BACKENDS),
+        help="what runs the analysis transform (default: golden for integer models, else float)",
+    )
+    p.add_argument(
+        "--threads", type=positive_int, help="threads (default: all cores; the file is the same for any count)"
+    )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="also decode the file (g_s, the decoder's work) and check it gives the encoder's reconstruction exactly",
+    )
     p.set_defaults(func=cmd_compress)
 
     p = sub.add_parser("decompress", help="decode a .lic file into an image")
     p.add_argument("input", help=".lic file")
     p.add_argument("output", help="image file; the format follows the extension")
     p.add_argument("--model", help="weights .pt or registry name (default: the model named in the file)")
-    p.add_argument("--threads", type=positive_int,
-                   help="threads (default: all cores; the image is the same for any count)")
+    p.add_argument(
+        "--threads", type=positive_int, help="threads (default: all cores; the image is the same for any count)"
+    )
     p.set_defaults(func=cmd_decompress)
 
     p = sub.add_parser("demo", help="compress and decompress the bundled sample photo (Kodak kodim23, cropped)")
-    p.add_argument("--model", help="registry name or weight file (default: the shipped default student's integer "
-                                   "artefact)")
+    p.add_argument(
+        "--model", help="registry name or weight file (default: the shipped default student's integer artefact)"
+    )
     p.add_argument("--backend", choices=sorted(BACKENDS), help="default: golden for integer models, else float")
     p.add_argument("--out", default="demo-output", help="folder for the .lic file and the decoded PNG")
     p.set_defaults(func=cmd_demo)

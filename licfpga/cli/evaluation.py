@@ -12,8 +12,14 @@ def cmd_eval(args) -> int:
     from licfpga.model.evaluate import ANCHOR_QUALITIES, evaluate, plot_rd, summary_lines, write_report
 
     anchors = () if args.anchors == "none" else tuple(a.strip() for a in args.anchors.split(",") if a.strip())
-    report = evaluate(Path(args.images), args.model, anchors=anchors, limit=args.limit, bd_method=args.bd_method,
-                      anchor_qualities=tuple(args.anchor_qualities or ANCHOR_QUALITIES))
+    report = evaluate(
+        Path(args.images),
+        args.model,
+        anchors=anchors,
+        limit=args.limit,
+        bd_method=args.bd_method,
+        anchor_qualities=tuple(args.anchor_qualities or ANCHOR_QUALITIES),
+    )
     if args.json:
         write_report(report, Path(args.json))
     if args.plot:
@@ -43,8 +49,13 @@ def register(sub) -> None:
     p.add_argument("--plot", help="write the RD plot (PNG) here")
     p.add_argument("--limit", type=int, help="only the first K images (sorted by name)")
     p.add_argument("--anchors", default="jpeg,webp", help="comma-separated anchor codecs (jpeg, webp) or 'none'")
-    p.add_argument("--anchor-qualities", type=int, nargs="+", metavar="Q",
-                   help="the anchors' quality sweep (default: 10 20 … 90 95)")
+    p.add_argument(
+        "--anchor-qualities",
+        type=int,
+        nargs="+",
+        metavar="Q",
+        help="the anchors' quality sweep (default: 10 20 … 90 95)",
+    )
     p.add_argument("--bd-method", choices=["pchip", "cubic"], default="pchip")
     p.set_defaults(func=cmd_eval)
 

@@ -49,9 +49,11 @@ def cmd_generate(args) -> int:
     start = time.perf_counter()
     files = generate(design, Path(args.out), args.clock_mhz)
     plan = design.plan
-    print(f"{args.out}: encoder of {design.artefact.name} ({plan.objective}, {plan.dsp} DSPs, "
-          f"{plan.interval() / (plan.width * plan.height):.3f} cycles/px on {plan.width}×{plan.height}), "
-          f"generated in {time.perf_counter() - start:.1f} s: {', '.join(p.name for p in files.values())}")
+    print(
+        f"{args.out}: encoder of {design.artefact.name} ({plan.objective}, {plan.dsp} DSPs, "
+        f"{plan.interval() / (plan.width * plan.height):.3f} cycles/px on {plan.width}×{plan.height}), "
+        f"generated in {time.perf_counter() - start:.1f} s: {', '.join(p.name for p in files.values())}"
+    )
     return 0
 
 
@@ -93,14 +95,18 @@ def _add_design_args(p) -> None:
     p.add_argument("--dsp-budget", type=int, help="DSPs to balance within (default: the XCZU9EG's less 10%%)")
     p.add_argument("--fps", type=float, help="instead of a budget: the fewest DSPs for this frame rate")
     p.add_argument("--clock-mhz", type=float, default=300.0, help="assumed clock (only a timing report confirms one)")
-    p.add_argument("--resolution", type=frame, default="1280x720",
-                   help="WIDTHxHEIGHT the plan is balanced on (padded to 64)")
+    p.add_argument(
+        "--resolution", type=frame, default="1280x720", help="WIDTHxHEIGHT the plan is balanced on (padded to 64)"
+    )
     p.add_argument("--max-frame", type=frame, help="WIDTHxHEIGHT of the line buffers (default 1920x1088)")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("plan", help="the student width N that meets a frame rate on a device (analytical model); "
-                                    "--table: N × DSP × BRAM × fps per device")
+    p = sub.add_parser(
+        "plan",
+        help="the student width N that meets a frame rate on a device (analytical model); "
+        "--table: N × DSP × BRAM × fps per device",
+    )
     p.add_argument("--device", default="XCZU9EG", help="XCZU9EG (ZCU102), XCZU7EV (ZCU104) or XCZU3EG")
     p.add_argument("--fps", type=float, default=30.0)
     p.add_argument("--resolution", type=frame, default="1280x720", help="WIDTHxHEIGHT; padded to a multiple of 64")
@@ -115,25 +121,35 @@ def register(sub) -> None:
     _add_design_args(p)
     p.set_defaults(func=cmd_generate)
 
-    p = sub.add_parser("synth", help="resource estimate of the generated encoder: every engine synthesized by "
-                                     "Yosys (synth_xilinx -family xcup), cached, summed against the XCZU9EG")
+    p = sub.add_parser(
+        "synth",
+        help="resource estimate of the generated encoder: every engine synthesized by "
+        "Yosys (synth_xilinx -family xcup), cached, summed against the XCZU9EG",
+    )
     _add_design_args(p)
     p.add_argument("--json", help="write the report here as JSON")
     p.add_argument("--jobs", type=int, default=1, help="Yosys processes at once")
     p.add_argument("--cache", help="folder of cached results (default: build/synth)")
     p.set_defaults(func=cmd_synth)
 
-    p = sub.add_parser("bench-rtl", help="one Kodak-size frame through the generated encoder in Verilator: "
-                                         "cycles/px vs the model, DSP efficiency, bit-exact check, Yosys resources")
+    p = sub.add_parser(
+        "bench-rtl",
+        help="one Kodak-size frame through the generated encoder in Verilator: "
+        "cycles/px vs the model, DSP efficiency, bit-exact check, Yosys resources",
+    )
     _add_design_args(p)
     p.add_argument("--image", help="the frame (default: the bundled Kodak crop, resized to 768x512)")
-    p.add_argument("--frames", type=positive_int, default=2,
-                   help="frames streamed back to back (2: steady-state interval)")
+    p.add_argument(
+        "--frames", type=positive_int, default=2, help="frames streamed back to back (2: steady-state interval)"
+    )
     p.add_argument("--jobs", type=int, default=1, help="compiler jobs of the Verilator build")
     p.add_argument("--no-synth", action="store_true", help="skip Yosys; report the analytical resources")
     p.add_argument("--json", help="write the measurements here")
     p.set_defaults(func=cmd_bench_rtl)
 
     # Registered for the command list only: main() hands `regress ...` to `regress` before parsing.
-    sub.add_parser("regress", add_help=False,
-                   help="cocotb regression of the RTL blocks on Verilator and Icarus (licfpga regress --help)")
+    sub.add_parser(
+        "regress",
+        add_help=False,
+        help="cocotb regression of the RTL blocks on Verilator and Icarus (licfpga regress --help)",
+    )

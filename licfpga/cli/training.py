@@ -16,21 +16,40 @@ def cmd_pack(args) -> int:
     from licfpga.model.data import build_pack  # light CLI: torch loads only here
 
     summary = build_pack(Path(args.images), Path(args.out), tile=args.tile, max_mib=args.max_mib, seed=args.seed)
-    print(f"{args.out}: {summary['tiles']} tiles of {args.tile}px from {summary['images']} images, "
-          f"{summary['bytes'] / 2**20:.1f} MiB")
+    print(
+        f"{args.out}: {summary['tiles']} tiles of {args.tile}px from {summary['images']} images, "
+        f"{summary['bytes'] / 2**20:.1f} MiB"
+    )
     return 0
 
 
 def _train_config(args, teacher: str | None):
     from licfpga.model.train import TrainConfig  # light CLI: torch loads only here
 
-    return TrainConfig(data=args.data, out=args.out, N=args.N, M=args.M, lmbda=args.lmbda, steps=args.steps,
-                       batch=args.batch, crop=args.crop, lr=args.lr, lr_drops=tuple(args.lr_drops), seed=args.seed,
-                       device=args.device, bf16=args.bf16, channels_last=args.channels_last, compile=args.compile,
-                       init=args.init, teacher=teacher,
-                       kd_start=getattr(args, "kd_start", 0.5), kd_latent=getattr(args, "kd_latent", 1.0),
-                       kd_image=getattr(args, "kd_image", 1.0), time_limit_min=args.time_limit,
-                       checkpoint_every=args.checkpoint_every)
+    return TrainConfig(
+        data=args.data,
+        out=args.out,
+        N=args.N,
+        M=args.M,
+        lmbda=args.lmbda,
+        steps=args.steps,
+        batch=args.batch,
+        crop=args.crop,
+        lr=args.lr,
+        lr_drops=tuple(args.lr_drops),
+        seed=args.seed,
+        device=args.device,
+        bf16=args.bf16,
+        channels_last=args.channels_last,
+        compile=args.compile,
+        init=args.init,
+        teacher=teacher,
+        kd_start=getattr(args, "kd_start", 0.5),
+        kd_latent=getattr(args, "kd_latent", 1.0),
+        kd_image=getattr(args, "kd_image", 1.0),
+        time_limit_min=args.time_limit,
+        checkpoint_every=args.checkpoint_every,
+    )
 
 
 def cmd_train(args) -> int:
@@ -69,9 +88,20 @@ def cmd_campaign(args) -> int:
         return 0
     if args.deadline is None:
         raise UserError("campaign: give --deadline (or --export / --report)")
-    campaign.run(Path(args.runs), Path(args.data), args.deadline, stage=args.stage, segment_min=args.segment,
-                 batch=args.batch, crop=args.crop, device=args.device, bf16=not args.fp32,
-                 channels_last=not args.fp32, compile=args.compile, **weights)
+    campaign.run(
+        Path(args.runs),
+        Path(args.data),
+        args.deadline,
+        stage=args.stage,
+        segment_min=args.segment,
+        batch=args.batch,
+        crop=args.crop,
+        device=args.device,
+        bf16=not args.fp32,
+        channels_last=not args.fp32,
+        compile=args.compile,
+        **weights,
+    )
     return 0
 
 
@@ -99,8 +129,10 @@ def cmd_learning_curve(args) -> int:
             continue
         fit = c["fit"]
         extrapolation = f", loss at 10× compute ≈ {fit['loss_at_10x']:.3f}" if fit else ""
-        print(f"{c['name']:24} {c['step'][-1]:6.0f} steps {c['minutes'][-1]:6.1f} min  loss {c['loss'][-1]:.3f}  "
-              f"bpp {c['bpp'][-1]:.3f}  PSNR {c['psnr'][-1]:.2f} dB{extrapolation}")
+        print(
+            f"{c['name']:24} {c['step'][-1]:6.0f} steps {c['minutes'][-1]:6.1f} min  loss {c['loss'][-1]:.3f}  "
+            f"bpp {c['bpp'][-1]:.3f}  PSNR {c['psnr'][-1]:.2f} dB{extrapolation}"
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(curves, f, indent=1)
@@ -112,11 +144,27 @@ def cmd_quantize(args) -> int:
     from licfpga.model.quantize import QuantizeConfig, quantize
     from licfpga.model.registry import WEIGHTS_DIR
 
-    print(quantize(QuantizeConfig(model=args.model, data=args.data, out_dir=args.out or str(WEIGHTS_DIR),
-                                  name=args.name, steps=args.steps, batch=args.batch, crop=args.crop, lr=args.lr,
-                                  gdn_in_bits=args.gdn_bits, gdn_coef_bits=args.gdn_coef_bits,
-                                  percentile=args.percentile, calib_images=args.calib_images, seed=args.seed,
-                                  device=args.device, checkpoint=args.checkpoint)))
+    print(
+        quantize(
+            QuantizeConfig(
+                model=args.model,
+                data=args.data,
+                out_dir=args.out or str(WEIGHTS_DIR),
+                name=args.name,
+                steps=args.steps,
+                batch=args.batch,
+                crop=args.crop,
+                lr=args.lr,
+                gdn_in_bits=args.gdn_bits,
+                gdn_coef_bits=args.gdn_coef_bits,
+                percentile=args.percentile,
+                calib_images=args.calib_images,
+                seed=args.seed,
+                device=args.device,
+                checkpoint=args.checkpoint,
+            )
+        )
+    )
     return 0
 
 
@@ -125,8 +173,14 @@ def cmd_quant_ablation(args) -> int:
     from licfpga.model.evaluate import bd_lines, write_report
     from licfpga.model.quantize import ablation
 
-    report = ablation(Path(args.images), args.model, calib=Path(args.calib),
-                      limit=args.limit, calib_images=args.calib_images, percentile=args.percentile)
+    report = ablation(
+        Path(args.images),
+        args.model,
+        calib=Path(args.calib),
+        limit=args.limit,
+        calib_images=args.calib_images,
+        percentile=args.percentile,
+    )
     if args.json:
         write_report(report, Path(args.json))
     print("\n".join(bd_lines(report["bd"]) + [f"note: {note}" for note in report["notes"]]))
@@ -146,11 +200,15 @@ def _add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr-drops", type=float, nargs="*", default=[0.75], help="fractions of --steps where lr falls 3x")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--bf16", action="store_true",
-                   help="bf16 autocast of the wide convolutions (y, GDN, hyper path, entropy models stay fp32)")
+    p.add_argument(
+        "--bf16",
+        action="store_true",
+        help="bf16 autocast of the wide convolutions (y, GDN, hyper path, entropy models stay fp32)",
+    )
     p.add_argument("--channels-last", action="store_true", help="NHWC activations (faster on the CPU)")
-    p.add_argument("--compile", action="store_true", help="torch.compile the network (CPU: +23%% steps/s after a "
-                                                          "~50 s compile)")
+    p.add_argument(
+        "--compile", action="store_true", help="torch.compile the network (CPU: +23%% steps/s after a ~50 s compile)"
+    )
     p.add_argument("--init", help="start from these weights (registry name or .pt)")
     p.add_argument("--time-limit", type=float, help="minutes; checkpoint and stop when reached")
     p.add_argument("--checkpoint-every", type=int, default=200)
@@ -187,17 +245,27 @@ def register(sub) -> None:
     p.add_argument("--crop", type=int, default=128)
     p.add_argument("--device", default="cpu")
     p.add_argument("--fp32", action="store_true", help="no bf16 autocast / channels_last")
-    p.add_argument("--compile", action="store_true", help="torch.compile the network once per stage "
-                                                          "(CPU: +23%% steps/s after a ~50 s compile)")
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the network once per stage (CPU: +23%% steps/s after a ~50 s compile)",
+    )
     p.add_argument("--weights", help="folder of the shipped weights stages start from (default: the package's)")
-    p.add_argument("--needs", type=int, metavar="K", help="list the weight files the next K unfinished stages start "
-                                                           "or learn from (what a GPU run carries)")
+    p.add_argument(
+        "--needs",
+        type=int,
+        metavar="K",
+        help="list the weight files the next K unfinished stages start or learn from (what a GPU run carries)",
+    )
     p.add_argument("--adopt", metavar="DIR", help="continue from the stage weights in DIR (a GPU run's export)")
     p.add_argument("--export", action="store_true", help="write the fp16 weights of every trained stage")
     p.add_argument("--export-dir", help="where --export writes (default: the shipped weights folder)")
     p.add_argument("--report", help="write the campaign's Markdown table here (e.g. results/campaign.md)")
-    p.add_argument("--kodak", help="with --report: an eval report (results/kodak.json) whose Kodak bpp/PSNR join "
-                                   "the table where they are of the stage's current weights")
+    p.add_argument(
+        "--kodak",
+        help="with --report: an eval report (results/kodak.json) whose Kodak bpp/PSNR join "
+        "the table where they are of the stage's current weights",
+    )
     p.set_defaults(func=cmd_campaign)
 
     p = sub.add_parser("export", help="turn a training checkpoint into shipped fp16 weights")
@@ -232,13 +300,17 @@ def register(sub) -> None:
     p.add_argument("--checkpoint", help="QAT training checkpoint, resumed when it exists (default runs/NAME-qat.pt)")
     p.set_defaults(func=cmd_quantize)
 
-    p = sub.add_parser("quant-ablation", help="BD-rate of the integer variants (QAT hybrid, PTQ, int8 GDN) "
-                                              "against their float model")
+    p = sub.add_parser(
+        "quant-ablation", help="BD-rate of the integer variants (QAT hybrid, PTQ, int8 GDN) against their float model"
+    )
     p.add_argument("images", help="folder of evaluation images (e.g. Kodak)")
     p.add_argument("--model", action="append", required=True, help="float model at one rate; repeat for each rate")
     p.add_argument("--json", help="write the report here")
-    p.add_argument("--calib", required=True, help="photos (or a patch pack) for the PTQ variants' calibration: "
-                                                  "training data, never the evaluation images")
+    p.add_argument(
+        "--calib",
+        required=True,
+        help="photos (or a patch pack) for the PTQ variants' calibration: training data, never the evaluation images",
+    )
     p.add_argument("--calib-images", type=int, default=16)
     p.add_argument("--percentile", type=float, default=99.99)
     p.add_argument("--limit", type=int, help="only the first K images (sorted by name)")

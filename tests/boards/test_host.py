@@ -37,8 +37,10 @@ def image(tmp_path_factory):
 def test_compress_rtl_sim_writes_the_golden_file(image, tmp_path, capsys):
     model = str(tiny_student())
     for backend in ("golden", "rtl-sim"):
-        assert main(["compress", str(image), str(tmp_path / f"{backend}.lic"), "--model", model,
-                     "--backend", backend]) == 0, capsys.readouterr().err
+        assert (
+            main(["compress", str(image), str(tmp_path / f"{backend}.lic"), "--model", model, "--backend", backend])
+            == 0
+        ), capsys.readouterr().err
     assert (tmp_path / "rtl-sim.lic").read_bytes() == (tmp_path / "golden.lic").read_bytes()
 
 

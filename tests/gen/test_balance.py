@@ -8,7 +8,7 @@ from licfpga.gen.cost import Folding, layer_cost, legal_foldings
 from licfpga.gen.layers import ConvSpec, GDNSpec, encoder_topology
 
 CLOCK = 300.0
-XCZU9EG_BUDGET = 2268          # the XCZU9EG's 2,520 DSP48E2 less the default 10% margin
+XCZU9EG_BUDGET = 2268  # the XCZU9EG's 2,520 DSP48E2 less the default 10% margin
 
 
 @pytest.fixture(scope="module")
@@ -18,8 +18,9 @@ def n64():
 
 @pytest.fixture(scope="module")
 def budgets(n64):
-    return {b: balance_dsp(n64, b) for b in (XCZU9EG_BUDGET, XCZU9EG_BUDGET // 2, XCZU9EG_BUDGET // 4,
-                                             XCZU9EG_BUDGET // 8)}
+    return {
+        b: balance_dsp(n64, b) for b in (XCZU9EG_BUDGET, XCZU9EG_BUDGET // 2, XCZU9EG_BUDGET // 4, XCZU9EG_BUDGET // 8)
+    }
 
 
 def cycles_per_pixel(plan):
@@ -48,7 +49,7 @@ def test_dsp_totals_within_budget_and_foldings_legal(budgets, n64):
             assert f in legal_foldings(spec)
             if isinstance(spec, ConvSpec):
                 assert spec.c_out % f.pe == 0 and spec.window_len % f.simd == 0
-                spec.layer_config(f.pe, f.simd, 1920, 1088)        # the RTL's own check passes
+                spec.layer_config(f.pe, f.simd, 1920, 1088)  # the RTL's own check passes
             elif isinstance(spec, GDNSpec):
                 assert spec.channels % f.pe == 0 and spec.channels % f.simd == 0
 
@@ -60,10 +61,10 @@ def test_no_faster_allocation_fits_the_budget(budgets, n64):
     for budget, plan in budgets.items():
         shorter = plan.interval() - 1
         need = 0
-        for spec, (w, h), (mw, _) in zip(n64.layers, n64.frame_sizes(plan.width, plan.height),
-                                         n64.frame_sizes(plan.max_width, plan.max_height)):
-            fits = [c.dsp for c in (layer_cost(spec, f, w, h, mw) for f in legal_foldings(spec))
-                    if c.cycles <= shorter]
+        for spec, (w, h), (mw, _) in zip(
+            n64.layers, n64.frame_sizes(plan.width, plan.height), n64.frame_sizes(plan.max_width, plan.max_height)
+        ):
+            fits = [c.dsp for c in (layer_cost(spec, f, w, h, mw) for f in legal_foldings(spec)) if c.cycles <= shorter]
             need += min(fits) if fits else math.inf
         assert need > budget
 
@@ -135,9 +136,17 @@ def test_default_bram_budget_keeps_the_dsp_optimal_plan(budgets, unlimited):
 
 def frame_cycles(encoder, plan):
     """Every frame interval an engine of ``encoder`` can take on the plan's frame."""
-    return sorted({c.cycles for spec, (w, h), (mw, _) in zip(encoder.layers, encoder.frame_sizes(plan.width, plan.height),
-                                                             encoder.frame_sizes(plan.max_width, plan.max_height))
-                   for c in (layer_cost(spec, f, w, h, mw) for f in legal_foldings(spec))})
+    return sorted(
+        {
+            c.cycles
+            for spec, (w, h), (mw, _) in zip(
+                encoder.layers,
+                encoder.frame_sizes(plan.width, plan.height),
+                encoder.frame_sizes(plan.max_width, plan.max_height),
+            )
+            for c in (layer_cost(spec, f, w, h, mw) for f in legal_foldings(spec))
+        }
+    )
 
 
 @pytest.mark.parametrize("bram", [690, 600, 550, 500])
@@ -165,8 +174,11 @@ def test_bram_budget_forces_a_slower_plan(n64, unlimited):
 
 def test_impossible_bram_budget_names_the_smallest_that_fits():
     enc = encoder_topology(32)
-    with pytest.raises(BalanceError, match=r"a block-RAM budget of 100 RAMB36 is below the smallest that fits: "
-                                           r"([\d.]+) RAMB36 \(engines and buffers of topology N=32") as err:
+    with pytest.raises(
+        BalanceError,
+        match=r"a block-RAM budget of 100 RAMB36 is below the smallest that fits: "
+        r"([\d.]+) RAMB36 \(engines and buffers of topology N=32",
+    ) as err:
         balance_dsp(enc, 324, bram_budget=100)
     smallest = float(re.search(r"fits: ([\d.]+)", str(err.value)).group(1))
     plan = balance_dsp(enc, 324, bram_budget=smallest)
@@ -180,8 +192,11 @@ def test_fps_target_within_a_bram_budget(n64):
     plan = balance_fps(n64, 30, CLOCK, bram_budget=cheapest.bram36 - 50)
     assert plan.interval() <= CLOCK * 1e6 / 30
     assert plan.bram36 <= cheapest.bram36 - 50 and plan.dsp >= cheapest.dsp
-    with pytest.raises(BalanceError, match=r"a block-RAM budget of 50 RAMB36 is below the smallest that fits "
-                                           r"topology N=64, M=192 at 30 fps: [\d.]+ RAMB36"):
+    with pytest.raises(
+        BalanceError,
+        match=r"a block-RAM budget of 50 RAMB36 is below the smallest that fits "
+        r"topology N=64, M=192 at 30 fps: [\d.]+ RAMB36",
+    ):
         balance_fps(n64, 30, CLOCK, bram_budget=50)
 
 

@@ -9,8 +9,19 @@ from licfpga.sim.reference import window_cycles
 
 
 def conv(kernel, stride, c_in, c_out):
-    return ConvSpec(name="c", kernel=kernel, stride=stride, c_in=c_in, c_out=c_out, in_bits=8, in_signed=True,
-                    out_bits=8, out_signed=True, acc_bits=32, acc_bound_bits=27)
+    return ConvSpec(
+        name="c",
+        kernel=kernel,
+        stride=stride,
+        c_in=c_in,
+        c_out=c_out,
+        in_bits=8,
+        in_signed=True,
+        out_bits=8,
+        out_signed=True,
+        acc_bits=32,
+        acc_bound_bits=27,
+    )
 
 
 def brute_conv(spec, f, width, height):
@@ -28,8 +39,10 @@ def brute_conv(spec, f, width, height):
                 for _ in range(spec.window_len // f.simd):
                     busy += 1
                     issued += f.pe * f.simd
-            taps += sum(1 for _ in itertools.product(range(spec.kernel), range(spec.kernel), range(spec.c_in),
-                                                     range(spec.c_out)))
+            taps += sum(
+                1
+                for _ in itertools.product(range(spec.kernel), range(spec.kernel), range(spec.c_in), range(spec.c_out))
+            )
             engine += busy if addressed else max(busy, p + 1 if i == 0 else s)
     inputs = width * height * (spec.c_in // f.simd if addressed else 1)
     return max(engine, inputs), taps, issued
@@ -47,7 +60,7 @@ def test_conv_cycles_equal_a_brute_force_count(spec):
         cycles, taps, issued = brute_conv(spec, f, width, height)
         assert cost.cycles == cycles, (f, width, height)
         assert cost.macs == taps
-        assert issued == taps          # the array is never idle on a legal folding: every lane is a real tap
+        assert issued == taps  # the array is never idle on a legal folding: every lane is a real tap
 
 
 def test_gdn_cycles_equal_a_brute_force_count():
@@ -59,10 +72,17 @@ def test_gdn_cycles_equal_a_brute_force_count():
         assert cost.macs == 7 * 5 * 12 * 12
 
 
-@pytest.mark.parametrize("kernel,stride,c_in,simd,width,height", [
-    (5, 2, 3, 3, 13, 9), (5, 2, 3, 1, 20, 7), (3, 1, 4, 2, 9, 9), (5, 2, 8, 8, 16, 12), (3, 2, 6, 2, 11, 5),
-    (5, 2, 4, 5, 10, 10),
-])
+@pytest.mark.parametrize(
+    "kernel,stride,c_in,simd,width,height",
+    [
+        (5, 2, 3, 3, 13, 9),
+        (5, 2, 3, 1, 20, 7),
+        (3, 1, 4, 2, 9, 9),
+        (5, 2, 8, 8, 16, 12),
+        (3, 2, 6, 2, 11, 5),
+        (5, 2, 4, 5, 10, 10),
+    ],
+)
 def test_one_pass_cycles_match_the_window_generators_reference(kernel, stride, c_in, simd, width, height):
     """With NF = 1 the engine paces at the window generator: the reference timing the RTL
     is tested against (sim.reference.window_cycles), less its fill (the rows before the
@@ -89,12 +109,23 @@ def test_full_rate_first_layer_is_input_bound():
 
 
 def test_dsp_mapping():
-    spec = conv(5, 2, 8, 16)             # window 200
+    spec = conv(5, 2, 8, 16)  # window 200
     cost = layer_cost(spec, Folding(4, 10), 32, 32, 32)
     # 40 product lanes; SF = 20 ≥ PE, so one requantizer lane.
     assert (cost.dsp_mac, cost.dsp_other) == (40, 1)
-    wide = ConvSpec(name="w", kernel=5, stride=2, c_in=8, c_out=16, in_bits=8, in_signed=False, out_bits=8,
-                    out_signed=False, acc_bits=32, acc_bound_bits=28)   # 28-bit accumulator: two DSPs per requantizer
+    wide = ConvSpec(
+        name="w",
+        kernel=5,
+        stride=2,
+        c_in=8,
+        c_out=16,
+        in_bits=8,
+        in_signed=False,
+        out_bits=8,
+        out_signed=False,
+        acc_bits=32,
+        acc_bound_bits=28,
+    )  # 28-bit accumulator: two DSPs per requantizer
     cost = layer_cost(wide, Folding(16, 200), 32, 32, 32)
     assert (cost.dsp_mac, cost.dsp_other) == (3200, 16 * 2)
     gdn = GDNSpec("g", 64, 8, 8, 26, 48)
@@ -110,15 +141,18 @@ def test_illegal_folding_and_frame_are_refused():
         layer_cost(conv(5, 2, 3, 8), Folding(1, 1), 9, 8, 8)
 
 
-@pytest.mark.parametrize("depth,width,blocks", [
-    (1024, 18, 0.5),      # one RAMB18 1K×18
-    (512, 72, 1),         # one RAMB36 512×72
-    (1920, 24, 1.5),      # three RAMB18 2K×9
-    (4096, 9, 1),         # RAMB36 4K×9
-    (960, 512, 14.5),     # 29 RAMB18 of 1K×18 (512 bits = 28 × 18 + 8 → a 29th column)
-    (100, 512, 7.5),      # shallow: 15 RAMB18 of 512×36
-    (40000, 1, 1.5),      # 32K×1 RAMB36 + 8K×2 RAMB18 for the rest
-])
+@pytest.mark.parametrize(
+    "depth,width,blocks",
+    [
+        (1024, 18, 0.5),  # one RAMB18 1K×18
+        (512, 72, 1),  # one RAMB36 512×72
+        (1920, 24, 1.5),  # three RAMB18 2K×9
+        (4096, 9, 1),  # RAMB36 4K×9
+        (960, 512, 14.5),  # 29 RAMB18 of 1K×18 (512 bits = 28 × 18 + 8 → a 29th column)
+        (100, 512, 7.5),  # shallow: 15 RAMB18 of 512×36
+        (40000, 1, 1.5),  # 32K×1 RAMB36 + 8K×2 RAMB18 for the rest
+    ],
+)
 def test_bram_mapping_uses_real_aspect_ratios(depth, width, blocks):
     assert bram36_blocks(depth, width) == blocks
 
@@ -133,7 +167,7 @@ def test_small_memories_go_to_luts():
     ram = Memory("window buffer", 64, 40, 1, rom=False)
     assert (rom.bram36, rom.luts) == (0.0, 3 * 40)
     assert (ram.bram36, ram.luts) == (0.0, 4 * 14)
-    assert Memory("weights", 65, 40, 1, rom=True).bram36 == 1.0   # 512×36 + 512×4 in RAMB18s
+    assert Memory("weights", 65, 40, 1, rom=True).bram36 == 1.0  # 512×36 + 512×4 in RAMB18s
 
 
 def test_weight_roms_hold_every_weight():

@@ -28,14 +28,27 @@ def test_generate_is_byte_identical(tiny_design, tmp_path):
     for role, path in first.items():
         assert path.read_bytes() == second[role].read_bytes(), role
     text = first["verilog"].read_text()
-    assert f"module {TOP}(" in text and "$readmem" not in text      # ROMs initialised inline
+    assert f"module {TOP}(" in text and "$readmem" not in text  # ROMs initialised inline
     manifest = json.loads(first["manifest"].read_text())
     assert manifest["artefact"]["npz_sha256"] == tiny_design.artefact_sha256
-    assert [e["name"] for e in manifest["engines"]] == ["g_a.0", "g_a.1", "g_a.2", "g_a.3", "g_a.4", "g_a.5",
-                                                        "g_a.6", "abs", "h_a.0", "h_a.2", "h_a.4"]
-    assert [(e["pe"], e["simd"]) for e in manifest["engines"] if e["engine"] != "abs"] == \
-        [(f.pe, f.simd) for spec, f in zip(tiny_design.plan.encoder.layers, tiny_design.plan.foldings)
-         if spec.kind != "abs"]
+    assert [e["name"] for e in manifest["engines"]] == [
+        "g_a.0",
+        "g_a.1",
+        "g_a.2",
+        "g_a.3",
+        "g_a.4",
+        "g_a.5",
+        "g_a.6",
+        "abs",
+        "h_a.0",
+        "h_a.2",
+        "h_a.4",
+    ]
+    assert [(e["pe"], e["simd"]) for e in manifest["engines"] if e["engine"] != "abs"] == [
+        (f.pe, f.simd)
+        for spec, f in zip(tiny_design.plan.encoder.layers, tiny_design.plan.foldings)
+        if spec.kind != "abs"
+    ]
     assert {k: v["depth"] for k, v in manifest["fifos"].items()} == tiny_design.config.fifo_depths
     assert manifest["fifos"]["z"]["bits"] == 8 * tiny_design.config.hyper[-1].pe + 4
     assert manifest["max_frame"] == list(FRAME)
@@ -62,12 +75,22 @@ def test_a_plan_of_another_encoder_is_refused(tiny_design):
 
 def test_cli_generate(tiny_artefact, tmp_path, capsys):  # noqa: F811
     out = tmp_path / "tree"
-    args = ["generate", "--model", str(tiny_artefact), "--out", str(out), "--max-frame", "64x64", "--resolution",
-            "64x64"]
+    args = [
+        "generate",
+        "--model",
+        str(tiny_artefact),
+        "--out",
+        str(out),
+        "--max-frame",
+        "64x64",
+        "--resolution",
+        "64x64",
+    ]
     assert main(args + ["--dsp-budget", "100"]) == 0
     assert "cycles/px on 64×64" in capsys.readouterr().out
-    assert (out / f"{TOP}.v").exists() and json.loads((out / "manifest.json").read_text())["objective"] == \
-        "DSP budget 100"
+    assert (out / f"{TOP}.v").exists() and json.loads((out / "manifest.json").read_text())[
+        "objective"
+    ] == "DSP budget 100"
     assert main(args + ["--dsp-budget", "5"]) == 2
     assert "below the smallest that fits" in capsys.readouterr().err
     assert main(args + ["--dsp-budget", "5", "--fps", "30"]) == 2

@@ -14,8 +14,13 @@ def random_artefact(N, M, seed=0):
     layers = []
     for spec in topology(N, M):
         if spec.kind in ("gdn", "igdn"):
-            params = quantize_gdn(rng.uniform(0.5, 1.5, spec.c_in), rng.uniform(0, 0.1, (spec.c_in, spec.c_in)),
-                                  0.05, 0.05, inverse=spec.kind == "igdn")
+            params = quantize_gdn(
+                rng.uniform(0.5, 1.5, spec.c_in),
+                rng.uniform(0, 0.1, (spec.c_in, spec.c_in)),
+                0.05,
+                0.05,
+                inverse=spec.kind == "igdn",
+            )
             layers.append(GDNLayer(spec, params))
             continue
         weight = rng.integers(-127, 128, spec.weight_shape)
@@ -29,15 +34,26 @@ def random_artefact(N, M, seed=0):
 
 def test_encoder_order_and_kinds():
     enc = encoder_topology(64)
-    assert [layer.name for layer in enc.layers] == ["g_a.0", "g_a.1", "g_a.2", "g_a.3", "g_a.4", "g_a.5", "g_a.6",
-                                                  "abs", "h_a.0", "h_a.2", "h_a.4"]
+    assert [layer.name for layer in enc.layers] == [
+        "g_a.0",
+        "g_a.1",
+        "g_a.2",
+        "g_a.3",
+        "g_a.4",
+        "g_a.5",
+        "g_a.6",
+        "abs",
+        "h_a.0",
+        "h_a.2",
+        "h_a.4",
+    ]
     assert [type(layer) for layer in enc.layers] == [ConvSpec, GDNSpec] * 3 + [ConvSpec, AbsSpec] + [ConvSpec] * 3
     first, y, absolute, h0 = enc.layers[0], enc.layers[6], enc.layers[7], enc.layers[8]
-    assert (first.in_bits, first.in_signed, first.c_in) == (8, False, 3)       # pixels as uint8
-    assert (y.out_bits, y.c_out) == (16, 192)                                   # ŷ int16
+    assert (first.in_bits, first.in_signed, first.c_in) == (8, False, 3)  # pixels as uint8
+    assert (y.out_bits, y.c_out) == (16, 192)  # ŷ int16
     assert (absolute.in_bits, absolute.out_bits, absolute.channels) == (16, 8, 192)
-    assert (h0.kernel, h0.stride, h0.in_signed, h0.out_signed) == (3, 1, False, False)   # ReLU folded
-    assert enc.layers[-1].out_signed                                           # ẑ int8
+    assert (h0.kernel, h0.stride, h0.in_signed, h0.out_signed) == (3, 1, False, False)  # ReLU folded
+    assert enc.layers[-1].out_signed  # ẑ int8
 
 
 @pytest.mark.parametrize("N", [32, 64, 128])

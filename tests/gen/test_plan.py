@@ -65,7 +65,7 @@ def test_choice_is_the_best_ranked_width_that_fits():
     chosen = decision["chosen"]
     assert chosen is not None and candidates[chosen]["meets"]
     assert candidates[chosen]["cycles_per_pixel"] <= 300e6 / 30 / (1280 * 768)
-    for n in decision["order"][:decision["order"].index(chosen)]:
+    for n in decision["order"][: decision["order"].index(chosen)]:
         assert not candidates[n]["meets"] and f"N={n} ranks higher" in decision["why"]
     assert decision["order"] == [128, 64, 32] and "ranked by N" in decision["ranking"]
 
@@ -77,18 +77,24 @@ def test_no_width_fits_says_so():
 
 def eval_report(bd):
     curves = [{"label": "jpeg", "kind": "anchor", "points": []}]
-    curves += [{"label": f"student-n{n}-int8", "kind": "model", "role": "student", "N": n, "integer": True,
-                "points": []} for n in bd]
-    return {"format": "licfpga-eval-1", "curves": curves,
-            "bd": [{"anchor": "jpeg", "test": f"student-n{n}-int8", "bd_rate_pct": v} for n, v in bd.items()]}
+    curves += [
+        {"label": f"student-n{n}-int8", "kind": "model", "role": "student", "N": n, "integer": True, "points": []}
+        for n in bd
+    ]
+    return {
+        "format": "licfpga-eval-1",
+        "curves": curves,
+        "bd": [{"anchor": "jpeg", "test": f"student-n{n}-int8", "bd_rate_pct": v} for n, v in bd.items()],
+    }
 
 
 def test_rd_report_overrides_the_ranking_by_n():
     order, why = rd_ranking((32, 64, 128), eval_report({64: -30.0, 32: -35.0}))
     assert order == [32, 64, 128]
     assert "N=32 -35.0%" in why and "ranked by N after those: 128" in why
-    decision = choose_width(DEVICES["XCZU9EG"], 30, (1280, 720), rd_report=eval_report({32: -40.0, 64: -30.0,
-                                                                                        128: -20.0}))
+    decision = choose_width(
+        DEVICES["XCZU9EG"], 30, (1280, 720), rd_report=eval_report({32: -40.0, 64: -30.0, 128: -20.0})
+    )
     assert decision["chosen"] == 32 and decision["why"].startswith("N=32:")
 
 
@@ -96,8 +102,24 @@ def test_cli_plan(tmp_path, capsys):
     rd = tmp_path / "eval.json"
     rd.write_text(json.dumps(eval_report({64: -30.0, 128: -25.0, 32: -10.0})))
     out = tmp_path / "plan.json"
-    assert main(["plan", "--device", "xczu9eg", "--fps", "30", "--resolution", "1280x720", "--rd-report", str(rd),
-                 "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "plan",
+                "--device",
+                "xczu9eg",
+                "--fps",
+                "30",
+                "--resolution",
+                "1280x720",
+                "--rd-report",
+                str(rd),
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.startswith("N=64: the best-ranked width that meets 30 fps on 1280×720")
     assert json.loads(out.read_text())["chosen"] == 64
     assert main(["plan", "--device", "XC7Z020"]) == 2
@@ -116,9 +138,12 @@ def test_cli_plan_table(tmp_path, capsys):
     assert text.count("\n| XCZU") == 9
     for r in rows:
         device = DEVICES[r["device"]]
-        if "error" in r:        # nothing within the device's block RAM: the message names what would fit
-            assert re.match(rf"a block-RAM budget of {device.bram36_budget():g} RAMB36 is below the smallest "
-                            rf"that fits: [\d.]+ RAMB36", r["error"])
+        if "error" in r:  # nothing within the device's block RAM: the message names what would fit
+            assert re.match(
+                rf"a block-RAM budget of {device.bram36_budget():g} RAMB36 is below the smallest "
+                rf"that fits: [\d.]+ RAMB36",
+                r["error"],
+            )
             continue
         assert r["dsp"] <= device.dsp_budget() and r["fps_720p"] > r["fps_1080p"]
         assert r["fits"] and r["bram36"] <= device.bram36_budget() and r["buffers_bram36"] > 0
@@ -150,7 +175,7 @@ def test_report_shows_the_budget_sweep():
     assert [e["fraction"] for e in report["budget_sweep"]] == [1, 0.5, 0.25]
     assert cycles[0] == plan.interval() / (plan.width * plan.height)
     for big, small in zip(cycles, cycles[1:]):
-        assert 1.6 <= small / big <= 2.5     # halving the DSPs about doubles the cycles
+        assert 1.6 <= small / big <= 2.5  # halving the DSPs about doubles the cycles
     text = markdown(report)
     assert "re-balanced within a fraction of these DSPs" in text and f"{cycles[1]:.3f}" in text
 

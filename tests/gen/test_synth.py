@@ -99,26 +99,62 @@ def test_yosys_failure_names_the_engine_and_its_log(small, tmp_path):
     assert not list(tmp_path.glob("*.json"))
 
 
-@pytest.mark.parametrize("cells, want", [
-    ({"LUT6": 10, "LUT2": 3, "INV": 1, "RAM64M8": 2, "SRLC32E": 1, "FDRE": 7, "FDSE": 1, "DSP48E2": 4,
-      "RAMB36E2": 2, "RAMB18E2": 3, "CARRY8": 5, "$scopeinfo": 2},
-     {"lut": 31, "lutram": 17, "ff": 8, "dsp": 4, "bram36": 3.5, "uram": 0, "other": {}}),
-    ({"URAM288": 2, "licfpga_engine_g_a_0": 1, "MUXF7": 4},
-     {"lut": 0, "lutram": 0, "ff": 0, "dsp": 0, "bram36": 0, "uram": 2, "other": {"licfpga_engine_g_a_0": 1}}),
-])
+@pytest.mark.parametrize(
+    "cells, want",
+    [
+        (
+            {
+                "LUT6": 10,
+                "LUT2": 3,
+                "INV": 1,
+                "RAM64M8": 2,
+                "SRLC32E": 1,
+                "FDRE": 7,
+                "FDSE": 1,
+                "DSP48E2": 4,
+                "RAMB36E2": 2,
+                "RAMB18E2": 3,
+                "CARRY8": 5,
+                "$scopeinfo": 2,
+            },
+            {"lut": 31, "lutram": 17, "ff": 8, "dsp": 4, "bram36": 3.5, "uram": 0, "other": {}},
+        ),
+        (
+            {"URAM288": 2, "licfpga_engine_g_a_0": 1, "MUXF7": 4},
+            {"lut": 0, "lutram": 0, "ff": 0, "dsp": 0, "bram36": 0, "uram": 2, "other": {"licfpga_engine_g_a_0": 1}},
+        ),
+    ],
+)
 def test_cell_counts(cells, want):
     assert cell_counts(cells) == want
 
 
 def row(name, **figures):
-    base = dict(kind="conv", pe=1, simd=1, lut=0, ff=0, dsp=0, bram36=0.0, uram=0, lutram=0, model_dsp=0,
-                model_bram36=0.0, seconds=1.0, cached=False, key="k")
+    base = dict(
+        kind="conv",
+        pe=1,
+        simd=1,
+        lut=0,
+        ff=0,
+        dsp=0,
+        bram36=0.0,
+        uram=0,
+        lutram=0,
+        model_dsp=0,
+        model_bram36=0.0,
+        seconds=1.0,
+        cached=False,
+        key="k",
+    )
     return EngineSynth(name, **{**base, **figures})
 
 
 def test_total_is_the_sum_of_the_rows():
-    rows = (row("g_a.0", lut=100, ff=200, dsp=30, bram36=1.5), row("g_a.1", lut=50, ff=20, dsp=13, bram36=0.5),
-            row("glue", kind="glue", lut=7, ff=9, bram36=10))
+    rows = (
+        row("g_a.0", lut=100, ff=200, dsp=30, bram36=1.5),
+        row("g_a.1", lut=50, ff=20, dsp=13, bram36=0.5),
+        row("glue", kind="glue", lut=7, ff=9, bram36=10),
+    )
     report = SynthReport({"artefact": "a", "objective": "DSP budget 100"}, rows, DEVICES["XCZU9EG"], "0.70", 3.0)
     assert report.total == {"lut": 157, "ff": 229, "dsp": 43, "bram36": 12.0, "uram": 0}
     assert report.fits

@@ -35,8 +35,19 @@ def photo_dir(tmp_path_factory):
 
 def train_tiny(photo_dir, folder, name, quality, lmbda, steps):
     checkpoint = folder / f"{name}.ckpt"
-    train(TrainConfig(data=str(photo_dir), out=str(checkpoint), **TINY, lmbda=lmbda, steps=steps, batch=4, crop=64,
-                      lr=3e-3, checkpoint_every=steps))
+    train(
+        TrainConfig(
+            data=str(photo_dir),
+            out=str(checkpoint),
+            **TINY,
+            lmbda=lmbda,
+            steps=steps,
+            batch=4,
+            crop=64,
+            lr=3e-3,
+            checkpoint_every=steps,
+        )
+    )
     model = ScaleHyperprior(**TINY)
     load_state_dict_strict(model, torch.load(checkpoint, weights_only=False)["model"])
     path = folder / f"{name}.pt"
@@ -69,6 +80,12 @@ def tiny_artefact(tiny_float, photo_dir, tmp_path_factory):
 
     model, info = load_model(str(tiny_float))
     q = QuantizedHyperprior.from_float(model, calibrate(model, calibration_batch(photo_dir)))
-    meta = {"role": "student", "quality": 1, "lmbda": info.lmbda, "distilled": False,
-            "source": {"name": info.name}, "quantization": {"method": "ptq"}}
+    meta = {
+        "role": "student",
+        "quality": 1,
+        "lmbda": info.lmbda,
+        "distilled": False,
+        "source": {"name": info.name},
+        "quantization": {"method": "ptq"},
+    }
     return export(q, "tiny-q1-int8", meta).save(tmp_path_factory.mktemp("int"))

@@ -103,8 +103,7 @@ def test_export_is_deterministic(tiny_float, calibration):
     from licfpga.model.registry import load_model
 
     model, _ = load_model(str(tiny_float))
-    exports = [export(QuantizedHyperprior.from_float(model, calibrate(model, calibration)), "t", {})
-               for _ in range(2)]
+    exports = [export(QuantizedHyperprior.from_float(model, calibrate(model, calibration)), "t", {}) for _ in range(2)]
     first, second = (e.arrays() for e in exports)
     assert all(np.array_equal(first[k], second[k]) for k in first)
 

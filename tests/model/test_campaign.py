@@ -25,8 +25,10 @@ def photos(tmp_path):
 
 
 def tiny_plan():
-    return [campaign.Stage("a", 8, 2, M=8, kind="plateau", patience=1, min_gain=1.0, max_drops=0),
-            campaign.Stage("b", 8, 3, M=8, steps=3, init="a")]
+    return [
+        campaign.Stage("a", 8, 2, M=8, kind="plateau", patience=1, min_gain=1.0, max_drops=0),
+        campaign.Stage("b", 8, 3, M=8, steps=3, init="a"),
+    ]
 
 
 def test_holdout_split_keeps_validation_out_of_training(photos):
@@ -57,8 +59,12 @@ def test_campaign_runs_stages_to_the_end_and_resumes(photos, tmp_path):
     assert info.training["campaign"]["done"]
     table = campaign.report(camp)
     assert "| a | until plateau" in table and "| b | 3 steps" in table and "done" in table
-    kodak = {"models": [{"name": "b", "bpp": 0.5, "psnr": 30.0, "training_steps": 3},
-                        {"name": "a", "bpp": 0.4, "psnr": 29.0, "training_steps": -1}]}  # a: other weights
+    kodak = {
+        "models": [
+            {"name": "b", "bpp": 0.5, "psnr": 30.0, "training_steps": 3},
+            {"name": "a", "bpp": 0.4, "psnr": 29.0, "training_steps": -1},
+        ]
+    }  # a: other weights
     rows = {line.split(" | ")[0]: line for line in campaign.report(camp, kodak).splitlines()}
     assert rows["| b"].endswith("| 0.500 / 30.00 |") and rows["| a"].endswith("| — |")
 
@@ -74,8 +80,9 @@ def test_campaign_resumes_from_shipped_weights_with_their_steps(photos, tmp_path
     # A fresh machine: no runs, the shipped weights carry the steps and the plateau state.
     plan = [campaign.Stage("a", 8, 2, M=8, kind="plateau", init="a", patience=5, min_gain=1.0, max_drops=0)]
     camp = campaign.Campaign(tmp_path / "fresh", plan, shipped)
-    camp.run_segment(plan[0], *_sampler_and_val(photos), 0.02, batch=2, crop=64, device="cpu", bf16=False,
-                     channels_last=False)
+    camp.run_segment(
+        plan[0], *_sampler_and_val(photos), 0.02, batch=2, crop=64, device="cpu", bf16=False, channels_last=False
+    )
     rec = camp.state["a"]
     assert rec["base_steps"] == steps and rec["validations"][-1]["step"] > steps
     assert rec["drops"] == 1  # carried over from the shipped weights' campaign record
@@ -113,8 +120,11 @@ def test_patch_pack_holds_the_validation_photos_aside_exactly(photos, tmp_path):
     source = load_rgb(find_images(photos)[campaign.HOLDOUT_EVERY // 2])
     assert np.array_equal(held[0], source)  # the centre crop (of a photo smaller than it), lossless
     # No training tile comes from the held-aside photo.
-    assert not any(t.shape == (32, 32, 3) and any(np.array_equal(t, source[i:i + 32, j:j + 32])
-                                                  for i in range(33) for j in range(33)) for t in train)
+    assert not any(
+        t.shape == (32, 32, 3)
+        and any(np.array_equal(t, source[i : i + 32, j : j + 32]) for i in range(33) for j in range(33))
+        for t in train
+    )
 
 
 def test_pack_tiles_round_trip_losslessly(rng):
@@ -146,8 +156,18 @@ def test_compiled_campaign_compiles_once_per_stage(photos, tmp_path):
     runs = tmp_path / "runs"
     plan = [campaign.Stage("a", 8, 2, M=8, kind="plateau", patience=2, min_gain=1.0, max_drops=0)]
     times = []
-    camp = campaign.run(runs, photos, time.time() + 600, segment_min=0.01, batch=2, crop=64, compile=True,
-                        plan=plan, weights=tmp_path / "none", log=lambda _: times.append(time.time()))
+    camp = campaign.run(
+        runs,
+        photos,
+        time.time() + 600,
+        segment_min=0.01,
+        batch=2,
+        crop=64,
+        compile=True,
+        plan=plan,
+        weights=tmp_path / "none",
+        log=lambda _: times.append(time.time()),
+    )
     rec = camp.state["a"]
     assert rec["done"] and len(rec["validations"]) == 3 and all(np.isfinite(v["loss"]) for v in rec["validations"])
     first, later = times[1] - times[0], [b - a for a, b in zip(times[1:], times[2:])]

@@ -22,8 +22,9 @@ SIZES = [(1, 1), (37, 23), (65, 130), (64, 64), (96, 17)]
 
 def tiny_model_file(path, seed, name="tiny-test"):
     torch.manual_seed(seed)
-    save_weights(ScaleHyperprior(8, 16), path, name=name, role="student", quality=1, lmbda=0.01,
-                 distilled=False, training={})
+    save_weights(
+        ScaleHyperprior(8, 16), path, name=name, role="student", quality=1, lmbda=0.01, distilled=False, training={}
+    )
     return path
 
 
@@ -57,6 +58,7 @@ def run(capsys, *argv):
 
 
 # --- round trips ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("gray", [False, True])
@@ -127,12 +129,15 @@ def test_cli_roundtrip(tmp_path, capsys, weights, rng):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.lic", "in.png", "out.png"]  # no temporaries
 
 
-@pytest.mark.parametrize("mode, fill, written", [
-    ("L", 90, "L"),
-    ("LA", (90, 255), "L"),
-    ("RGBA", (10, 20, 30, 255), "RGB"),
-    ("P", None, "RGB"),
-])
+@pytest.mark.parametrize(
+    "mode, fill, written",
+    [
+        ("L", 90, "L"),
+        ("LA", (90, 255), "L"),
+        ("RGBA", (10, 20, 30, 255), "RGB"),
+        ("P", None, "RGB"),
+    ],
+)
 def test_cli_image_modes(tmp_path, capsys, weights, mode, fill, written):
     source = Image.new(mode, (33, 20), fill)
     if mode == "P":
@@ -144,11 +149,14 @@ def test_cli_image_modes(tmp_path, capsys, weights, mode, fill, written):
         assert (out.mode, out.size) == (written, (33, 20))
 
 
-@pytest.mark.parametrize("name, make, word", [
-    ("alpha.png", lambda: Image.new("RGBA", (8, 8), (1, 2, 3, 128)), "RGBA"),
-    ("deep.png", lambda: Image.fromarray(np.full((8, 8), 1000, np.uint16)), "16-bit"),
-    ("cmyk.jpg", lambda: Image.new("CMYK", (8, 8)), "CMYK"),
-])
+@pytest.mark.parametrize(
+    "name, make, word",
+    [
+        ("alpha.png", lambda: Image.new("RGBA", (8, 8), (1, 2, 3, 128)), "RGBA"),
+        ("deep.png", lambda: Image.fromarray(np.full((8, 8), 1000, np.uint16)), "16-bit"),
+        ("cmyk.jpg", lambda: Image.new("CMYK", (8, 8)), "CMYK"),
+    ],
+)
 def test_cli_refuses_modes_it_would_alter(tmp_path, capsys, weights, name, make, word):
     make().save(tmp_path / name)
     status, err = run(capsys, "compress", tmp_path / name, tmp_path / "x.lic", "--model", weights)
@@ -159,6 +167,7 @@ def test_cli_refuses_modes_it_would_alter(tmp_path, capsys, weights, name, make,
 
 
 # --- broken files --------------------------------------------------------------------------
+
 
 def test_corrupt_byte_is_caught_and_leaves_the_output_alone(tmp_path, capsys, weights, encoded):
     data = encoded.data
@@ -192,12 +201,18 @@ def test_foreign_file(tmp_path, capsys, weights):
     assert status == 2 and "not a licfpga file" in err and not (tmp_path / "out.png").exists()
 
 
-@pytest.mark.parametrize("offset, value, message", [
-    (4, 2, "version"), (5, 0x80, "flags"), (6, 0, "size"), (14, 200, "model name"),
-])
+@pytest.mark.parametrize(
+    "offset, value, message",
+    [
+        (4, 2, "version"),
+        (5, 0x80, "flags"),
+        (6, 0, "size"),
+        (14, 200, "model name"),
+    ],
+)
 def test_header_fields_are_validated_behind_the_checksum(weights, encoded, offset, value, message):
     body = bytearray(encoded.data[:-4])
-    body[offset:offset + (4 if offset == 6 else 1)] = value.to_bytes(4 if offset == 6 else 1, "little")
+    body[offset : offset + (4 if offset == 6 else 1)] = value.to_bytes(4 if offset == 6 else 1, "little")
     with pytest.raises(CodecError, match=message):
         decode(with_crc(bytes(body)), weights)
 

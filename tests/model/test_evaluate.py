@@ -31,8 +31,16 @@ def images(tmp_path, rng):
 
 def tiny_model(path, quality, N=8):
     torch.manual_seed(quality)
-    save_weights(ScaleHyperprior(N, 16), path, name=f"student-n{N}-nokd-q{quality}", role="student",
-                 quality=quality, lmbda=0.01, distilled=False, training={})
+    save_weights(
+        ScaleHyperprior(N, 16),
+        path,
+        name=f"student-n{N}-nokd-q{quality}",
+        role="student",
+        quality=quality,
+        lmbda=0.01,
+        distilled=False,
+        training={},
+    )
     return str(path)
 
 
@@ -45,6 +53,7 @@ def without_timings(value):
 
 
 # --- anchors -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("anchor", ["jpeg", "webp"])
 def test_anchor_sweep_is_monotone(rng, anchor):
@@ -68,6 +77,7 @@ def test_anchor_bytes_are_real_files(rng):
 
 
 # --- the report ----------------------------------------------------------------------------
+
 
 def webp_codec_double(image, codec, name):
     """Stands in for the learned codec: WebP at 20 × the model's quality, so the model curve
@@ -141,6 +151,7 @@ def test_evaluate_argument_errors(images, tmp_path):
 
 # --- the CLI -------------------------------------------------------------------------------
 
+
 def test_cli_eval_end_to_end(images, tmp_path, capsys):
     """The real codec on two tiny images with an untrained model, then bdrate on the report."""
     model = tiny_model(tmp_path / "x.pt", 1)
@@ -165,18 +176,36 @@ def test_cli_eval_end_to_end(images, tmp_path, capsys):
 
 def test_cli_eval_limit_and_no_anchors(images, tmp_path, capsys):
     model = tiny_model(tmp_path / "x.pt", 1)
-    assert main(["eval", str(images), "--model", model, "--limit", "1", "--anchors", "none",
-                 "--json", str(tmp_path / "r.json")]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                str(images),
+                "--model",
+                model,
+                "--limit",
+                "1",
+                "--anchors",
+                "none",
+                "--json",
+                str(tmp_path / "r.json"),
+            ]
+        )
+        == 0
+    )
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["dataset"]["count"] == 1 and len(report["rows"]) == 1 and report["bd"] == []
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["eval", "{empty}", "--model", "x"], "no images"),
-    (["eval", "{images}", "--model", "no-such-model"], "unknown model"),
-    (["eval", "{images}", "--anchors", "jpeg,avif"], "unknown anchor"),
-    (["bdrate", "{images}/notes.txt"], "not a readable JSON report"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["eval", "{empty}", "--model", "x"], "no images"),
+        (["eval", "{images}", "--model", "no-such-model"], "unknown model"),
+        (["eval", "{images}", "--anchors", "jpeg,avif"], "unknown anchor"),
+        (["bdrate", "{images}/notes.txt"], "not a readable JSON report"),
+    ],
+)
 def test_cli_errors_are_one_line(images, tmp_path, capsys, argv, message):
     (tmp_path / "empty").mkdir()
     argv = [a.format(empty=tmp_path / "empty", images=images) for a in argv]
@@ -187,7 +216,8 @@ def test_cli_errors_are_one_line(images, tmp_path, capsys, argv, message):
 
 def test_cli_eval_anchor_quality_sweep(images, tmp_path):
     out = tmp_path / "anchors.json"
-    assert main(["eval", str(images), "--anchors", "jpeg", "--anchor-qualities", "2", "5", "8",
-                 "--json", str(out)]) == 0
+    assert (
+        main(["eval", str(images), "--anchors", "jpeg", "--anchor-qualities", "2", "5", "8", "--json", str(out)]) == 0
+    )
     report = json.loads(out.read_text())
     assert sorted({r["name"] for r in report["rows"]}) == ["jpeg-q2", "jpeg-q5", "jpeg-q8"]

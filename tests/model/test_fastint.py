@@ -27,9 +27,16 @@ def _ints(rng, shape, lo, hi, extreme):
 
 
 @pytest.mark.parametrize("extreme", [False, True])
-@pytest.mark.parametrize("k, stride, c_in, c_out, bits, signed", [
-    (5, 2, 3, 8, 8, False), (5, 2, 64, 16, 8, True), (3, 1, 192, 8, 8, False), (5, 2, 200, 4, 16, True),
-    (1, 1, 5, 3, 8, True)])
+@pytest.mark.parametrize(
+    "k, stride, c_in, c_out, bits, signed",
+    [
+        (5, 2, 3, 8, 8, False),
+        (5, 2, 64, 16, 8, True),
+        (3, 1, 192, 8, 8, False),
+        (5, 2, 200, 4, 16, True),
+        (1, 1, 5, 3, 8, True),
+    ],
+)
 def test_conv2d_matches_the_reference(rng, extreme, k, stride, c_in, c_out, bits, signed):
     lo, hi = intops.int_range(bits, signed)
     for h, w in [(7, 9), (16, 16), (1, 5)]:
@@ -75,8 +82,12 @@ def test_gdn_matches_the_reference_over_the_whole_input_range(rng, inverse, in_b
     # A ramp through the whole range (every normaliser exponent), random values, the bounds.
     ramp = np.linspace(lo, hi, 3000).round().astype(np.int64)
     x = np.stack([np.roll(ramp, i * 97) for i in range(c)])[None, :, :, None]
-    for sample in (x, _ints(rng, (2, c, 33, 35), lo, hi, False), _ints(rng, (1, c, 8, 8), lo, hi, True),
-                   np.zeros((1, c, 3, 3), np.int64)):
+    for sample in (
+        x,
+        _ints(rng, (2, c, 33, 35), lo, hi, False),
+        _ints(rng, (1, c, 8, 8), lo, hi, True),
+        np.zeros((1, c, 3, 3), np.int64),
+    ):
         op = "igdn32" if inverse else "gdn32"
         ref = getattr(intops, op)(T(sample), params).numpy()
         assert np.array_equal(getattr(fastint, op)(sample, params), ref)
@@ -86,7 +97,7 @@ def test_gdn_matches_the_reference_over_the_whole_input_range(rng, inverse, in_b
 
 def _photo(size=(160, 224)):
     with Image.open(files("licfpga") / "data" / "kodim23-crop.png") as image:
-        pixels = np.asarray(image.convert("RGB"))[:size[0], :size[1]]
+        pixels = np.asarray(image.convert("RGB"))[: size[0], : size[1]]
     return pixels.transpose(2, 0, 1)[None].astype(np.int64)
 
 
@@ -112,7 +123,11 @@ def test_compressed_files_are_identical_for_any_blas_thread_count(tmp_path):
     for count in ("1", "2"):
         out = tmp_path / f"t{count}.lic"
         env = {**os.environ, "OPENBLAS_NUM_THREADS": count, "OMP_NUM_THREADS": count}
-        subprocess.run([sys.executable, "-m", "licfpga.cli", "compress", str(src), str(out), "--threads", count],
-                       check=True, env=env, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "licfpga.cli", "compress", str(src), str(out), "--threads", count],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]

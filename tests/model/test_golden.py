@@ -106,6 +106,7 @@ def test_golden_refuses_inputs_outside_their_type(golden):
 
 # ----------------------------------------------------------------------- codec
 
+
 @pytest.fixture(scope="module")
 def codec(tiny_artefact):
     return Codec.load(str(tiny_artefact))
@@ -145,15 +146,18 @@ def test_float_and_integer_files_name_their_model(codec, tiny_float, photo_dir):
 def test_cli_backends(tiny_artefact, tiny_float, photo_dir, tmp_path, capsys):
     src = photo_dir / "photo3.png"
     assert main(["compress", str(src), str(tmp_path / "a.lic"), "--model", str(tiny_artefact)]) == 0
-    assert main(["compress", str(src), str(tmp_path / "b.lic"), "--model", str(tiny_artefact),
-                 "--backend", "golden"]) == 0
+    assert (
+        main(["compress", str(src), str(tmp_path / "b.lic"), "--model", str(tiny_artefact), "--backend", "golden"]) == 0
+    )
     assert (tmp_path / "a.lic").read_bytes() == (tmp_path / "b.lic").read_bytes()
     assert main(["decompress", str(tmp_path / "a.lic"), str(tmp_path / "a.png"), "--model", str(tiny_artefact)]) == 0
     expected = Codec.load(str(tiny_artefact)).encode(np.asarray(Image.open(src)), reconstruct=True).reconstruction
     assert np.array_equal(np.asarray(Image.open(tmp_path / "a.png")), expected)
     capsys.readouterr()
-    for model, backend, message in ((tiny_float, "golden", "is a float model"),
-                                    (tiny_artefact, "float", "is an integer model")):
+    for model, backend, message in (
+        (tiny_float, "golden", "is a float model"),
+        (tiny_artefact, "float", "is an integer model"),
+    ):
         assert main(["compress", str(src), str(tmp_path / "c.lic"), "--model", str(model), "--backend", backend]) == 2
         err = capsys.readouterr().err
         assert err.startswith("licfpga: error: ") and message in err and err.count("\n") == 1
@@ -169,13 +173,26 @@ def test_compress_runs_no_synthesis_unless_verifying(tiny_artefact, photo_dir, t
     assert calls == []  # g_s is the decoder's work
     assert main(["compress", str(src), str(tmp_path / "v.lic"), "--model", str(tiny_artefact), "--verify"]) == 0
     assert len(calls) == 2  # the encoder's reconstruction and the decoded file's
-    assert (tmp_path / "a.lic").read_bytes() == (tmp_path / "v.lic").read_bytes() == (tmp_path / "plain.lic").read_bytes()
+    assert (
+        (tmp_path / "a.lic").read_bytes() == (tmp_path / "v.lic").read_bytes() == (tmp_path / "plain.lic").read_bytes()
+    )
 
 
 def test_verify_refuses_a_file_that_decodes_differently(tiny_artefact, photo_dir, tmp_path, monkeypatch, capsys):
     real_decode = IntegerCodec.decode
     monkeypatch.setattr(IntegerCodec, "decode", lambda self, data: real_decode(self, data) ^ 1)
-    assert main(["compress", str(photo_dir / "photo2.png"), str(tmp_path / "x.lic"), "--model", str(tiny_artefact),
-                 "--verify"]) == 1
+    assert (
+        main(
+            [
+                "compress",
+                str(photo_dir / "photo2.png"),
+                str(tmp_path / "x.lic"),
+                "--model",
+                str(tiny_artefact),
+                "--verify",
+            ]
+        )
+        == 1
+    )
     assert "does not decode to the encoder's reconstruction" in capsys.readouterr().err
     assert not (tmp_path / "x.lic").exists()

@@ -12,7 +12,9 @@ from licfpga.model.layers import GDN
 def compressai_layout_state_dict(N: int, M: int) -> dict:
     """A state dict shaped as CompressAI's ScaleHyperprior saves it (random values),
     including the CDF buffers its update() fills in, which licfpga does not use."""
-    state = {k: torch.randn_like(v) if v.is_floating_point() else v for k, v in ScaleHyperprior(N, M).state_dict().items()}
+    state = {
+        k: torch.randn_like(v) if v.is_floating_point() else v for k, v in ScaleHyperprior(N, M).state_dict().items()
+    }
     for owner in ("entropy_bottleneck", "gaussian_conditional"):
         state[f"{owner}._offset"] = torch.zeros(N, dtype=torch.int32)
         state[f"{owner}._quantized_cdf"] = torch.zeros(N, 17, dtype=torch.int32)
@@ -33,10 +35,23 @@ def test_compressai_checkpoint_loads_as_teacher(N, M):
 
 def test_compressai_layout_names():
     keys = set(ScaleHyperprior(8, 16).state_dict())
-    for key in ("g_a.1.beta", "g_a.1.gamma", "g_a.1.beta_reparam.pedestal", "g_a.1.gamma_reparam.lower_bound.bound",
-                "g_s.1.beta", "h_a.0.weight", "h_a.2.weight", "h_a.4.weight", "h_s.0.weight", "h_s.4.weight",
-                "entropy_bottleneck._matrix0", "entropy_bottleneck._bias3", "entropy_bottleneck._factor2",
-                "entropy_bottleneck.quantiles", "gaussian_conditional.scale_table"):
+    for key in (
+        "g_a.1.beta",
+        "g_a.1.gamma",
+        "g_a.1.beta_reparam.pedestal",
+        "g_a.1.gamma_reparam.lower_bound.bound",
+        "g_s.1.beta",
+        "h_a.0.weight",
+        "h_a.2.weight",
+        "h_a.4.weight",
+        "h_s.0.weight",
+        "h_s.4.weight",
+        "entropy_bottleneck._matrix0",
+        "entropy_bottleneck._bias3",
+        "entropy_bottleneck._factor2",
+        "entropy_bottleneck.quantiles",
+        "gaussian_conditional.scale_table",
+    ):
         assert key in keys, key
 
 

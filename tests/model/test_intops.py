@@ -30,8 +30,11 @@ def exact_round_shift(v: int, shift: int) -> int:
 
 # ------------------------------------------------------------ rounding & saturation
 
-@pytest.mark.parametrize("bits,signed,lo,hi", [(8, True, -127, 127), (8, False, 0, 255), (16, True, -32767, 32767),
-                                               (32, True, -(2**31 - 1), 2**31 - 1)])
+
+@pytest.mark.parametrize(
+    "bits,signed,lo,hi",
+    [(8, True, -127, 127), (8, False, 0, 255), (16, True, -32767, 32767), (32, True, -(2**31 - 1), 2**31 - 1)],
+)
 def test_saturate_both_extremes(bits, signed, lo, hi):
     assert I.int_range(bits, signed) == (lo, hi)
     x = np.array([lo - 10**6, lo - 1, lo, lo + 1, 0, hi - 1, hi, hi + 1, hi + 10**6])
@@ -44,11 +47,27 @@ def test_saturate_is_a_clamp(v, fmt):
     assert int(I.saturate(v, *fmt)) == min(max(v, lo), hi)
 
 
-@pytest.mark.parametrize("v,shift,expected", [
-    (5, 1, 3), (-5, 1, -2), (7, 1, 4), (-7, 1, -3), (3, 1, 2), (-3, 1, -1),   # ties go towards +inf
-    (6, 2, 2), (-6, 2, -1), (-10, 2, -2), (-9, 2, -2), (-11, 2, -3),          # -2.5 → -2, -2.25 → -2, -2.75 → -3
-    (9, 0, 9), (-9, 0, -9), (0, 7, 0), (-1, 62, 0), (2**61, 62, 1),
-])
+@pytest.mark.parametrize(
+    "v,shift,expected",
+    [
+        (5, 1, 3),
+        (-5, 1, -2),
+        (7, 1, 4),
+        (-7, 1, -3),
+        (3, 1, 2),
+        (-3, 1, -1),  # ties go towards +inf
+        (6, 2, 2),
+        (-6, 2, -1),
+        (-10, 2, -2),
+        (-9, 2, -2),
+        (-11, 2, -3),  # -2.5 → -2, -2.25 → -2, -2.75 → -3
+        (9, 0, 9),
+        (-9, 0, -9),
+        (0, 7, 0),
+        (-1, 62, 0),
+        (2**61, 62, 1),
+    ],
+)
 def test_round_shift_ties(v, shift, expected):
     assert int(I.round_shift(v, shift)) == expected == exact_round_shift(v, shift)
 
@@ -69,8 +88,12 @@ def test_round_shift_refuses_out_of_domain():
         I.round_shift(np.array([1.0]), 1)
 
 
-@given(st.integers(-(2**31) + 1, 2**31 - 1), st.integers(1 << 16, (1 << 17) - 1), st.integers(0, I.MAX_SHIFT),
-       st.sampled_from([(8, True), (8, False), (16, True), (32, True)]))
+@given(
+    st.integers(-(2**31) + 1, 2**31 - 1),
+    st.integers(1 << 16, (1 << 17) - 1),
+    st.integers(0, I.MAX_SHIFT),
+    st.sampled_from([(8, True), (8, False), (16, True), (32, True)]),
+)
 def test_requantize_matches_exact_rationals(acc, multiplier, shift, fmt):
     lo, hi = I.int_range(*fmt)
     exact = math.floor(Fraction(acc * multiplier, 1 << shift) + Fraction(1, 2))
@@ -84,8 +107,10 @@ def test_requantize_per_channel_and_relu_folding(rng):
     for c in range(3):
         assert np.array_equal(out[:, c], I.requantize(acc[:, c], int(multiplier[c]), int(shift[c]), 8))
     # ReLU then requantize == requantize to an unsigned type (the ReLU of h_a and h_s).
-    assert np.array_equal(I.requantize(I.relu(acc), multiplier, shift, 8, signed=False),
-                          I.requantize(acc, multiplier, shift, 8, signed=False))
+    assert np.array_equal(
+        I.requantize(I.relu(acc), multiplier, shift, 8, signed=False),
+        I.requantize(acc, multiplier, shift, 8, signed=False),
+    )
     with pytest.raises(ValueError, match="62 bits"):
         I.requantize(np.array([2**46]), 1 << 16, 20, 8)
 
@@ -128,14 +153,21 @@ def test_bit_length_at_every_power_of_two(lib):
 
 # ---------------------------------------------------------------------- convolutions
 
-@pytest.mark.parametrize("cin,cout,k,stride,lo,hi", [(3, 4, 5, 2, 0, 256), (5, 3, 5, 2, -127, 128),
-                                                     (4, 6, 3, 1, 0, 256)])
+
+@pytest.mark.parametrize(
+    "cin,cout,k,stride,lo,hi", [(3, 4, 5, 2, 0, 256), (5, 3, 5, 2, -127, 128), (4, 6, 3, 1, 0, 256)]
+)
 def test_conv2d_int_is_exact(rng, cin, cout, k, stride, lo, hi):
     x = rng.integers(lo, hi, (2, cin, 9, 7))
     w = rng.integers(-127, 128, (cout, cin, k, k))
     bias = rng.integers(-(2**20), 2**20, cout)
-    reference = F.conv2d(torch.from_numpy(x).double(), torch.from_numpy(w).double(), torch.from_numpy(bias).double(),
-                         stride=stride, padding=k // 2)
+    reference = F.conv2d(
+        torch.from_numpy(x).double(),
+        torch.from_numpy(w).double(),
+        torch.from_numpy(bias).double(),
+        stride=stride,
+        padding=k // 2,
+    )
     out_torch = I.conv2d_int(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(bias), stride, k // 2)
     out_numpy = I.conv2d_int(x, w, bias, stride, k // 2)
     assert out_torch.dtype == torch.int64 and out_numpy.dtype == np.int64
@@ -149,8 +181,9 @@ def test_conv_transpose2d_int_is_exact(rng, cin, cout, k, stride):
     w = rng.integers(-127, 128, (cin, cout, k, k))
     bias = rng.integers(-1000, 1000, cout)
     kwargs = dict(stride=stride, padding=k // 2, output_padding=stride - 1)
-    reference = F.conv_transpose2d(torch.from_numpy(x).double(), torch.from_numpy(w).double(),
-                                   torch.from_numpy(bias).double(), **kwargs)
+    reference = F.conv_transpose2d(
+        torch.from_numpy(x).double(), torch.from_numpy(w).double(), torch.from_numpy(bias).double(), **kwargs
+    )
     out_torch = I.conv_transpose2d_int(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(bias), **kwargs)
     out_numpy = I.conv_transpose2d_int(x, w, bias, **kwargs)
     assert out_torch.shape == (2, cout, 4 * stride, 5 * stride)
@@ -160,10 +193,10 @@ def test_conv_transpose2d_int_is_exact(rng, cin, cout, k, stride):
 
 def test_accumulator_bounds():
     # The widths of docs/number-formats.md.
-    assert I.accumulator_bits(5 * 5 * 128, 127, 127) == 27      # g_a conv2..4, int8 in
-    assert I.accumulator_bits(5 * 5 * 3, 255, 127) == 23        # g_a conv1, uint8 pixels
-    assert I.accumulator_bits(5 * 5 * 128, 255, 127) == 28      # h_a conv2/3, uint8 after ReLU
-    assert I.accumulator_bits(3 * 3 * 192, 32767, 127) == 34    # g_s deconv1: int16 y_hat, ceil(5/2)² taps
+    assert I.accumulator_bits(5 * 5 * 128, 127, 127) == 27  # g_a conv2..4, int8 in
+    assert I.accumulator_bits(5 * 5 * 3, 255, 127) == 23  # g_a conv1, uint8 pixels
+    assert I.accumulator_bits(5 * 5 * 128, 255, 127) == 28  # h_a conv2/3, uint8 after ReLU
+    assert I.accumulator_bits(3 * 3 * 192, 32767, 127) == 34  # g_s deconv1: int16 y_hat, ceil(5/2)² taps
     x = np.full((1, 128, 5, 5), 127)
     w = np.full((1, 128, 5, 5), 127)
     assert int(I.conv2d_int(x, w, padding=0)[0, 0, 0, 0]) == 3200 * 127 * 127
@@ -174,6 +207,7 @@ def test_accumulator_bounds():
 
 
 # ------------------------------------------------------ reciprocal square root, sqrt
+
 
 def relative_errors(v: np.ndarray):
     exact = np.sqrt(v.astype(np.float64))  # v < 2**53 here: exact input, correctly rounded root
@@ -228,13 +262,15 @@ def test_rsqrt_extremes_and_table():
 
 # ---------------------------------------------------------------------------- GDN32
 
+
 def random_gdn(rng, channels: int, inverse: bool) -> GDN:
     """A GDN layer with trained-looking parameters: beta around 0.05..2, a strong
     diagonal and off-diagonal terms spread over four decades."""
     layer = GDN(channels, inverse=inverse).double()
     beta = rng.uniform(0.05, 2.0, channels)
-    gamma = (np.abs(rng.normal(0, 0.1, (channels, channels))) * 10.0 ** rng.uniform(-4, 0, (channels, channels))
-             + np.diag(rng.uniform(0.05, 1.0, channels)))
+    gamma = np.abs(rng.normal(0, 0.1, (channels, channels))) * 10.0 ** rng.uniform(
+        -4, 0, (channels, channels)
+    ) + np.diag(rng.uniform(0.05, 1.0, channels))
     with torch.no_grad():
         layer.beta.copy_(layer.beta_reparam.init(torch.from_numpy(beta)))
         layer.gamma.copy_(layer.gamma_reparam.init(torch.from_numpy(gamma)))
@@ -288,6 +324,7 @@ def test_gdn_params_reject_bad_values(rng):
 
 # --------------------------------------------------------------- scale-table indexes
 
+
 @pytest.mark.parametrize("scale_bound", [0.11, 0.5])
 def test_scale_index_matches_the_float_search(rng, scale_bound):
     conditional = GaussianConditional(scale_bound=scale_bound).double()
@@ -303,6 +340,7 @@ def test_scale_index_matches_the_float_search(rng, scale_bound):
 
 
 # ----------------------------------------------------------------------- determinism
+
 
 def test_results_do_not_depend_on_thread_count(rng):
     x = torch.from_numpy(rng.integers(0, 256, (1, 3, 32, 32)))

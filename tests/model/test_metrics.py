@@ -22,6 +22,7 @@ def noisy(rng, image, sigma):
 
 # --- PSNR ---------------------------------------------------------------------------------
 
+
 def test_psnr_identical_is_inf():
     image = np.full((4, 5, 3), 77, np.uint8)
     assert psnr(image, image) == math.inf
@@ -29,7 +30,7 @@ def test_psnr_identical_is_inf():
 
 def test_psnr_known_mse():
     a = np.zeros((4, 4, 3), np.uint8)
-    assert psnr(a, a + 5) == pytest.approx(10 * math.log10(255 ** 2 / 25))
+    assert psnr(a, a + 5) == pytest.approx(10 * math.log10(255**2 / 25))
 
 
 def test_mse_averages_over_all_channels():
@@ -40,10 +41,11 @@ def test_mse_averages_over_all_channels():
 
 
 def test_uint8_difference_does_not_wrap():
-    assert mse(np.zeros((1, 1, 3), np.uint8), np.full((1, 1, 3), 255, np.uint8)) == 255 ** 2
+    assert mse(np.zeros((1, 1, 3), np.uint8), np.full((1, 1, 3), 255, np.uint8)) == 255**2
 
 
 # --- MS-SSIM -----------------------------------------------------------------------------
+
 
 def test_ms_ssim_identical_is_one(rng):
     image = smooth_image(rng, 170, 180)
@@ -62,7 +64,7 @@ def pytorch_msssim_reference(a: np.ndarray, b: np.ndarray) -> float:
     x = torch.from_numpy(a).permute(2, 0, 1)[None].double()
     y = torch.from_numpy(b).permute(2, 0, 1)[None].double()
     coords = torch.arange(11, dtype=torch.float64) - 5
-    g = torch.exp(-(coords ** 2) / (2 * 1.5 ** 2))
+    g = torch.exp(-(coords**2) / (2 * 1.5**2))
     g = g / g.sum()
     win_h, win_w = g.view(1, 1, 11, 1).repeat(3, 1, 1, 1), g.view(1, 1, 1, 11).repeat(3, 1, 1, 1)
 
@@ -74,9 +76,9 @@ def pytorch_msssim_reference(a: np.ndarray, b: np.ndarray) -> float:
     mcs = []
     for level in range(5):
         mu1, mu2 = blur(x), blur(y)
-        s1, s2, s12 = blur(x * x) - mu1 ** 2, blur(y * y) - mu2 ** 2, blur(x * y) - mu1 * mu2
+        s1, s2, s12 = blur(x * x) - mu1**2, blur(y * y) - mu2**2, blur(x * y) - mu1 * mu2
         cs_map = (2 * s12 + c2) / (s1 + s2 + c2)
-        ssim_map = (2 * mu1 * mu2 + c1) / (mu1 ** 2 + mu2 ** 2 + c1) * cs_map
+        ssim_map = (2 * mu1 * mu2 + c1) / (mu1**2 + mu2**2 + c1) * cs_map
         ssim, cs = ssim_map.flatten(2).mean(-1), cs_map.flatten(2).mean(-1)
         if level < 4:
             mcs.append(torch.relu(cs))
@@ -99,18 +101,18 @@ def test_single_scale_is_plain_ssim(rng):
     image = smooth_image(rng, 24, 21)
     distorted = noisy(rng, image, 10)
     coords = np.arange(11) - 5
-    g = np.exp(-(coords ** 2) / (2 * 1.5 ** 2))
+    g = np.exp(-(coords**2) / (2 * 1.5**2))
     window = np.outer(g, g) / np.outer(g, g).sum()
     values = []
     for c in range(3):
         x = sliding_window_view(image[..., c].astype(float), (11, 11))
         y = sliding_window_view(distorted[..., c].astype(float), (11, 11))
         mx, my = (x * window).sum((-1, -2)), (y * window).sum((-1, -2))
-        vx = (x * x * window).sum((-1, -2)) - mx ** 2
-        vy = (y * y * window).sum((-1, -2)) - my ** 2
+        vx = (x * x * window).sum((-1, -2)) - mx**2
+        vy = (y * y * window).sum((-1, -2)) - my**2
         cov = (x * y * window).sum((-1, -2)) - mx * my
         c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-        values.append(np.mean((2 * mx * my + c1) * (2 * cov + c2) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2))))
+        values.append(np.mean((2 * mx * my + c1) * (2 * cov + c2) / ((mx**2 + my**2 + c1) * (vx + vy + c2))))
     assert ms_ssim(image, distorted, scales=1) == pytest.approx(np.mean(values), abs=1e-12)
 
 
@@ -153,17 +155,18 @@ def test_bd_hand_checked_two_point_curves():
     # On the overlap [35, 40] the test needs log10 rate 0.5 less: 10^-0.5 − 1.
     anchor_rate, anchor_psnr = [1.0, 10.0], [30.0, 40.0]
     test_rate, test_psnr = [1.0, 10.0], [35.0, 45.0]
-    assert bd_rate(anchor_rate, anchor_psnr, test_rate, test_psnr) == pytest.approx((10 ** -0.5 - 1) * 100)
+    assert bd_rate(anchor_rate, anchor_psnr, test_rate, test_psnr) == pytest.approx((10**-0.5 - 1) * 100)
     assert bd_rate(anchor_rate, anchor_psnr, test_rate, test_psnr) == pytest.approx(-68.377, abs=1e-3)
     assert bd_psnr(anchor_rate, anchor_psnr, test_rate, test_psnr) == pytest.approx(5.0)
     # Steeper test line log10 rate 0 → 2 over the same PSNR: mean gap 0.5 → +216.2%.
-    assert bd_rate(anchor_rate, anchor_psnr, [1.0, 100.0], [30.0, 40.0]) == pytest.approx((10 ** 0.5 - 1) * 100)
+    assert bd_rate(anchor_rate, anchor_psnr, [1.0, 100.0], [30.0, 40.0]) == pytest.approx((10**0.5 - 1) * 100)
 
 
 def test_bd_ignores_point_order():
     shuffled = [3, 0, 4, 1, 2]
     assert bd_rate(RATE, PSNR, 0.8 * RATE[shuffled], PSNR[shuffled] + 0.3) == pytest.approx(
-        bd_rate(RATE, PSNR, 0.8 * RATE, PSNR + 0.3))
+        bd_rate(RATE, PSNR, 0.8 * RATE, PSNR + 0.3)
+    )
 
 
 def test_bd_errors():

@@ -44,8 +44,24 @@ def test_calibration_max_is_the_activation_maximum(tiny_float, calibration):
     with torch.no_grad():
         first = model.g_a[0](calibration)
     assert scales["g_a.0"] * 127 == pytest.approx(first.abs().max().item())
-    assert set(scales) == {"g_a.0", "g_a.1", "g_a.2", "g_a.3", "g_a.4", "g_a.5", "h_a.0", "h_a.2", "h_s.0", "h_s.2",
-                           "g_s.0", "g_s.1", "g_s.2", "g_s.3", "g_s.4", "g_s.5"}
+    assert set(scales) == {
+        "g_a.0",
+        "g_a.1",
+        "g_a.2",
+        "g_a.3",
+        "g_a.4",
+        "g_a.5",
+        "h_a.0",
+        "h_a.2",
+        "h_s.0",
+        "h_s.2",
+        "g_s.0",
+        "g_s.1",
+        "g_s.2",
+        "g_s.3",
+        "g_s.4",
+        "g_s.5",
+    }
 
 
 def test_fake_quant_model_tracks_the_integer_model(tiny_float, tiny_artefact, calibration):
@@ -82,11 +98,27 @@ def rd_loss_of_files(spec, photo_dir, lmbda):
 def test_qat_is_not_worse_than_ptq_on_its_training_crops(tiny_float, photo_dir, tmp_path, capsys):
     """``licfpga quantize`` end to end: 0 steps is PTQ; 80 QAT steps must give an integer
     model whose real files have an RD loss no higher than PTQ's on the training photos."""
-    common = ["--model", str(tiny_float), "--data", str(photo_dir), "--out", str(tmp_path), "--batch", "4",
-              "--crop", "64", "--lr", "1e-4", "--calib-images", "8"]
+    common = [
+        "--model",
+        str(tiny_float),
+        "--data",
+        str(photo_dir),
+        "--out",
+        str(tmp_path),
+        "--batch",
+        "4",
+        "--crop",
+        "64",
+        "--lr",
+        "1e-4",
+        "--calib-images",
+        "8",
+    ]
     assert main(["quantize", *common, "--steps", "0", "--name", "tiny-ptq"]) == 0
-    assert main(["quantize", *common, "--steps", "80", "--name", "tiny-qat",
-                 "--checkpoint", str(tmp_path / "qat.ckpt")]) == 0
+    assert (
+        main(["quantize", *common, "--steps", "80", "--name", "tiny-qat", "--checkpoint", str(tmp_path / "qat.ckpt")])
+        == 0
+    )
     ptq, qat = load_artefact(tmp_path / "tiny-ptq.json"), load_artefact(tmp_path / "tiny-qat.json")
     assert ptq.meta["quantization"]["method"] == "ptq" and qat.meta["quantization"]["method"] == "qat"
     assert qat.meta["source"]["name"] == "tiny-q1" and qat.meta["lmbda"] == pytest.approx(0.05)
@@ -97,8 +129,22 @@ def test_qat_is_not_worse_than_ptq_on_its_training_crops(tiny_float, photo_dir, 
 
 
 def test_quantize_errors_are_one_line(tiny_float, tmp_path, capsys):
-    assert main(["quantize", "--model", str(tiny_float), "--data", str(tmp_path / "none"), "--out", str(tmp_path),
-                 "--steps", "0"]) == 2
+    assert (
+        main(
+            [
+                "quantize",
+                "--model",
+                str(tiny_float),
+                "--data",
+                str(tmp_path / "none"),
+                "--out",
+                str(tmp_path),
+                "--steps",
+                "0",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.startswith("licfpga: error: ") and err.count("\n") == 1
 
@@ -118,8 +164,25 @@ def test_ablation_report(tiny_float, photo_dir, tmp_path, capsys):
     for entry in report["bd"]:
         assert "error" in entry or math.isfinite(entry["bd_rate_pct"])
     out = tmp_path / "ablation.json"
-    assert main(["quant-ablation", str(photo_dir), "--model", str(tiny_float), "--model", str(second),
-                 "--calib", str(calib), "--calib-images", "4", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "quant-ablation",
+                str(photo_dir),
+                "--model",
+                str(tiny_float),
+                "--model",
+                str(second),
+                "--calib",
+                str(calib),
+                "--calib-images",
+                "4",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert json.loads(out.read_text())["format"] == "licfpga-quant-ablation-1"
     assert "hybrid-ptq" in capsys.readouterr().out
 

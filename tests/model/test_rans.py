@@ -70,8 +70,9 @@ def test_compresses_to_the_entropy():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(INT16_MIN, INT16_MAX), st.integers(0, len(TABLES) - 1)), max_size=60),
-       st.booleans())
+@given(
+    st.lists(st.tuples(st.integers(INT16_MIN, INT16_MAX), st.integers(0, len(TABLES) - 1)), max_size=60), st.booleans()
+)
 def test_roundtrip_property(pairs, near):
     values = np.array([v % 9 - 3 if near else v for v, _ in pairs], dtype=np.int64)
     index = np.array([i for _, i in pairs], dtype=np.int64)

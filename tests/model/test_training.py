@@ -65,8 +65,16 @@ def test_training_resumes_where_it_stopped(photos, tmp_path):
 
 def test_distillation_adds_imitation_terms(photos, tmp_path):
     teacher = tmp_path / "teacher.pt"
-    save_weights(ScaleHyperprior(12, 16), teacher, name="teacher-n12-q1", role="teacher", quality=1, lmbda=0.01,
-                 distilled=False, training={})
+    save_weights(
+        ScaleHyperprior(12, 16),
+        teacher,
+        name="teacher-n12-q1",
+        role="teacher",
+        quality=1,
+        lmbda=0.01,
+        distilled=False,
+        training={},
+    )
     ckpt = tmp_path / "s.pt"
     train(_config(photos, ckpt, steps=4, teacher=str(teacher), kd_start=0.5))
     history = torch.load(ckpt, weights_only=False)["history"]
@@ -75,23 +83,63 @@ def test_distillation_adds_imitation_terms(photos, tmp_path):
     with pytest.raises(ValueError, match="multiple of 64"):
         TrainConfig(data="x", out="y", crop=100)
     with pytest.raises(ValueError, match="M=16"):
-        train(TrainConfig(data=str(photos), out=str(tmp_path / "bad.pt"), N=8, M=24, batch=1, crop=64, steps=1,
-                          teacher=str(teacher)))
+        train(
+            TrainConfig(
+                data=str(photos),
+                out=str(tmp_path / "bad.pt"),
+                N=8,
+                M=24,
+                batch=1,
+                crop=64,
+                steps=1,
+                teacher=str(teacher),
+            )
+        )
 
 
 def test_export_and_registry(photos, tmp_path, capsys):
     ckpt = tmp_path / "t.pt"
-    assert main(["train", "--data", str(photos), "--out", str(ckpt), "--N", "8", "--M", "16", "--steps", "2",
-                 "--batch", "1", "--crop", "64"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(photos),
+                "--out",
+                str(ckpt),
+                "--N",
+                "8",
+                "--M",
+                "16",
+                "--steps",
+                "2",
+                "--batch",
+                "1",
+                "--crop",
+                "64",
+            ]
+        )
+        == 0
+    )
     weights = tmp_path / "weights"
     assert main(["export", str(ckpt), "--quality", "3", "--out-dir", str(weights)]) == 0
     (info,) = list_models(weights)
-    assert (info.name, info.role, info.N, info.M, info.quality, info.distilled) == ("teacher-n8-q3", "teacher", 8, 16, 3, False)
+    assert (info.name, info.role, info.N, info.M, info.quality, info.distilled) == (
+        "teacher-n8-q3",
+        "teacher",
+        8,
+        16,
+        3,
+        False,
+    )
     assert info.training["steps"] == 2
     model, again = load_model(info.path)
     assert again.name == info.name and model.g_a[0].weight.dtype == torch.float32
-    assert all(v.dtype == torch.float16 for v in torch.load(info.path, weights_only=True)["state_dict"].values()
-               if v.is_floating_point())
+    assert all(
+        v.dtype == torch.float16
+        for v in torch.load(info.path, weights_only=True)["state_dict"].values()
+        if v.is_floating_point()
+    )
     with pytest.raises(ModelError, match="unknown model 'nope'.*teacher-n8-q3"):
         model_info("nope", weights)
     (weights / "broken.pt").write_bytes(b"garbage")
@@ -104,14 +152,30 @@ def test_models_json_lists_the_required_fields(capsys):
     models = json.loads(capsys.readouterr().out)
     assert isinstance(models, list)
     for m in models:
-        assert {"name", "role", "N", "M", "quality", "lmbda", "distilled", "integer", "params", "macs_per_pixel"} <= set(m)
+        assert {
+            "name",
+            "role",
+            "N",
+            "M",
+            "quality",
+            "lmbda",
+            "distilled",
+            "integer",
+            "params",
+            "macs_per_pixel",
+        } <= set(m)
         assert m["role"] in ("teacher", "student")
 
 
 def test_distributed_data_parallel_single_process(photos, tmp_path, monkeypatch):
     """The torchrun path (one gloo process on the CPU): DDP wraps the model and training runs."""
-    for key, value in {"LOCAL_RANK": "0", "RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1",
-                       "MASTER_PORT": "29517"}.items():
+    for key, value in {
+        "LOCAL_RANK": "0",
+        "RANK": "0",
+        "WORLD_SIZE": "1",
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": "29517",
+    }.items():
         monkeypatch.setenv(key, value)
     try:
         train(_config(photos, tmp_path / "ddp.pt", steps=3))
@@ -127,13 +191,26 @@ def test_learning_curve_fits_log_time(tmp_path):
     from licfpga.model.registry import ModelInfo
 
     minutes = np.arange(1, 21)
-    history = [{"step": 10 * m, "seconds": 60 * m, "loss": 3 * m ** -0.5, "bpp": 0.5, "psnr": 25 + m / 10}
-               for m in minutes]
-    info = ModelInfo(name="x", role="student", N=8, M=16, quality=1, lmbda=0.01, distilled=True, integer=False,
-                     params=1, macs_per_pixel=1.0, path="x.pt", training={"history": history})
+    history = [
+        {"step": 10 * m, "seconds": 60 * m, "loss": 3 * m**-0.5, "bpp": 0.5, "psnr": 25 + m / 10} for m in minutes
+    ]
+    info = ModelInfo(
+        name="x",
+        role="student",
+        N=8,
+        M=16,
+        quality=1,
+        lmbda=0.01,
+        distilled=True,
+        integer=False,
+        params=1,
+        macs_per_pixel=1.0,
+        path="x.pt",
+        training={"history": history},
+    )
     c = curve(info)
     assert c["fit"]["exponent"] == pytest.approx(-0.5)
-    assert c["fit"]["loss_at_10x"] == pytest.approx(3 * 200 ** -0.5)
+    assert c["fit"]["loss_at_10x"] == pytest.approx(3 * 200**-0.5)
     plot_curves([c], tmp_path / "c.png")
     assert (tmp_path / "c.png").stat().st_size > 1000
 
@@ -151,8 +228,17 @@ def test_bf16_autocast_keeps_latents_gdn_and_entropy_models_fp32():
 
 
 def test_bf16_channels_last_training_runs_and_resumes(photos, tmp_path):
-    cfg = dict(data=str(photos), out=str(tmp_path / "m.pt"), N=8, M=16, batch=2, crop=64, bf16=True,
-               channels_last=True, checkpoint_every=2)
+    cfg = dict(
+        data=str(photos),
+        out=str(tmp_path / "m.pt"),
+        N=8,
+        M=16,
+        batch=2,
+        crop=64,
+        bf16=True,
+        channels_last=True,
+        checkpoint_every=2,
+    )
     train(TrainConfig(steps=2, **cfg))
     train(TrainConfig(steps=4, **cfg))
     history = torch.load(tmp_path / "m.pt", weights_only=False)["history"]

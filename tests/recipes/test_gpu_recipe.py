@@ -16,7 +16,7 @@ from PIL import Image
 from licfpga.model.data import HOLDOUT_EVERY, build_pack
 
 ROOT = Path(__file__).resolve().parents[2]
-BLOCKER = '''
+BLOCKER = """
 # Every third-party package but torch and numpy (and theirs) is absent, as on the device:
 # the path finder does not see them, so imports fail and probes find nothing.
 import importlib.machinery, sys
@@ -29,7 +29,7 @@ class Absent(importlib.machinery.PathFinder):
             return None
         return super().find_spec(name, path, target)
 sys.meta_path[:] = [Absent if f is importlib.machinery.PathFinder else f for f in sys.meta_path]
-'''
+"""
 
 
 @pytest.fixture
@@ -50,14 +50,24 @@ def test_gpu_recipe_trains_and_returns_weights_with_torch_and_numpy_only(pack, t
     (tmp_path / "site" / "sitecustomize.py").write_text(BLOCKER)
     out = tmp_path / "out"
     out.mkdir()
-    env = {**os.environ, "OUT": str(out), "DEVICE": "cpu", "MINUTES": "0.1", "SEGMENT": "0.05",
-           "PACK": str(pack), "RUNS": str(tmp_path / "runs"), "BATCH": "2", "CROP": "64",
-           "PYTHON": sys.executable, "PYTHONPATH": str(tmp_path / "site"), "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "OUT": str(out),
+        "DEVICE": "cpu",
+        "MINUTES": "0.1",
+        "SEGMENT": "0.05",
+        "PACK": str(pack),
+        "RUNS": str(tmp_path / "runs"),
+        "BATCH": "2",
+        "CROP": "64",
+        "PYTHON": sys.executable,
+        "PYTHONPATH": str(tmp_path / "site"),
+        "OMP_NUM_THREADS": "1",
+    }
     for absent in ("PIL", "scipy", "tqdm", "amaranth"):  # the stand-in environment is what it claims
         probe = subprocess.run([sys.executable, "-c", f"import {absent}"], env=env, capture_output=True, text=True)
         assert probe.returncode != 0 and "No module named" in probe.stderr
-    result = subprocess.run(["bash", "recipes/gpu.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run(["bash", "recipes/gpu.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     pieces = sorted(out.glob("weights.tar.*"))
     assert pieces and all(p.stat().st_size <= 15 * 2**20 for p in pieces)
@@ -73,7 +83,11 @@ def test_gpu_recipe_trains_and_returns_weights_with_torch_and_numpy_only(pack, t
 
 
 def test_gpu_recipe_refuses_without_out():
-    result = subprocess.run(["bash", "recipes/gpu.sh"], cwd=ROOT, env={k: v for k, v in os.environ.items()
-                                                                        if k != "OUT"},
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["bash", "recipes/gpu.sh"],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k != "OUT"},
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode != 0 and "OUT must name" in result.stderr

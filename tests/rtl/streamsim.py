@@ -46,8 +46,7 @@ async def receive(ctx, port, count, rng, stall, timeout, in_ready, convert=as_be
     return got, cycles
 
 
-def run_stream(dut, beats, expected_count, rng, idle, stall, setup=None, timeout=200_000,
-               convert=as_beat):
+def run_stream(dut, beats, expected_count, rng, idle, stall, setup=None, timeout=200_000, convert=as_beat):
     """Streams ``beats`` through ``dut.i`` → ``dut.o``; returns the output beats and the
     cycle (counted from the first cycle the source offers data) of each."""
     result = {}
@@ -60,7 +59,8 @@ def run_stream(dut, beats, expected_count, rng, idle, stall, setup=None, timeout
 
     async def sink(ctx):
         result["beats"], result["cycles"] = await receive(
-            ctx, dut.o, expected_count, rng, stall, timeout, dut.i.ready, convert)
+            ctx, dut.o, expected_count, rng, stall, timeout, dut.i.ready, convert
+        )
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)

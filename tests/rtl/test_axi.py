@@ -31,38 +31,40 @@ def test_write_address_and_data_in_either_order_with_b_backpressure():
     bus = dut.s_axi
 
     async def bench(ctx):
-        for data_first, offset, value in ((True, REGISTER["WIDTH"].offset, 5),
-                                          (False, REGISTER["HEIGHT"].offset, 7)):
-            first, then = ((bus.wvalid, bus.wready), (bus.awvalid, bus.awready))[::1 if data_first else -1]
+        for data_first, offset, value in ((True, REGISTER["WIDTH"].offset, 5), (False, REGISTER["HEIGHT"].offset, 7)):
+            first, then = ((bus.wvalid, bus.wready), (bus.awvalid, bus.awready))[:: 1 if data_first else -1]
             ctx.set(bus.awaddr, offset)
             ctx.set(bus.wdata, value)
             ctx.set(bus.wstrb, 0xF)
             ctx.set(first[0], 1)
             await ctx.tick()
             ctx.set(first[0], 0)
-            for _ in range(3):              # the other half comes later: no response yet
+            for _ in range(3):  # the other half comes later: no response yet
                 assert not ctx.get(bus.bvalid) and not ctx.get(first[1])
                 await ctx.tick()
             ctx.set(then[0], 1)
             await ctx.tick()
             ctx.set(then[0], 0)
             await wait(ctx, bus.bvalid)
-            for _ in range(3):              # B held while BREADY is low
+            for _ in range(3):  # B held while BREADY is low
                 assert ctx.get(bus.bvalid) and ctx.get(bus.bresp) == OKAY
                 await ctx.tick()
             ctx.set(bus.bready, 1)
             await ctx.tick()
             ctx.set(bus.bready, 0)
             assert not ctx.get(bus.bvalid)
-        for offset, want, resp in ((REGISTER["WIDTH"].offset, 5, OKAY),
-                                   (REGISTER["HEIGHT"].offset, 7, OKAY),
-                                   (REGISTER["ID"].offset, ID, OKAY),
-                                   (REGISTER["MODEL"].offset, 0x1234ABCD, OKAY), (0xFFC, 0, SLVERR)):
+        for offset, want, resp in (
+            (REGISTER["WIDTH"].offset, 5, OKAY),
+            (REGISTER["HEIGHT"].offset, 7, OKAY),
+            (REGISTER["ID"].offset, ID, OKAY),
+            (REGISTER["MODEL"].offset, 0x1234ABCD, OKAY),
+            (0xFFC, 0, SLVERR),
+        ):
             ctx.set(bus.araddr, offset)
             ctx.set(bus.arvalid, 1)
             await ctx.tick()
             ctx.set(bus.arvalid, 0)
-            for _ in range(2):              # R held while RREADY is low, no new address
+            for _ in range(2):  # R held while RREADY is low, no new address
                 assert ctx.get(bus.rvalid) and not ctx.get(bus.arready)
                 assert (ctx.get(bus.rdata), ctx.get(bus.rresp)) == (want, resp)
                 await ctx.tick()
@@ -106,7 +108,8 @@ def test_frame_through_a_core_without_size_inputs():
             else:
                 ctx.set(dut.s_axis.tvalid, 0)
             _, _, accepted, valid, data, last = await ctx.tick().sample(
-                dut.s_axis.tready, dut.m_axis.tvalid, dut.m_axis.tdata, dut.m_axis.tlast)
+                dut.s_axis.tready, dut.m_axis.tvalid, dut.m_axis.tdata, dut.m_axis.tlast
+            )
             n += bool(accepted and n < len(pixels))
             if valid:
                 got.append(([(data >> (8 * j)) & 0xFF for j in range(3)], last))

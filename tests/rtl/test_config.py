@@ -12,15 +12,18 @@ def test_derived_sizes():
     assert cfg.out_size(1, 1) == (1, 1)
 
 
-@pytest.mark.parametrize("change,message", [
-    (dict(simd=7), r"SIMD=7 does not divide the window vector K·K·C_in=5·5·3=75"),
-    (dict(pe=3), r"PE=3 does not divide C_out=8"),
-    (dict(kernel=4, simd=1), r"kernel=4 must be odd"),
-    (dict(stride=3), r"stride=3 must be 1 or 2"),
-    (dict(kernel=1, simd=3), r"kernel=1 < stride=2"),
-    (dict(max_width=0), r"max_width=0 must be a positive integer"),
-    (dict(acc_bits=12), r"acc_bits=12 cannot hold one product"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (dict(simd=7), r"SIMD=7 does not divide the window vector K·K·C_in=5·5·3=75"),
+        (dict(pe=3), r"PE=3 does not divide C_out=8"),
+        (dict(kernel=4, simd=1), r"kernel=4 must be odd"),
+        (dict(stride=3), r"stride=3 must be 1 or 2"),
+        (dict(kernel=1, simd=3), r"kernel=1 < stride=2"),
+        (dict(max_width=0), r"max_width=0 must be a positive integer"),
+        (dict(acc_bits=12), r"acc_bits=12 cannot hold one product"),
+    ],
+)
 def test_rejects_impossible(change, message):
     with pytest.raises(ValueError, match=message):
         LayerConfig(**{**GOOD, **change})

@@ -29,21 +29,32 @@ def check(got, want):
 
 
 CONFIGS = [  # kernel, stride, c_in, c_out, pe, simd, in_signed, out_signed
-    (3, 1, 2, 4, 2, 6, True, True),       # NF=2, SF=3
-    (5, 2, 3, 4, 4, 15, False, True),     # g_a's first layer: uint8 input, SIMD across pixels
-    (3, 2, 4, 6, 3, 2, True, False),      # ReLU (unsigned output), NF=2, SF=18, one lane
-    (1, 1, 4, 4, 4, 4, True, True),       # SF=1, NF=1: four requantizer lanes
-    (3, 1, 1, 2, 1, 9, True, False),      # SF=1, NF=2
-    (3, 2, 2, 6, 6, 3, True, True),       # drain steps = SF = 6
-    (1, 1, 2, 5, 5, 1, True, True),       # 3 lanes, 2 steps, the last step part-empty
+    (3, 1, 2, 4, 2, 6, True, True),  # NF=2, SF=3
+    (5, 2, 3, 4, 4, 15, False, True),  # g_a's first layer: uint8 input, SIMD across pixels
+    (3, 2, 4, 6, 3, 2, True, False),  # ReLU (unsigned output), NF=2, SF=18, one lane
+    (1, 1, 4, 4, 4, 4, True, True),  # SF=1, NF=1: four requantizer lanes
+    (3, 1, 1, 2, 1, 9, True, False),  # SF=1, NF=2
+    (3, 2, 2, 6, 6, 3, True, True),  # drain steps = SF = 6
+    (1, 1, 2, 5, 5, 1, True, True),  # 3 lanes, 2 steps, the last step part-empty
 ]
-IDS = [f"k{k}s{s}c{ci}to{co}pe{pe}simd{si}{'' if sg else 'u'}{'' if os else 'relu'}"
-       for k, s, ci, co, pe, si, sg, os in CONFIGS]
+IDS = [
+    f"k{k}s{s}c{ci}to{co}pe{pe}simd{si}{'' if sg else 'u'}{'' if os else 'relu'}"
+    for k, s, ci, co, pe, si, sg, os in CONFIGS
+]
 
 
 def config(kernel, stride, c_in, c_out, pe, simd, in_signed, max_width=12, max_height=9):
-    return LayerConfig(kernel=kernel, stride=stride, c_in=c_in, c_out=c_out, pe=pe, simd=simd,
-                       max_width=max_width, max_height=max_height, in_signed=in_signed)
+    return LayerConfig(
+        kernel=kernel,
+        stride=stride,
+        c_in=c_in,
+        c_out=c_out,
+        pe=pe,
+        simd=simd,
+        max_width=max_width,
+        max_height=max_height,
+        in_signed=in_signed,
+    )
 
 
 @pytest.mark.parametrize("kernel,stride,c_in,c_out,pe,simd,in_signed,out_signed", CONFIGS, ids=IDS)
@@ -74,11 +85,11 @@ def test_conv_engine_throughput(kernel, stride, c_in, c_out, pe, simd, in_signed
 LAYERS = [CONFIGS[0], CONFIGS[1], CONFIGS[2], CONFIGS[5]]
 
 
-@pytest.mark.parametrize("kernel,stride,c_in,c_out,pe,simd,in_signed,out_signed", LAYERS,
-                         ids=[IDS[CONFIGS.index(c)] for c in LAYERS])
+@pytest.mark.parametrize(
+    "kernel,stride,c_in,c_out,pe,simd,in_signed,out_signed", LAYERS, ids=[IDS[CONFIGS.index(c)] for c in LAYERS]
+)
 @pytest.mark.parametrize("width,height", [(9, 7), (1, 1), (2, 3)])
-def test_conv_layer_random_handshake(kernel, stride, c_in, c_out, pe, simd, in_signed, out_signed,
-                                     width, height, rng):
+def test_conv_layer_random_handshake(kernel, stride, c_in, c_out, pe, simd, in_signed, out_signed, width, height, rng):
     """Window generator and engine: pixels in, output pixels out, two frames."""
     cfg = config(kernel, stride, c_in, c_out, pe, simd, in_signed)
     frames = [conv_frame(cfg, rng, width, height) for _ in range(2)]
@@ -122,8 +133,19 @@ def test_conv_layer_frame_interval(kernel, stride, c_in, c_out, pe, simd, in_sig
     cfg = config(kernel, stride, c_in, c_out, pe, simd, in_signed, max_width=16)
     width, height = 13, 9
     params = random_params(cfg, rng, out_signed=out_signed)
-    spec = ConvSpec(name="conv", kernel=kernel, stride=stride, c_in=c_in, c_out=c_out, in_bits=8, in_signed=in_signed,
-                    out_bits=8, out_signed=out_signed, acc_bits=32, acc_bound_bits=24)
+    spec = ConvSpec(
+        name="conv",
+        kernel=kernel,
+        stride=stride,
+        c_in=c_in,
+        c_out=c_out,
+        in_bits=8,
+        in_signed=in_signed,
+        out_bits=8,
+        out_signed=out_signed,
+        acc_bits=32,
+        acc_bound_bits=24,
+    )
     ideal = layer_cost(spec, Folding(pe, simd), width, height, cfg.max_width).cycles
     interval = layer_interval(cfg, params, rng, width, height)
     assert interval <= ideal + INTERVAL_SLACK, f"{interval} cycles per frame, model {ideal}"
@@ -131,8 +153,7 @@ def test_conv_layer_frame_interval(kernel, stride, c_in, c_out, pe, simd, in_sig
 
 def test_odd_frame_first_layer(rng):
     """g_a's first layer shape on a 37×23 frame, PE·SIMD = 4·15."""
-    cfg = LayerConfig(kernel=5, stride=2, c_in=3, c_out=8, pe=4, simd=15, max_width=40,
-                      max_height=24, in_signed=False)
+    cfg = LayerConfig(kernel=5, stride=2, c_in=3, c_out=8, pe=4, simd=15, max_width=40, max_height=24, in_signed=False)
     frame = conv_frame(cfg, rng, 37, 23)
     params = random_params(cfg, rng, frames=[frame])
     dut = ConvLayer(cfg, params)
@@ -178,11 +199,17 @@ def test_conv_layer_random_configs(seed):
     kernel = int(rng.choice([1, 3, 5]))
     stride = int(rng.choice([1, 2])) if kernel > 1 else 1
     c_in, c_out = int(rng.integers(1, 5)), int(rng.integers(1, 7))
-    cfg = LayerConfig(kernel=kernel, stride=stride, c_in=c_in, c_out=c_out,
-                      pe=int(rng.choice(divisors(c_out))),
-                      simd=int(rng.choice(divisors(kernel * kernel * c_in))),
-                      max_width=int(rng.integers(1, 10)), max_height=int(rng.integers(1, 8)),
-                      in_signed=bool(rng.integers(2)))
+    cfg = LayerConfig(
+        kernel=kernel,
+        stride=stride,
+        c_in=c_in,
+        c_out=c_out,
+        pe=int(rng.choice(divisors(c_out))),
+        simd=int(rng.choice(divisors(kernel * kernel * c_in))),
+        max_width=int(rng.integers(1, 10)),
+        max_height=int(rng.integers(1, 8)),
+        in_signed=bool(rng.integers(2)),
+    )
     width, height = int(rng.integers(1, cfg.max_width + 1)), int(rng.integers(1, cfg.max_height + 1))
     frames = [conv_frame(cfg, rng, width, height) for _ in range(2)]
     params = random_params(cfg, rng, out_signed=bool(rng.integers(2)), frames=frames)
@@ -194,6 +221,7 @@ def test_conv_layer_random_configs(seed):
         ctx.set(dut.width, width)
         ctx.set(dut.height, height)
 
-    got, _ = run_stream(dut, beats, len(want), rng, float(rng.choice([0, 0.3, 0.7])),
-                        float(rng.choice([0, 0.3, 0.7])), setup)
+    got, _ = run_stream(
+        dut, beats, len(want), rng, float(rng.choice([0, 0.3, 0.7])), float(rng.choice([0, 0.3, 0.7])), setup
+    )
     check(got, want)

@@ -22,18 +22,22 @@ def expected(cfg, params, frame):
 
 
 CONFIGS = [  # kernel, c_in, c_out, pe, simd, out_signed
-    (5, 2, 2, 1, 6, True),      # G=2 beats per output pixel
-    (5, 3, 4, 4, 27, False),    # one beat per output pixel, ReLU
-    (3, 2, 3, 3, 2, True),      # word-addressed windows
+    (5, 2, 2, 1, 6, True),  # G=2 beats per output pixel
+    (5, 3, 4, 4, 27, False),  # one beat per output pixel, ReLU
+    (3, 2, 3, 3, 2, True),  # word-addressed windows
 ]
 
 
-@pytest.mark.parametrize("kernel,c_in,c_out,pe,simd,out_signed", CONFIGS,
-                         ids=[f"k{k}c{ci}to{co}pe{pe}simd{si}" for k, ci, co, pe, si, _ in CONFIGS])
+@pytest.mark.parametrize(
+    "kernel,c_in,c_out,pe,simd,out_signed",
+    CONFIGS,
+    ids=[f"k{k}c{ci}to{co}pe{pe}simd{si}" for k, ci, co, pe, si, _ in CONFIGS],
+)
 @pytest.mark.parametrize("width,height", [(5, 4), (1, 1), (3, 1), (1, 3)])
 def test_transposed_random_handshake(kernel, c_in, c_out, pe, simd, out_signed, width, height, rng):
-    cfg = LayerConfig(stride=2, transposed=True, kernel=kernel, c_in=c_in, c_out=c_out, pe=pe, simd=simd,
-                      max_width=8, max_height=6)
+    cfg = LayerConfig(
+        stride=2, transposed=True, kernel=kernel, c_in=c_in, c_out=c_out, pe=pe, simd=simd, max_width=8, max_height=6
+    )
     frames = [rng.integers(-127, 128, (height, width, c_in)) for _ in range(2)]
     params = random_params(cfg, rng, out_signed, frames)
     dut = TransposedConvLayer(cfg, params)
@@ -60,8 +64,9 @@ def test_transposed_rejects():
     with pytest.raises(ValueError, match=r"stride=1: a transposed layer upsamples by 2"):
         LayerConfig(stride=1, transposed=True, kernel=5, c_in=2, c_out=6, pe=3, simd=6, max_width=8, max_height=8)
     with pytest.raises(ValueError, match=r"needs a transposed LayerConfig"):
-        TransposedConvLayer(LayerConfig(stride=2, kernel=5, c_in=2, c_out=6, pe=3, simd=5, max_width=8, max_height=8),
-                            None)
+        TransposedConvLayer(
+            LayerConfig(stride=2, kernel=5, c_in=2, c_out=6, pe=3, simd=5, max_width=8, max_height=8), None
+        )
 
 
 def test_transposed_throughput(rng):
@@ -80,8 +85,19 @@ def test_transposed_throughput(rng):
 
     got, cycles = run_stream(dut, pixel_beats(frame, 2), len(want), rng, 0, 0, setup)
     assert got == want
-    spec = ConvSpec(name="phases", kernel=3, stride=1, c_in=2, c_out=16, in_bits=8, in_signed=True, out_bits=8,
-                    out_signed=True, acc_bits=32, acc_bound_bits=24)
+    spec = ConvSpec(
+        name="phases",
+        kernel=3,
+        stride=1,
+        c_in=2,
+        c_out=16,
+        in_bits=8,
+        in_signed=True,
+        out_bits=8,
+        out_signed=True,
+        acc_bits=32,
+        acc_bound_bits=24,
+    )
     phases = layer_cost(spec, Folding(cfg.pe, cfg.simd), width, height, cfg.max_width).cycles
     groups = cfg.c_out // cfg.pe
     bound = phases + 2 * groups * width * height + 2 * width + dut.latency + 4

@@ -12,19 +12,51 @@ from licfpga.rtl.encoder import ConvStage, Encoder, EncoderConfig, GDNStage, pip
 from licfpga.sim.stimuli import gdn_config, gdn_params
 
 
-def conv(name, c_in, c_out, *, kernel=5, stride=2, pe=1, simd=1, in_bits=8, in_signed=True, out_bits=8,
-         out_signed=True, max_size=(32, 32)):
-    cfg = LayerConfig(kernel=kernel, stride=stride, c_in=c_in, c_out=c_out, pe=pe, simd=simd, max_width=max_size[0],
-                      max_height=max_size[1], in_bits=in_bits, in_signed=in_signed)
-    params = ConvParams(np.ones((c_out, c_in, kernel, kernel), dtype=np.int64), np.zeros(c_out, dtype=np.int64),
-                        np.full(c_out, 1 << 16), np.full(c_out, 20), out_bits, out_signed)
+def conv(
+    name,
+    c_in,
+    c_out,
+    *,
+    kernel=5,
+    stride=2,
+    pe=1,
+    simd=1,
+    in_bits=8,
+    in_signed=True,
+    out_bits=8,
+    out_signed=True,
+    max_size=(32, 32),
+):
+    cfg = LayerConfig(
+        kernel=kernel,
+        stride=stride,
+        c_in=c_in,
+        c_out=c_out,
+        pe=pe,
+        simd=simd,
+        max_width=max_size[0],
+        max_height=max_size[1],
+        in_bits=in_bits,
+        in_signed=in_signed,
+    )
+    params = ConvParams(
+        np.ones((c_out, c_in, kernel, kernel), dtype=np.int64),
+        np.zeros(c_out, dtype=np.int64),
+        np.full(c_out, 1 << 16),
+        np.full(c_out, 20),
+        out_bits,
+        out_signed,
+    )
     return ConvStage(name, cfg, params)
 
 
 def stages(y_bits=16, h_in_bits=8, h_c_in=4, max_size=(32, 32)):
     gdn = GDNStage("g_a.1", gdn_config(gdn_params(np.random.default_rng(0), 2, False, 8), 1, 1))
-    analysis = (conv("g_a.0", 3, 2, in_signed=False, max_size=max_size), gdn,
-                conv("g_a.2", 2, 4, out_bits=y_bits, max_size=(16, 16)))
+    analysis = (
+        conv("g_a.0", 3, 2, in_signed=False, max_size=max_size),
+        gdn,
+        conv("g_a.2", 2, 4, out_bits=y_bits, max_size=(16, 16)),
+    )
     hyper = (conv("h_a.0", h_c_in, 2, kernel=3, stride=1, in_bits=h_in_bits, in_signed=False, max_size=(8, 8)),)
     return analysis, hyper
 
@@ -44,11 +76,14 @@ def test_a_consistent_encoder_elaborates():
     assert cfg.fifo_bits == {"g_a.0": 8 + 4, "g_a.1": 8 + 4, "g_a.2": 8 + 4, "y": 16 + 4, "z": 8 + 4}
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(h_c_in=5), "h_a.0 reads C_in=5, ŷ has 4 channels"),
-    (dict(h_in_bits=7), "|ŷ| is unsigned(8)"),
-    (dict(y_bits=17), "ŷ must be signed of at most 16 bits"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(h_c_in=5), "h_a.0 reads C_in=5, ŷ has 4 channels"),
+        (dict(h_in_bits=7), "|ŷ| is unsigned(8)"),
+        (dict(y_bits=17), "ŷ must be signed of at most 16 bits"),
+    ],
+)
 def test_mismatches_are_named(change, message):
     analysis, hyper = stages(**change)
     with pytest.raises(ValueError, match=re.escape(message)):

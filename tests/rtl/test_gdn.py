@@ -26,16 +26,15 @@ def check(got, want):
 
 CONFIGS = [  # channels, pe, simd, in_bits
     (4, 2, 2, 8),
-    (6, 3, 1, 8),       # NF=2, SF=6: one tail lane, 3 steps
-    (6, 6, 6, 8),       # SF=1, NF=1: six tail lanes
-    (8, 4, 8, 16),      # int16 input (rounded squares), SF=1, NF=2
-    (5, 5, 1, 16),      # SF=5 = drain steps
+    (6, 3, 1, 8),  # NF=2, SF=6: one tail lane, 3 steps
+    (6, 6, 6, 8),  # SF=1, NF=1: six tail lanes
+    (8, 4, 8, 16),  # int16 input (rounded squares), SF=1, NF=2
+    (5, 5, 1, 16),  # SF=5 = drain steps
 ]
 
 
 @pytest.mark.parametrize("inverse", [False, True], ids=["gdn", "igdn"])
-@pytest.mark.parametrize("channels,pe,simd,in_bits", CONFIGS,
-                         ids=[f"c{c}pe{p}simd{s}in{b}" for c, p, s, b in CONFIGS])
+@pytest.mark.parametrize("channels,pe,simd,in_bits", CONFIGS, ids=[f"c{c}pe{p}simd{s}in{b}" for c, p, s, b in CONFIGS])
 def test_gdn_random_handshake(channels, pe, simd, in_bits, inverse, rng):
     params = gdn_params(rng, channels, inverse, in_bits)
     frames = [gdn_frame(rng, w, h, channels, in_bits) for w, h in [(9, 7), (1, 1), (2, 3)]]
@@ -59,8 +58,7 @@ def test_gdn_small_normaliser(inverse, rng):
 
 
 @pytest.mark.parametrize("inverse", [False, True], ids=["gdn", "igdn"])
-@pytest.mark.parametrize("channels,pe,simd,in_bits", CONFIGS,
-                         ids=[f"c{c}pe{p}simd{s}in{b}" for c, p, s, b in CONFIGS])
+@pytest.mark.parametrize("channels,pe,simd,in_bits", CONFIGS, ids=[f"c{c}pe{p}simd{s}in{b}" for c, p, s, b in CONFIGS])
 def test_gdn_throughput(channels, pe, simd, in_bits, inverse, rng):
     """Stall-free: `gen.cost`'s C/PE·C/SIMD cycles per pixel plus the latency, once."""
     params = gdn_params(rng, channels, inverse, in_bits)
@@ -84,11 +82,23 @@ def test_config_rejected_with_names(rng):
     gamma = params.gamma.copy()
     gamma[1, 2] = 1 << 26
     with pytest.raises(ValueError, match=r"gamma \[67108864\] outside \[0, 67108864\)"):
-        GDNConfig(2, 2, False, 8, 8, 26, 48, params.beta, gamma, params.multiplier, params.shift,
-                  intops.RSQRT_TABLE, 0)
+        GDNConfig(2, 2, False, 8, 8, 26, 48, params.beta, gamma, params.multiplier, params.shift, intops.RSQRT_TABLE, 0)
     with pytest.raises(ValueError, match=r"normaliser can reach 4329595405309, beyond acc_bits=40"):
-        GDNConfig(2, 2, False, 8, 8, 26, 40, np.ones(4, dtype=np.int64), np.full((4, 4), (1 << 26) - 1),
-                  params.multiplier, params.shift, intops.RSQRT_TABLE, 0)
+        GDNConfig(
+            2,
+            2,
+            False,
+            8,
+            8,
+            26,
+            40,
+            np.ones(4, dtype=np.int64),
+            np.full((4, 4), (1 << 26) - 1),
+            params.multiplier,
+            params.shift,
+            intops.RSQRT_TABLE,
+            0,
+        )
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -102,6 +112,12 @@ def test_gdn_random_configs(seed):
     params = gdn_params(rng, channels, inverse, in_bits, tiny_beta=bool(rng.integers(2)))
     x = gdn_frame(rng, int(rng.integers(1, 7)), int(rng.integers(1, 5)), channels, in_bits)
     want = expected(params, x, pe)
-    got, _ = run_stream(GDN(gdn_config(params, pe, simd)), pixel_beats(x, simd), len(want), rng,
-                        float(rng.choice([0, 0.3, 0.7])), float(rng.choice([0, 0.3, 0.7])))
+    got, _ = run_stream(
+        GDN(gdn_config(params, pe, simd)),
+        pixel_beats(x, simd),
+        len(want),
+        rng,
+        float(rng.choice([0, 0.3, 0.7])),
+        float(rng.choice([0, 0.3, 0.7])),
+    )
     check(got, want)

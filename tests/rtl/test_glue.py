@@ -18,8 +18,7 @@ def frame(rng, height=3, width=5, channels=6):
 @pytest.mark.parametrize("idle,stall", HANDSHAKES)
 def test_skid_buffer(idle, stall, rng):
     beats = pixel_beats(frame(rng), 3)
-    got, cycles = run_stream(SkidBuffer(beat_layout(signed(8), 3)), beats, len(beats),
-                             rng, idle, stall)
+    got, cycles = run_stream(SkidBuffer(beat_layout(signed(8), 3)), beats, len(beats), rng, idle, stall)
     assert got == beats
     if not idle and not stall:
         assert cycles[-1] == len(beats) + 1
@@ -29,8 +28,7 @@ def test_skid_buffer(idle, stall, rng):
 @pytest.mark.parametrize("depth", [2, 3, 7])
 def test_fifo(depth, idle, stall, rng):
     beats = pixel_beats(frame(rng), 2)
-    got, cycles = run_stream(StreamFIFO(beat_layout(signed(8), 2), depth), beats, len(beats),
-                             rng, idle, stall)
+    got, cycles = run_stream(StreamFIFO(beat_layout(signed(8), 2), depth), beats, len(beats), rng, idle, stall)
     assert got == beats
     if not idle and not stall and depth >= 3:
         assert cycles[-1] <= len(beats) + 2
@@ -52,8 +50,9 @@ def test_abs(in_bits, out_bits, idle, stall, rng):
 @pytest.mark.parametrize("simd_in,simd_out", [(2, 6), (6, 2), (1, 3), (3, 1), (3, 3)])
 def test_width_converter(simd_in, simd_out, idle, stall, rng):
     f = frame(rng)
-    got, cycles = run_stream(WidthConverter(signed(8), simd_in, simd_out),
-                             pixel_beats(f, simd_in), f.size // simd_out, rng, idle, stall)
+    got, cycles = run_stream(
+        WidthConverter(signed(8), simd_in, simd_out), pixel_beats(f, simd_in), f.size // simd_out, rng, idle, stall
+    )
     assert got == pixel_beats(f, simd_out)
     if not idle and not stall:
         assert cycles[-1] <= f.size // min(simd_in, simd_out) + 2

@@ -16,8 +16,10 @@ def test_latency_is_the_sum_of_the_stages():
     assert "b 3" in repr(p)
 
 
-@pytest.mark.parametrize("name, cycles, match", [("a", 1, "registered twice"), ("b", -1, "cycles=-1"),
-                                                 ("b", 1.5, "cycles=1.5"), ("b", True, "cycles=True")])
+@pytest.mark.parametrize(
+    "name, cycles, match",
+    [("a", 1, "registered twice"), ("b", -1, "cycles=-1"), ("b", 1.5, "cycles=1.5"), ("b", True, "cycles=True")],
+)
 def test_bad_stages_are_refused(name, cycles, match):
     with pytest.raises(ValueError, match=match):
         Pipeline("p").stage("a").stage(name, cycles)
@@ -32,7 +34,7 @@ def test_engine_stage_counts():
 def test_engine_latencies_are_their_docstrings(rng):
     """Conv: 9 + ⌈PE/lanes⌉; GDN: 18 + ⌈PE/lanes⌉, 19 + … inverse (lanes = ⌈PE/SF⌉)."""
     cfg = LayerConfig(kernel=3, stride=1, c_in=2, c_out=4, pe=4, simd=6, max_width=8, max_height=8)
-    assert Conv(cfg, conv_params(cfg, rng)).latency == 9 + 2          # SF = 3, 2 lanes, 2 steps
+    assert Conv(cfg, conv_params(cfg, rng)).latency == 9 + 2  # SF = 3, 2 lanes, 2 steps
     for inverse, base in ((False, 18), (True, 19)):
         gdn = GDN(gdn_config(gdn_params(rng, 4, inverse, 8), 2, 2))
-        assert gdn.latency == base + 2                                  # SF = 2, 1 lane, 2 steps
+        assert gdn.latency == base + 2  # SF = 2, 1 lane, 2 steps

@@ -20,6 +20,7 @@ SIMULATORS = ["verilator", pytest.param("icarus", marks=pytest.mark.icarus)]
 def skid_case(simulator, delta=0, cycle_limit=None):
     """Two 4×3 frames of 2 channels through a skid buffer; ``delta`` is added to the
     expected elements of the second frame's beats 3 to 9."""
+
     def prepare(rng):
         transfers = []
         for n in range(2):
@@ -29,10 +30,16 @@ def skid_case(simulator, delta=0, cycle_limit=None):
                 for beat in expected[3:10]:
                     beat["data"] = [e + delta for e in beat["data"]]
             transfers.append(Transfer(f"frame {n}", pixel_beats(frame, 2), expected, idle=0.3, stall=0.3))
-        throughput = replace(transfers[0], label="full rate", idle=0, stall=0, cycle_limit=cycle_limit,
-                             cycle_model="test")
-        return StreamBench(SkidBuffer(beat_layout(signed(8), 2)), Beats(signed(8), 2), Beats(signed(8), 2),
-                           (Run("handshakes", tuple(transfers)), Run("throughput", (throughput,))))
+        throughput = replace(
+            transfers[0], label="full rate", idle=0, stall=0, cycle_limit=cycle_limit, cycle_model="test"
+        )
+        return StreamBench(
+            SkidBuffer(beat_layout(signed(8), 2)),
+            Beats(signed(8), 2),
+            Beats(signed(8), 2),
+            (Run("handshakes", tuple(transfers)), Run("throughput", (throughput,))),
+        )
+
     return Case("test/skid", simulator, prepare)
 
 
@@ -58,8 +65,11 @@ def test_mismatches_are_named_and_counted(simulator):
 @pytest.mark.parametrize("simulator", SIMULATORS)
 def test_a_cycle_limit_is_checked(simulator):
     # 12 beats through a skid buffer take at least 12 cycles
-    with pytest.raises(BenchFailure, match=r"0 of 36 output beats differ\ntoo slow: throughput, full rate: "
-                                           r"\d+ cycles, limit 11 \(test\)"):
+    with pytest.raises(
+        BenchFailure,
+        match=r"0 of 36 output beats differ\ntoo slow: throughput, full rate: "
+        r"\d+ cycles, limit 11 \(test\)",
+    ):
         run_case(skid_case(simulator, cycle_limit=11))
 
 

@@ -57,13 +57,32 @@ def test_bench_rtl_command(tmp_path, capsys):
 
     image, report = tmp_path / "crop.png", tmp_path / "bench.json"
     Image.fromarray(crops(np.random.default_rng(3), [(64, 48)])[0]).save(image)
-    args = ["bench-rtl", "--model", str(tiny_student()), "--dsp-budget", "100", "--resolution", "64x64",
-            "--max-frame", "64x64", "--no-synth"]
+    args = [
+        "bench-rtl",
+        "--model",
+        str(tiny_student()),
+        "--dsp-budget",
+        "100",
+        "--resolution",
+        "64x64",
+        "--max-frame",
+        "64x64",
+        "--no-synth",
+    ]
     assert main(args + ["--image", str(image), "--json", str(report)]) == 0, capsys.readouterr().err
     import json
+
     result = json.loads(report.read_text())
-    for key in ("cycles_per_pixel", "model_cycles_per_pixel", "dsp", "bram36", "lut", "ff", "dsp_efficiency",
-                "bit_exact"):
+    for key in (
+        "cycles_per_pixel",
+        "model_cycles_per_pixel",
+        "dsp",
+        "bram36",
+        "lut",
+        "ff",
+        "dsp_efficiency",
+        "bit_exact",
+    ):
         assert key in result
     assert result["bit_exact"] and result["frame"] == [64, 48]
     assert "bit-exact            yes" in capsys.readouterr().out

@@ -15,7 +15,10 @@ def test_im2col_is_conv2d_padding(kernel, stride, width, height, rng):
     weight = rng.integers(-128, 128, (c_out, c_in, kernel, kernel))
     conv = torch.nn.functional.conv2d(
         torch.from_numpy(frame).permute(2, 0, 1)[None].double(),
-        torch.from_numpy(weight).double(), stride=stride, padding=kernel // 2)
+        torch.from_numpy(weight).double(),
+        stride=stride,
+        padding=kernel // 2,
+    )
     # (ky, kx, c) order, c fastest: the weights are laid out to match.
     flat = weight.transpose(0, 2, 3, 1).reshape(c_out, -1)
     ours = im2col(frame, kernel, stride) @ flat.T
