@@ -79,6 +79,11 @@ class CodecError(UserError):
     """An image or ``.lic`` file the codec cannot handle; the message says why in one line."""
 
 
+class VerifyError(Exception):
+    """``compress --verify`` found a file that does not decode to the encoder's
+    reconstruction: a fault of the codec, not of the user's input."""
+
+
 class AnalysisBackend(Protocol):
     """What runs the analysis transforms g_a and h_a of the encoder."""
 
@@ -469,13 +474,13 @@ def compress(
     verify: bool = False,
 ) -> CompressSummary:
     """Image file ``src`` to ``.lic`` file ``dst``. With ``verify``, the file is decoded
-    again and must give exactly the encoder's reconstruction (else CodecError, no file)."""
+    again and must give exactly the encoder's reconstruction (else VerifyError, no file)."""
     image = read_image(src)
     codec = _codec(model)
     encoded = codec.encode(image, backend, reconstruct=verify)
     data = encoded.data
     if verify and not np.array_equal(codec.decode(data), encoded.reconstruction):
-        raise CodecError(f"{dst}: the coded file does not decode to the encoder's reconstruction")
+        raise VerifyError(f"{dst}: the coded file does not decode to the encoder's reconstruction")
     _write_atomic(Path(dst), lambda f: f.write(data))
     return CompressSummary(len(data), image.shape[0], image.shape[1])
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from importlib.resources import files
 from pathlib import Path
@@ -100,14 +101,17 @@ def cmd_models(args) -> int:
 def cmd_compress(args) -> int:
     _use_threads(args.threads)
     # light CLI, and after --threads: numpy reads the thread count when it loads
-    from licfpga.model.codec import Codec, compress
+    from licfpga.model.codec import Codec, VerifyError, compress
     from licfpga.model.registry import default_codec_model
 
     start = time.perf_counter()
     codec = Codec.load(args.model or default_codec_model())
-    summary = compress(
-        args.input, args.output, codec, BACKENDS[args.backend or codec.default_backend_name](codec), verify=args.verify
-    )
+    backend = BACKENDS[args.backend or codec.default_backend_name](codec)
+    try:
+        summary = compress(args.input, args.output, codec, backend, verify=args.verify)
+    except VerifyError as exc:  # the codec's fault, not a user error: status 1, as a failed check
+        print(f"licfpga: verify failed: {exc}", file=sys.stderr)
+        return 1
     print(
         f"{args.output}: {summary.bytes} bytes, {summary.bpp:.4f} bpp ({summary.width}×{summary.height}), "
         f"{time.perf_counter() - start:.2f} s"

@@ -83,12 +83,12 @@ def test_yosys_figures_replace_the_modelled_encoder(shipped):
 def test_cli_build_synth_takes_the_encoder_from_yosys(tmp_path, capsys, monkeypatch):
     """licfpga build --synth hands the encoder to gen.synth (stubbed here: Yosys takes
     minutes) and the printed estimate shows its figures."""
+    from licfpga.boards import vivado
     from licfpga.cli import main
-    from licfpga.gen import synth
     from licfpga.sim.encoder_bench import BUDGET, tiny_student
 
     calls = []
-    monkeypatch.setattr(synth, "synthesize_design", lambda d: calls.append(d) or fake_synth(1234, 5678, 90, 12.5))
+    monkeypatch.setattr(vivado, "synthesize_design", lambda d: calls.append(d) or fake_synth(1234, 5678, 90, 12.5))
     monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no vivado: prepare only
     assert (
         main(
