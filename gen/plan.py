@@ -243,18 +243,22 @@ def system_of(
     """The whole system (:mod:`.system`) around :func:`choose_width`'s chosen pipeline:
     encode and decode fps at 720p, 1080p and the decision's resolution, on this machine
     and on the ZCU102's Cortex-A53, each path's bottleneck; ``markdown`` holds the
-    table. Without a chosen width, only ``why``."""
+    table. Without a chosen width, or with host rates measured on another width, no
+    rows and ``why`` says so."""
     plan = chosen_plan(decision, M)
     if plan is None:
-        return {"rows": [], "markdown": "No system table: no student width meets the target.\n"}
+        why = "No system table: no student width meets the target."
+        return {"rows": [], "why": why, "markdown": why + "\n"}
     resolutions = dict(RESOLUTIONS)
     if tuple(decision["resolution"]) not in resolutions.values():
         resolutions["{}x{}".format(*decision["resolution"])] = tuple(decision["resolution"])
     if (speed.N, speed.M) != (decision["chosen"], M):
-        raise BalanceError(
-            f"the host's rates were measured with {speed.model} (N={speed.N}, M={speed.M}), not the chosen "
-            f"N={decision['chosen']}, M={M}: measure that width's integer model (benchmarks/host_speed.py --model)"
+        why = (
+            f"No system table: the host's rates were measured with {speed.model} (N={speed.N}, M={speed.M}), not the "
+            f"chosen N={decision['chosen']}, M={M}; measure that width's integer model "
+            "(benchmarks/host_speed.py --model) and pass it as --host-speed."
         )
+        return {"rows": [], "why": why, "markdown": why + "\n"}
     rows = system_rows(
         plan,
         resolutions,

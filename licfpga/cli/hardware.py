@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from .args import frame, positive_int
+from .args import frame, positive_float, positive_int
 
 
 def cmd_plan(args) -> int:
@@ -40,9 +40,8 @@ def cmd_plan(args) -> int:
             speed = load_or_measure(args.host_speed, args.measure_host)
             system = system_of(result, speed, args.arm_factor, args.host_cores)
             result["system"] = {k: v for k, v in system.items() if k != "markdown"}
-            text += (
-                "\n\nThe whole system around it (encode: PL + host + DDR; decode: host + DDR):\n\n" + system["markdown"]
-            )
+            head = "The whole system around it (encode: PL + host + DDR; decode: host + DDR):\n\n"
+            text += "\n\n" + (head if system["rows"] else "") + system["markdown"]
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
     print(text)
@@ -134,7 +133,10 @@ def register(sub) -> None:
     )
     p.add_argument("--measure-host", action="store_true", help="measure the host's rates now instead of reading them")
     p.add_argument(
-        "--arm-factor", type=float, default=10.0, help="how many times slower a Cortex-A53 core is assumed (default 10)"
+        "--arm-factor",
+        type=positive_float,
+        default=10.0,
+        help="how many times slower a Cortex-A53 core is assumed (default 10)",
     )
     p.add_argument("--host-cores", type=positive_int, default=1, help="host cores working on different frames")
     p.add_argument("--json", help="write the decision (or the table) here as JSON")

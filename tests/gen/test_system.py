@@ -7,7 +7,7 @@ import json
 import pytest
 
 from licfpga.cli import main
-from licfpga.gen.balance import BalanceError, balance_dsp
+from licfpga.gen.balance import balance_dsp
 from licfpga.gen.layers import encoder_topology
 from licfpga.gen.plan import DEVICES, choose_width, system_of
 from licfpga.gen.system import (
@@ -128,8 +128,8 @@ def test_system_of_a_plan_decision():
     assert pl["name"] == "PL g_a+h_a" and pl["fps"] >= 30
     odd = system_of(choose_width(DEVICES["XCZU9EG"], 30, (1000, 600)), speed())
     assert [r["resolution"] for r in odd["rows"]][::2] == ["720p", "1080p", "1000x600"]
-    with pytest.raises(BalanceError, match="N=32"):
-        system_of(decision, speed(N=32))
+    other = system_of(decision, speed(N=32))
+    assert other["rows"] == [] and "measured with" in other["why"] and "N=32" in other["why"]
 
 
 def test_plan_prints_the_decision_then_the_system(tmp_path, capsys):
@@ -146,3 +146,16 @@ def test_plan_refuses_a_corrupt_host_speed_file(tmp_path, capsys):
     assert main(["plan", "--host-speed", str(tmp_path / "s.json")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a host-speed file" in err
+
+
+def test_plan_of_another_width_keeps_its_decision(capsys):
+    # 100 fps at 720p picks N=32; the committed rates are N=64's
+    assert main(["plan", "--fps", "100"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("N=32:") and "No system table" in out
+
+
+def test_plan_rejects_a_non_positive_arm_factor(capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["plan", "--arm-factor", "0"])
+    assert exit.value.code == 2

@@ -88,3 +88,8 @@ def test_the_committed_measurement_loads():
     speed = load(hostspeed.DEFAULT_FILE)
     assert isinstance(speed, HostSpeed) and speed.blas_threads == "1" and speed.note
     assert json.loads(hostspeed.DEFAULT_FILE.read_text())["format"] == HOST_SPEED_FORMAT
+
+
+def test_measure_now_ignores_the_files(measured, monkeypatch):
+    monkeypatch.setattr(hostspeed, "measure", lambda: measured)
+    assert load_or_measure("no-such-file.json", measure_now=True) is measured
