@@ -69,7 +69,7 @@ OUTPUT_PIXEL_BYTES = 3
 ASSUMPTIONS = (
     "PL: the balanced pipeline's cycles at the assumed clock, frames back to back (the cycle model)",
     "host: measured on this machine (the figures named below); A53: the same × a factor (default "
-    f"ARM_FACTOR = {ARM_FACTOR:g}, an assumption: clock 1.2–1.5 GHz vs ~3 GHz, in-order dual-issue with 128-bit NEON "
+    f"ARM_FACTOR = {ARM_FACTOR:g}, an assumption: clock 1.2–1.5 GHz vs this machine's ~3 GHz (not reported here), in-order dual-issue with 128-bit NEON "
     "vs out-of-order with 256-bit SIMD; not measured, no cited benchmark)",
     "the host's parts of a frame run one after another; host_cores cores take different frames (ideal scaling)",
     f"DDR: PS DDR4, 64 bit at 2400 MT/s = {DDR_PEAK_BYTES_S / 1e9:.1f} GB/s peak (ZCU102 UG1182, Zynq US+ TRM UG1085), "
@@ -287,7 +287,8 @@ def system_markdown(rows: list[dict], speed: HostSpeed, clock_mhz: float, ddr_us
         f"{s.rans_encode_sym_s / 1e6:.1f} M symbols/s encode, {s.rans_decode_sym_s / 1e6:.1f} M decode "
         f"(constriction through the codec's calls); h_s + scale indices {s.h_s_s_per_px * 1e9:.0f} ns/px, "
         f"g_s {s.g_s_s_per_px * 1e9:.0f} ns/px (integer model {s.model}, fastint, on {s.frame[0]}×{s.frame[1]}).",
-        f"PL at an assumed {clock_mhz:g} MHz; DDR at {ddr_usable:.0%} of {DDR_PEAK_BYTES_S / 1e9:.1f} GB/s.",
+        f"PL: the plan's pipeline (balanced for its target frame; line buffers widened for a larger row) at an "
+        f"assumed {clock_mhz:g} MHz; DDR at {ddr_usable:.0%} of {DDR_PEAK_BYTES_S / 1e9:.1f} GB/s.",
         "",
     ]
     lines += [f"- {a}" for a in ASSUMPTIONS]

@@ -109,8 +109,13 @@ class HostSpeed:
             v = values[n]
             if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0 or v == float("inf"):
                 raise HostSpeedError(f"{source}: {n} must be a positive number, not {v!r}")
-        values["frame"] = tuple(values["frame"])
-        values["load_average"] = tuple(values["load_average"])
+        try:
+            values["frame"] = tuple(int(v) for v in values["frame"])
+            values["load_average"] = tuple(float(v) for v in values["load_average"])
+            if len(values["frame"]) != 2 or len(values["load_average"]) != 3:
+                raise ValueError("frame is (width, height), load_average three numbers")
+        except (TypeError, ValueError) as exc:
+            raise HostSpeedError(f"{source}: malformed host-speed file ({exc})") from None
         return cls(**values, source=source)
 
 

@@ -43,6 +43,8 @@ def test_json_round_trip(measured, tmp_path):
         ("set:rans_encode_sym_s=0", "rans_encode_sym_s must be a positive number"),
         ("set:h_s_s_per_px=-1", "h_s_s_per_px must be a positive number"),
         ('set:g_s_s_per_px="fast"', "g_s_s_per_px must be a positive number"),
+        ("set:frame=5", "malformed host-speed file"),
+        ("set:load_average=[1, 2]", "malformed host-speed file"),
     ],
 )
 def test_unusable_files_are_refused_by_name(measured, tmp_path, text, says):
