@@ -18,8 +18,21 @@ from .balance import DEFAULT_DSP_MARGIN, BalanceError, Plan, balance_dsp, balanc
 from .devices import DEVICES, Device
 from .layers import encoder_topology
 from .report import CLOCK_MHZ, RESOLUTIONS
+from .system import ARM_FACTOR, DDR_USABLE, HostSpeed, hosts, system_markdown, system_rows
 
-__all__ = ["Device", "DEVICES", "Fit", "fit", "rd_ranking", "choose_width", "device_table", "table_markdown", "WIDTHS"]
+__all__ = [
+    "Device",
+    "DEVICES",
+    "Fit",
+    "fit",
+    "rd_ranking",
+    "choose_width",
+    "chosen_plan",
+    "system_of",
+    "device_table",
+    "table_markdown",
+    "WIDTHS",
+]
 
 WIDTHS = (32, 64, 128)
 
@@ -196,6 +209,73 @@ def choose_width(
         "candidates": [candidates[n] for n in widths],
         "chosen": chosen,
         "why": why.strip(),
+    }
+
+
+def chosen_plan(decision: dict, M: int = 192) -> Plan | None:
+    """The balanced pipeline of :func:`choose_width`'s chosen width (None if none fits):
+    the same balancing, so the same foldings as the decision's."""
+    if decision["chosen"] is None:
+        return None
+    device, frame = DEVICES[decision["device"]], tuple(decision["padded"])
+    margin = decision["margin"]
+    plan = balance_fps(
+        encoder_topology(decision["chosen"], M),
+        decision["fps"],
+        decision["clock_mhz"],
+        frame,
+        frame,
+        **_budgets(device, margin),
+    )
+    chosen = next(c for c in decision["candidates"] if c["N"] == decision["chosen"])
+    assert [[f.pe, f.simd] for f in plan.foldings] == chosen["foldings"], "re-balancing gave other foldings"
+    return plan
+
+
+def system_of(
+    decision: dict,
+    speed: HostSpeed,
+    arm_factor: float = ARM_FACTOR,
+    host_cores: int = 1,
+    ddr_usable: float = DDR_USABLE,
+    M: int = 192,
+) -> dict:
+    """The whole system (:mod:`.system`) around :func:`choose_width`'s chosen pipeline:
+    encode and decode fps at 720p, 1080p and the decision's resolution, on this machine
+    and on the ZCU102's Cortex-A53, each path's bottleneck; ``markdown`` holds the
+    table. Without a chosen width, or with host rates measured on another width, no
+    rows and ``why`` says so."""
+    plan = chosen_plan(decision, M)
+    if plan is None:
+        why = "No system table: no student width meets the target."
+        return {"rows": [], "why": why, "markdown": why + "\n"}
+    resolutions = dict(RESOLUTIONS)
+    if tuple(decision["resolution"]) not in resolutions.values():
+        resolutions["{}x{}".format(*decision["resolution"])] = tuple(decision["resolution"])
+    if (speed.N, speed.M) != (decision["chosen"], M):
+        why = (
+            f"No system table: the host's rates were measured with {speed.model} (N={speed.N}, M={speed.M}), not the "
+            f"chosen N={decision['chosen']}, M={M}; measure that width's integer model "
+            "(benchmarks/host_speed.py --model) and pass it as --host-speed."
+        )
+        return {"rows": [], "why": why, "markdown": why + "\n"}
+    rows = system_rows(
+        plan,
+        resolutions,
+        hosts(speed, arm_factor, host_cores),
+        decision["clock_mhz"],
+        M,
+        decision["chosen"],
+        ddr_usable,
+    )
+    return {
+        "N": decision["chosen"],
+        "host_speed": {**speed.as_json(), "source": speed.source},
+        "arm_factor": arm_factor,
+        "host_cores": host_cores,
+        "ddr_usable": ddr_usable,
+        "rows": rows,
+        "markdown": system_markdown(rows, speed, decision["clock_mhz"], ddr_usable),
     }
 
 

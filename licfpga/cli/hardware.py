@@ -6,18 +6,25 @@ packages inside, so that the codec commands and ``--help`` stay light."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
-from .args import frame, positive_int
+from .args import frame, positive_float, positive_int
 
 
 def cmd_plan(args) -> int:
+    if "numpy" not in sys.modules:
+        # The host's rates are per core: where they are measured now, one BLAS thread
+        # (numpy reads the count when it loads; a value the user set is kept).
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
     # light CLI: loaded when used
     from licfpga.gen.balance import BalanceError
-    from licfpga.gen.plan import DEVICES, choose_width, device_table, table_markdown
+    from licfpga.gen.plan import DEVICES, choose_width, device_table, system_of, table_markdown
     from licfpga.model.evaluate import read_report
+    from licfpga.model.hostspeed import load_or_measure
 
     if args.table:
         result = device_table(args.clock_mhz)
@@ -29,6 +36,12 @@ def cmd_plan(args) -> int:
         rd = read_report(Path(args.rd_report)) if args.rd_report else None
         result = choose_width(device, args.fps, args.resolution, args.clock_mhz, rd)
         text = result["why"]
+        if result["chosen"] is not None:
+            speed = load_or_measure(args.host_speed, args.measure_host)
+            system = system_of(result, speed, args.arm_factor, args.host_cores)
+            result["system"] = {k: v for k, v in system.items() if k != "markdown"}
+            head = "The whole system around it (encode: PL + host + DDR; decode: host + DDR):\n\n"
+            text += "\n\n" + (head if system["rows"] else "") + system["markdown"]
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
     print(text)
@@ -113,6 +126,19 @@ def register(sub) -> None:
     p.add_argument("--clock-mhz", type=float, default=300.0, help="assumed clock (only a timing report confirms one)")
     p.add_argument("--rd-report", help="an eval report (licfpga eval --json): rank N by its BD-rates")
     p.add_argument("--table", action="store_true", help="print the table for every device and N instead")
+    p.add_argument(
+        "--host-speed",
+        help="the host's measured rates (benchmarks/host_speed.py's JSON; default: results/host-speed.json "
+        "of the source tree, measured now where it is absent)",
+    )
+    p.add_argument("--measure-host", action="store_true", help="measure the host's rates now instead of reading them")
+    p.add_argument(
+        "--arm-factor",
+        type=positive_float,
+        default=10.0,
+        help="how many times slower a Cortex-A53 core is assumed (default 10)",
+    )
+    p.add_argument("--host-cores", type=positive_int, default=1, help="host cores working on different frames")
     p.add_argument("--json", help="write the decision (or the table) here as JSON")
     p.set_defaults(func=cmd_plan)
 

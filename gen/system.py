@@ -1,0 +1,295 @@
+"""The whole system's frame rates, encode and decode, for today's hardware split: the
+FPGA (PL) runs g_a and h_a; the host runs h_s, the scale indices, rANS and the whole
+decoder. The plan's engines are only one stage of it (`licfpga plan` prints both).
+
+A frame's stages and what each costs (P = padded input pixels, S = ŷ and ẑ symbols,
+M·P/256 + N·P/4096):
+
+* **PL** (encode): the balanced pipeline's interval at the assumed clock
+  (:meth:`balance.Plan.interval`, the cycle model the benches match to the cycle);
+* **host** (encode: h_s with the scale indices, then rANS of S symbols; decode: rANS of
+  S symbols, h_s, g_s): the rates of :class:`~licfpga.model.hostspeed.HostSpeed`,
+  measured on this machine, once as measured and once scaled to the ZCU102's
+  Cortex-A53 by :data:`ARM_FACTOR`; the host's parts run one after another on
+  ``host_cores`` cores working on different frames (ideal scaling; default 1);
+* **DDR**: the bytes a frame moves through the PS DDR4 (:func:`ddr_traffic`) at
+  :data:`DDR_USABLE` of its peak.
+
+The stages overlap across frames (the PL encodes frame n+1 while the host codes frame
+n), so the rate is that of the slowest stage, which is the **bottleneck**.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..model.hostspeed import HostSpeed
+from .balance import Plan, padded
+
+__all__ = [
+    "HostSpeed",
+    "ARM_FACTOR",
+    "DDR_PEAK_BYTES_S",
+    "DDR_USABLE",
+    "INPUT_WORD_BYTES",
+    "LATENT_BYTES",
+    "OUTPUT_PIXEL_BYTES",
+    "Host",
+    "Stage",
+    "FramePath",
+    "paths",
+    "symbols",
+    "ddr_traffic",
+    "hosts",
+    "system_rows",
+    "system_markdown",
+    "ASSUMPTIONS",
+]
+
+#: ZCU102 PS DDR4: a 64-bit interface at DDR4-2400, 8 B × 2400 MT/s = 19.2 GB/s peak
+#: (ZCU102 user guide UG1182, PS-side DDR4 memory; Zynq UltraScale+ TRM UG1085, DDR
+#: memory controller; not re-checked online when this was written).
+DDR_PEAK_BYTES_S = 64 // 8 * 2400e6
+#: The share of the peak assumed usable by DMA and the CPUs together (refresh, page
+#: misses, read/write turnarounds): an assumption, not a measurement.
+DDR_USABLE = 0.7
+#: How many times slower one Cortex-A53 core of the ZCU102 (1.2–1.5 GHz, in-order,
+#: dual-issue, 128-bit NEON) is assumed to be than one core of this machine (x86-64,
+#: out-of-order, 256-bit SIMD) at the host's work: about 2–2.5× for the clock and about
+#: 4× for the work per clock. An assumption: not measured, no cited benchmark.
+ARM_FACTOR = 10.0
+#: DDR bytes per input pixel: the DMA reads one 32-bit word per RGB pixel (24 bits in a
+#: TDATA of a power of two, `rtl.axi.stream_bits`; `boards.core.EncoderCore.pixels`).
+INPUT_WORD_BYTES = 4
+#: DDR bytes per ŷ or ẑ element: the encoder's int16 output stream.
+LATENT_BYTES = 2
+#: DDR bytes per decoded pixel (uint8 RGB).
+OUTPUT_PIXEL_BYTES = 3
+
+ASSUMPTIONS = (
+    "PL: the balanced pipeline's cycles at the assumed clock, frames back to back (the cycle model)",
+    "host: measured on this machine (the figures named below); A53: the same × a factor (default "
+    f"ARM_FACTOR = {ARM_FACTOR:g}, an assumption: clock 1.2–1.5 GHz vs this machine's ~3 GHz (not reported here), in-order dual-issue with 128-bit NEON "
+    "vs out-of-order with 256-bit SIMD; not measured, no cited benchmark)",
+    "the host's parts of a frame run one after another; host_cores cores take different frames (ideal scaling)",
+    f"DDR: PS DDR4, 64 bit at 2400 MT/s = {DDR_PEAK_BYTES_S / 1e9:.1f} GB/s peak (ZCU102 UG1182, Zynq US+ TRM UG1085), "
+    f"a share of it usable (an assumption, default DDR_USABLE = {DDR_USABLE:.0%}); traffic counts each frame, ŷ and ẑ written once and read once "
+    "(input: a 32-bit word per pixel; ŷ, ẑ: int16; output: 3 bytes per pixel), not the host's own intermediates "
+    "(h_s, g_s activations), so it is a lower bound",
+    "stages overlap across frames: the slowest is the bottleneck and sets the frame rate",
+)
+
+
+@dataclass(frozen=True)
+class Host:
+    """A host running the host's share: ``speed`` measured on this machine, ``factor``
+    times slower, ``cores`` cores on different frames."""
+
+    name: str
+    speed: HostSpeed
+    factor: float = 1.0
+    cores: int = 1
+
+    def __post_init__(self):
+        if not self.factor > 0:
+            raise ValueError(f"host factor must be positive, not {self.factor}")
+        if self.cores < 1:
+            raise ValueError(f"host cores must be at least 1, not {self.cores}")
+
+    def seconds(self, single_core_here: float) -> float:
+        """Wall seconds per frame on this host for work taking ``single_core_here`` here."""
+        return single_core_here * self.factor / self.cores
+
+
+def hosts(speed: HostSpeed, arm_factor: float = ARM_FACTOR, cores: int = 1) -> list[Host]:
+    """This machine as measured, and the ZCU102's Cortex-A53 estimated from it."""
+    return [
+        Host(f"this machine ({speed.machine}; {cores} used)", speed, 1.0, cores),
+        Host(f"ZCU102 Cortex-A53 (×{arm_factor:g}, assumed; {cores} of 4 cores)", speed, arm_factor, cores),
+    ]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a frame's path: seconds per frame; ``parts`` break a host stage down."""
+
+    name: str
+    seconds: float
+    parts: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def fps(self) -> float:
+        return 1 / self.seconds
+
+
+@dataclass(frozen=True)
+class FramePath:
+    """Encode or decode of one frame: its stages; the slowest sets the rate."""
+
+    stages: tuple[Stage, ...]
+
+    @property
+    def bottleneck(self) -> Stage:
+        return max(self.stages, key=lambda s: s.seconds)
+
+    @property
+    def fps(self) -> float:
+        return self.bottleneck.fps
+
+    def describe_bottleneck(self) -> str:
+        b = self.bottleneck
+        if not b.parts:
+            return b.name
+        part, seconds = max(b.parts, key=lambda p: p[1])
+        return f"{b.name}: {part} ({seconds / b.seconds:.0%})"
+
+    def as_json(self) -> dict:
+        return {
+            "fps": self.fps,
+            "bottleneck": self.bottleneck.name,
+            "bottleneck_detail": self.describe_bottleneck(),
+            "stages": [
+                {"name": s.name, "seconds": s.seconds, "fps": s.fps, "parts": [list(p) for p in s.parts]}
+                for s in self.stages
+            ],
+        }
+
+
+def symbols(width: int, height: int, M: int, N: int) -> int:
+    """ŷ and ẑ elements of a padded ``width``×``height`` frame (ŷ at 1/16, ẑ at 1/64)."""
+    return M * (width // 16) * (height // 16) + N * (width // 64) * (height // 64)
+
+
+def ddr_traffic(width: int, height: int, M: int, N: int) -> dict[str, dict[str, int]]:
+    """Bytes through DDR per padded ``width``×``height`` frame, by item, for encode and
+    decode: every item written once and read once (lower bound: the host's own
+    intermediates are not counted; the compressed bits are negligible and left out)."""
+    pixels = width * height
+    y = M * (width // 16) * (height // 16) * LATENT_BYTES
+    z = N * (width // 64) * (height // 64) * LATENT_BYTES
+    return {
+        "encode": {"input frame": 2 * INPUT_WORD_BYTES * pixels, "ŷ": 2 * y, "ẑ": 2 * z},
+        "decode": {"ŷ": 2 * y, "ẑ": 2 * z, "output frame": 2 * OUTPUT_PIXEL_BYTES * pixels},
+    }
+
+
+def paths(
+    plan: Plan,
+    resolution: tuple[int, int],
+    host: Host,
+    clock_mhz: float,
+    M: int,
+    N: int,
+    ddr_usable: float = DDR_USABLE,
+) -> dict[str, FramePath]:
+    """Encode and decode of one frame at ``resolution`` (padded to 64) on ``host``,
+    the PL running ``plan`` (its foldings; line buffers as wide as the frame needs)."""
+    w, h = padded(*resolution)
+    pixels, syms = w * h, symbols(w, h, M, N)
+    speed = host.speed
+    traffic = ddr_traffic(w, h, M, N)
+    ddr_rate = DDR_PEAK_BYTES_S * ddr_usable
+    wide = replace(plan, max_width=max(plan.max_width, w), max_height=max(plan.max_height, h))
+    h_s = host.seconds(pixels * speed.h_s_s_per_px)
+    encode = FramePath(
+        (
+            Stage("PL g_a+h_a", wide.interval(w, h) / (clock_mhz * 1e6)),
+            Stage(
+                "host",
+                h_s + host.seconds(syms / speed.rans_encode_sym_s),
+                (("h_s + scale indices", h_s), ("rANS encode", host.seconds(syms / speed.rans_encode_sym_s))),
+            ),
+            Stage("DDR", sum(traffic["encode"].values()) / ddr_rate),
+        )
+    )
+    g_s = host.seconds(pixels * speed.g_s_s_per_px)
+    rans = host.seconds(syms / speed.rans_decode_sym_s)
+    decode = FramePath(
+        (
+            Stage("host", rans + h_s + g_s, (("rANS decode", rans), ("h_s + scale indices", h_s), ("g_s", g_s))),
+            Stage("DDR", sum(traffic["decode"].values()) / ddr_rate),
+        )
+    )
+    return {"encode": encode, "decode": decode}
+
+
+def system_rows(
+    plan: Plan,
+    resolutions: dict[str, tuple[int, int]],
+    host_list: list[Host],
+    clock_mhz: float,
+    M: int,
+    N: int,
+    ddr_usable: float = DDR_USABLE,
+) -> list[dict]:
+    """Per resolution and host: encode and decode (:func:`paths`) and the DDR bytes."""
+    rows = []
+    for label, resolution in resolutions.items():
+        w, h = padded(*resolution)
+        traffic = ddr_traffic(w, h, M, N)
+        for host in host_list:
+            p = paths(plan, resolution, host, clock_mhz, M, N, ddr_usable)
+            rows.append(
+                {
+                    "resolution": label,
+                    "size": list(resolution),
+                    "padded": [w, h],
+                    "host": host.name,
+                    "host_factor": host.factor,
+                    "host_cores": host.cores,
+                    "symbols": symbols(w, h, M, N),
+                    "ddr_bytes": {k: sum(v.values()) for k, v in traffic.items()},
+                    "ddr_items": traffic,
+                    "encode": p["encode"].as_json(),
+                    "decode": p["decode"].as_json(),
+                }
+            )
+    return rows
+
+
+def _num(x: float) -> str:
+    """Three significant digits, thousands separated."""
+    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
+
+def _ms(stage: dict) -> str:
+    return " + ".join(_num(s * 1e3) for _, s in stage["parts"])
+
+
+def _ddr(path: dict, megabytes: float) -> str:
+    ddr = next(s for s in path["stages"] if s["name"] == "DDR")
+    return f"{megabytes:.3g} ({_num(ddr['fps'])} fps)"
+
+
+def system_markdown(rows: list[dict], speed: HostSpeed, clock_mhz: float, ddr_usable: float = DDR_USABLE) -> str:
+    """:func:`system_rows` as a Markdown table with its sources and assumptions."""
+    lines = [
+        "| resolution | host | PL fps | encode: host ms (h_s+indices + rANS) | DDR MB (its fps) | **encode fps** | "
+        "encode bottleneck | decode: host ms (rANS + h_s + g_s) | DDR MB (its fps) | **decode fps** | "
+        "decode bottleneck |",
+        "|---|---|--:|--:|--:|--:|---|--:|--:|--:|---|",
+    ]
+    for r in rows:
+        enc = {s["name"]: s for s in r["encode"]["stages"]}
+        dec = {s["name"]: s for s in r["decode"]["stages"]}
+        lines.append(
+            f"| {r['resolution']} ({r['padded'][0]}×{r['padded'][1]}) | {r['host']} | {_num(enc['PL g_a+h_a']['fps'])} | "
+            f"{_ms(enc['host'])} | {_ddr(r['encode'], r['ddr_bytes']['encode'] / 1e6)} | "
+            f"**{_num(r['encode']['fps'])}** | {r['encode']['bottleneck_detail']} | {_ms(dec['host'])} | "
+            f"{_ddr(r['decode'], r['ddr_bytes']['decode'] / 1e6)} | **{_num(r['decode']['fps'])}** | "
+            f"{r['decode']['bottleneck_detail']} |"
+        )
+    s = speed
+    lines += [
+        "",
+        f"Host rates ({s.source}; {s.machine}, {s.date}, BLAS threads {s.blas_threads}, load average "
+        f"{' '.join(f'{x:g}' for x in s.load_average)}{'; ' + s.note if s.note else ''}): rANS "
+        f"{s.rans_encode_sym_s / 1e6:.1f} M symbols/s encode, {s.rans_decode_sym_s / 1e6:.1f} M decode "
+        f"(constriction through the codec's calls); h_s + scale indices {s.h_s_s_per_px * 1e9:.0f} ns/px, "
+        f"g_s {s.g_s_s_per_px * 1e9:.0f} ns/px (integer model {s.model}, fastint, on {s.frame[0]}×{s.frame[1]}).",
+        f"PL: the plan's pipeline (balanced for its target frame; line buffers widened for a larger row) at an "
+        f"assumed {clock_mhz:g} MHz; DDR at {ddr_usable:.0%} of {DDR_PEAK_BYTES_S / 1e9:.1f} GB/s.",
+        "",
+    ]
+    lines += [f"- {a}" for a in ASSUMPTIONS]
+    return "\n".join(lines) + "\n"
