@@ -3,9 +3,10 @@ reference, which the tests compare against bit for bit.
 
 The integer codec runs on these (the hardware's golden model stays :mod:`.intops`):
 
-* convolutions are float32 GEMMs (BLAS, all cores) over chunks of the reduction small
-  enough that every partial sum is an integer below 2**24, which float32 holds exactly
-  whatever the summation order or FMA; chunks add up in int64;
+* convolutions are float32 GEMMs (BLAS, all cores) over ranges of the reduction in which
+  every partial sum is an integer below 2**24 (the largest ``|x|`` times the row's
+  ``Σ|w|`` bounds it), which float32 holds exactly whatever the summation order or FMA;
+  for real weights that is one range, else ranges add up in int64;
 * the GDN works in float64 wherever every intermediate is an integer below 2**53 (the
   normaliser is a sum of non-negative terms below 2**48, the Newton step's products
   stay below 2**52), in int64 where it is not (the final ``x·r·M``), over blocks of
@@ -49,23 +50,32 @@ def _absmax(x: np.ndarray) -> int:
     return 0 if x.size == 0 else int(max(-int(x.min()), int(x.max())))
 
 
-def _chunk(x: np.ndarray, w: np.ndarray) -> int:
-    """Products per exact float32 sum: their count times the largest product < 2**24."""
-    largest = max(1, _absmax(x) * _absmax(w))
-    if largest >= _EXACT_F32:
+def _ranges(x: np.ndarray, w: np.ndarray) -> list[tuple[int, int]]:
+    """Ranges of the reduction (``w``'s columns) over which every row's partial sums stay
+    below 2**24 whatever the order: ``|x|`` at most its largest times the row's ``Σ|w|``
+    over the range. Usually one range: real weights are far from all at their bound."""
+    bound = np.abs(w).astype(np.int64) * max(1, _absmax(x))
+    if bound.size and int(bound.max()) >= _EXACT_F32:
         raise ValueError(f"|x| ≤ {_absmax(x)} times |w| ≤ {_absmax(w)} does not fit float32 exactly")
-    return max(1, (_EXACT_F32 - 1) // largest)
+    reach = np.cumsum(bound, axis=1)
+    ranges, start = [], 0
+    while start < w.shape[1]:
+        base = reach[:, start - 1 : start] if start else 0
+        # the row-wise largest sum from ``start`` is non-decreasing: the first that does not fit ends the range
+        end = start + int(np.searchsorted((reach[:, start:] - base).max(axis=0), _EXACT_F32))
+        ranges.append((start, end))
+        start = end
+    return ranges
 
 
-def _exact_gemm(w: np.ndarray, cols: np.ndarray, chunk: int) -> np.ndarray:
-    """``w @ cols`` (float32 operands holding integers) as exact int64, summing at most
-    ``chunk`` products per float32 result."""
-    k = w.shape[1]
-    if k <= chunk:
+def _exact_gemm(w: np.ndarray, cols: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
+    """``w @ cols`` (float32 operands holding integers) as exact int64: one float32 GEMM
+    per range of :func:`_ranges`, the ranges added in int64."""
+    if len(ranges) == 1:
         return (w @ cols).astype(np.int64)
     acc = np.zeros((w.shape[0], cols.shape[1]), dtype=np.int64)
-    for start in range(0, k, chunk):
-        acc += (w[:, start : start + chunk] @ cols[start : start + chunk]).astype(np.int64)
+    for start, end in ranges:
+        acc += (w[:, start:end] @ cols[start:end]).astype(np.int64)
     return acc
 
 
@@ -82,10 +92,10 @@ def conv2d_int(x, w, bias=None, stride: int = 1, padding: int = 0, acc_bits: int
     n, c_in, h, wd = x.shape
     c_out, _, kh, kw = w.shape
     h_out, w_out = (h + 2 * padding - kh) // stride + 1, (wd + 2 * padding - kw) // stride + 1
-    chunk = _chunk(x, w)
     xp = np.pad(x.astype(np.float32), ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     # Reduction order: tap-major, channel-minor (cols rows below follow it).
     wf = np.ascontiguousarray(w.transpose(0, 2, 3, 1).reshape(c_out, kh * kw * c_in), dtype=np.float32)
+    ranges = _ranges(x, wf)
     rows = max(1, _STRIP_BYTES // (4 * kh * kw * c_in * max(w_out, 1)))
     out = np.empty((n, c_out, h_out, w_out), dtype=np.int64)
     for b in range(n):
@@ -100,7 +110,7 @@ def conv2d_int(x, w, bias=None, stride: int = 1, padding: int = 0, acc_bits: int
                         i + stride * r0 : i + stride * (r1 - 1) + 1 : stride,
                         j : j + stride * (w_out - 1) + 1 : stride,
                     ]
-            out[b, :, r0:r1] = _exact_gemm(wf, cols.reshape(kh * kw * c_in, -1), chunk).reshape(c_out, r1 - r0, w_out)
+            out[b, :, r0:r1] = _exact_gemm(wf, cols.reshape(kh * kw * c_in, -1), ranges).reshape(c_out, r1 - r0, w_out)
     return _with_bias(out, bias)
 
 
@@ -114,13 +124,13 @@ def conv_transpose2d_int(
     _, c_out, kh, kw = w.shape
     h_out = (h - 1) * stride - 2 * padding + kh + output_padding
     w_out = (wd - 1) * stride - 2 * padding + kw + output_padding
-    chunk = _chunk(x, w)
-    # Where all the products one output pixel meets stay below 2**24 together, the
-    # scatter adds up in float32 too (half the memory traffic); else in int64.
-    meets = -(-kh // stride) * -(-kw // stride) * c_in
-    exact32 = meets <= chunk
     # (taps·C_out, C_in): one GEMM gives every tap's output for a strip of input pixels.
     wf = np.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(kh * kw * c_out, c_in), dtype=np.float32)
+    ranges = _ranges(x, wf)
+    # Where every output channel's products over all taps and inputs stay below 2**24
+    # together, so do those one output pixel meets: the scatter adds up in float32 too
+    # (half the memory traffic); else in int64.
+    exact32 = len(ranges) == 1 and len(_ranges(x, w.transpose(1, 0, 2, 3).reshape(c_out, -1))) == 1
     xf = x.astype(np.float32)
     full = np.zeros(
         (n, c_out, (h - 1) * stride + kh + output_padding, (wd - 1) * stride + kw + output_padding),
@@ -131,7 +141,7 @@ def conv_transpose2d_int(
         for r0 in range(0, h, rows):
             r1 = min(h, r0 + rows)
             cols = xf[b, :, r0:r1].reshape(c_in, -1)
-            taps = (wf @ cols if exact32 else _exact_gemm(wf, cols, chunk)).reshape(kh, kw, c_out, r1 - r0, wd)
+            taps = (wf @ cols if exact32 else _exact_gemm(wf, cols, ranges)).reshape(kh, kw, c_out, r1 - r0, wd)
             for i in range(kh):
                 for j in range(kw):
                     full[

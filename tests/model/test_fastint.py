@@ -49,6 +49,23 @@ def test_conv2d_matches_the_reference(rng, extreme, k, stride, c_in, c_out, bits
         assert got.dtype == np.int64 and np.array_equal(got, ref)
 
 
+@pytest.mark.parametrize("x_max, w_max, k", [(127, 127, 1600), (255, 127, 75), (32767, 127, 4800), (127, 3, 4800)])
+def test_reduction_ranges_cover_it_and_keep_every_partial_sum_exact(rng, x_max, w_max, k):
+    w = rng.integers(-w_max, w_max + 1, (16, k))
+    x = np.array([x_max])
+    ranges = fastint._ranges(x, w)
+    assert ranges[0][0] == 0 and ranges[-1][1] == k and all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+    sums = [x_max * int(np.abs(w[:, a:b]).sum(axis=1).max()) for a, b in ranges]
+    assert max(sums) < 1 << 24
+    # maximal: each range but the last would overflow with the next column
+    assert all(x_max * int(np.abs(w[:, a : b + 1]).sum(axis=1).max()) >= 1 << 24 for a, b in ranges[:-1])
+
+
+def test_a_product_beyond_float32_is_refused():
+    with pytest.raises(ValueError, match="does not fit float32 exactly"):
+        fastint._ranges(np.array([1 << 16]), np.array([[1 << 8]]))
+
+
 @pytest.mark.parametrize("extreme", [False, True])
 @pytest.mark.parametrize("k, stride, c_in, c_out, bits", [(5, 2, 8, 3, 8), (5, 2, 192, 16, 16), (3, 1, 16, 24, 8)])
 def test_conv_transpose2d_matches_the_reference(rng, extreme, k, stride, c_in, c_out, bits):
