@@ -21,48 +21,63 @@ from ..formats import (
     accumulator_bits,
     check_dual,
     dual_terms,
+    int_range,
 )
 from .pipeline import Pipeline
 
-__all__ = ["DualMAC"]
+__all__ = ["DualMAC", "operand_range"]
 
 
-def _range(is_signed: bool) -> tuple[int, int]:
-    return (-(1 << (WEIGHT_BITS - 1)), (1 << (WEIGHT_BITS - 1)) - 1) if is_signed else (0, (1 << WEIGHT_BITS) - 1)
+def operand_range(is_signed: bool, symmetric: bool = False) -> tuple[int, int]:
+    """An 8-bit operand's range: int8 (−127…127 if ``symmetric``, the formats' int8) or uint8."""
+    if not is_signed:
+        return int_range(WEIGHT_BITS, signed=False)
+    return int_range(WEIGHT_BITS) if symmetric else (-(1 << (WEIGHT_BITS - 1)), (1 << (WEIGHT_BITS - 1)) - 1)
 
 
 class DualMAC(wiring.Component):
     """Sums of two products per cycle in one DSP48E2: ``Σ hi·x`` and ``Σ lo·x``.
 
     Parameters: ``pair_signed`` (``hi``/``lo`` are int8, else uint8), ``shared_signed``
-    (``x`` likewise) and ``terms``, the longest sum: at most
-    ``dual_terms`` of the ranges (7 for int8 × int8, 4 with one side uint8); a longer
-    one, or operands the DSP's ports cannot take, raise ``ValueError`` naming them.
+    (``x`` likewise), ``symmetric`` (signed operands never take −128: the formats' int8,
+    weights and activations alike) and ``terms``, the longest sum: at most
+    ``dual_terms`` of the ranges, the default (7 for int8 × int8, 8 symmetric, 4 with
+    one side uint8); a longer one, or operands the DSP's ports cannot take, raise
+    ``ValueError`` naming them.
 
-    Ports (a registered datapath, no handshake: the MVAU's issue pipeline, which would
-    instantiate it, moves a fixed-latency ``valid`` alongside its data and never stalls
-    behind the issue stage, so stream ports would only add logic)
+    Ports
     -----
+    A registered datapath without handshakes: the MVAU's issue pipeline, which would
+    instantiate it, moves a fixed-latency ``valid`` alongside its data and never stalls
+    behind its issue stage, so stream ports would only add logic.
     ``hi``, ``lo``, ``x`` (in): a term's operands; ``valid`` (in): they are a term;
     ``first`` (in): the term starts a new sum (P restarts from it).
     ``sum_hi`` (out, signed, wide enough for ``terms`` products), ``sum_lo`` (out,
     signed 18 bits): the running sums including the term, ``latency`` cycles after it;
     ``sum_valid`` (out): ``valid`` that many cycles later. Between terms the sums hold.
 
-    Latency and throughput: ``latency`` = 4 (``pipeline``: the A/B registers — the
-    packing ``hi·2**18 + lo`` is an 8-bit decrement in front of A —, M, P, and the lane
-    split's register); one term per cycle.
+    Latency and throughput
+    ----------------------
+    ``latency`` = 4 (``pipeline``): the A/B registers (the packing ``hi·2**18 + lo`` is
+    an 8-bit decrement in front of A), M, P, and the lane split's register. One term
+    per cycle.
 
-    Resources: one DSP48E2 — the registers sit where its A/B, M and P registers are, the
-    accumulator where its post-adder is (P + M, the Z multiplexer giving 0 on ``first``)
-    — and the split's adder (as wide as ``sum_hi``) in fabric. Yosys 0.70 maps the multiplier into the
-    DSP48E2 but packs registers and the post-adder into DSP48E1 only: its UltraScale+
-    netlist has AREG = BREG = MREG = PREG = 0 and the accumulator in fabric
-    (tests/rtl/test_dsp.py). Whether Vivado absorbs them is not checked here.
+    Resources
+    ---------
+    One DSP48E2: the registers sit where its A/B, M and P registers are, the accumulator
+    where its post-adder is (P + M, the Z multiplexer giving 0 on ``first``); the split's
+    adder (as wide as ``sum_hi``) is fabric. Yosys 0.70 maps the multiplier into the
+    DSP48E2 but, unlike for a DSP48E1 (``-family xc7``), packs neither the registers nor
+    the post-adder into it: its UltraScale+ netlist has AREG = BREG = MREG = PREG = 0
+    and the accumulator in fabric (tests/rtl/test_dsp.py). Whether Vivado absorbs them
+    is not checked here.
     """
 
-    def __init__(self, *, pair_signed: bool = True, shared_signed: bool = True, terms: int | None = None):
-        pair, shared = _range(pair_signed), _range(shared_signed)
+    def __init__(
+        self, *, pair_signed: bool = True, shared_signed: bool = True, symmetric: bool = False, terms: int | None = None
+    ):
+        pair, shared = operand_range(pair_signed, symmetric), operand_range(shared_signed, symmetric)
+        self.pair_range, self.shared_range = pair, shared
         self.terms = dual_terms(pair, shared) if terms is None else terms
         check_dual(pair, pair, shared, self.terms)
         self.pair_signed, self.shared_signed = pair_signed, shared_signed

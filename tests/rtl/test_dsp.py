@@ -14,12 +14,9 @@ from amaranth.sim import Simulator
 from licfpga.formats import dual_pack, dual_split
 from licfpga.rtl.dsp import DualMAC
 
-KINDS = [(True, True), (True, False), (False, True)]
-IDS = ["s8xs8", "s8xu8", "u8xs8"]
-
-
-def value_range(is_signed):
-    return (-128, 127) if is_signed else (0, 255)
+# (pair_signed, shared_signed, symmetric, the longest packed sum)
+KINDS = [(True, True, False, 7), (True, True, True, 8), (True, False, False, 4), (False, True, False, 4)]
+IDS = ["s8xs8", "sym8xsym8", "s8xu8", "u8xs8"]
 
 
 def random_terms(rng, pair, shared, terms, count):
@@ -36,10 +33,11 @@ def random_terms(rng, pair, shared, terms, count):
     return out
 
 
-@pytest.mark.parametrize("pair_signed, shared_signed", KINDS, ids=IDS)
-def test_bit_exact_against_the_reference(rng, pair_signed, shared_signed):
-    dut = DualMAC(pair_signed=pair_signed, shared_signed=shared_signed)
-    pair, shared = value_range(pair_signed), value_range(shared_signed)
+@pytest.mark.parametrize("pair_signed, shared_signed, symmetric, terms", KINDS, ids=IDS)
+def test_bit_exact_against_the_reference(rng, pair_signed, shared_signed, symmetric, terms):
+    dut = DualMAC(pair_signed=pair_signed, shared_signed=shared_signed, symmetric=symmetric)
+    assert dut.terms == terms
+    pair, shared = dut.pair_range, dut.shared_range
     stimulus = random_terms(rng, pair, shared, dut.terms, 300)
     # Every sum at full length with every operand at one corner: the bound's worst cases.
     for hi in pair:
@@ -100,7 +98,12 @@ def test_latency_is_its_pipeline():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"terms": 8}, "terms=8"), ({"shared_signed": False, "terms": 5}, "terms=5"), ({"terms": 0}, "terms=0")],
+    [
+        ({"terms": 8}, "terms=8"),
+        ({"symmetric": True, "terms": 9}, "terms=9"),
+        ({"shared_signed": False, "terms": 5}, "terms=5"),
+        ({"terms": 0}, "terms=0"),
+    ],
 )
 def test_impossible_sums_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -119,7 +122,9 @@ def synthesize(dut, tmp_path):
     return Counter(c["type"] for c in cells), dsps
 
 
-@pytest.mark.parametrize("pair_signed, shared_signed", KINDS, ids=IDS)
+@pytest.mark.parametrize(
+    "pair_signed, shared_signed", [k[:2] for k in KINDS if not k[2]], ids=["s8xs8", "s8xu8", "u8xs8"]
+)
 def test_one_dsp48e2(tmp_path, pair_signed, shared_signed):
     """Both products come from one DSP48E2, no LUT multiplier (6 s each). Yosys 0.70's
     xilinx_dsp packs registers and the post-adder into DSP48E1 only, so the A/B/M/P
