@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from licfpga.formats import DSP_P_BITS, DUAL_SHIFT, check_dual, dual_pack, dual_split, dual_terms
 
-INT8, UINT8 = (-128, 127), (0, 255)
+INT8, SYM8, UINT8 = (-128, 127), (-127, 127), (0, 255)
 
 
 def hardware_split(p):
@@ -42,10 +42,14 @@ def test_one_product_exhaustive(pair, shared):
 def test_terms_bound():
     assert dual_terms(INT8, INT8) == 7  # 7·2**14 < 2**17 ≤ 8·2**14
     assert dual_terms(INT8, UINT8) == dual_terms(UINT8, INT8) == 4  # 4·32640 ≤ 2**17 < 5·32385
-    assert dual_terms((-127, 127), (-127, 127)) == 8  # symmetric int8: 8·16129 < 2**17
+    assert dual_terms(SYM8, SYM8) == 8  # symmetric int8: 8·16129 < 2**17
 
 
-@pytest.mark.parametrize("pair, shared", [(INT8, INT8), (INT8, UINT8), (UINT8, INT8)], ids=["s8xs8", "s8xu8", "u8xs8"])
+@pytest.mark.parametrize(
+    "pair, shared",
+    [(INT8, INT8), (SYM8, SYM8), (INT8, UINT8), (UINT8, INT8)],
+    ids=["s8xs8", "sym8xsym8", "s8xu8", "u8xs8"],
+)
 def test_bound_is_tight(pair, shared):
     """One product more than the bound, at the worst corner, breaks the lower lane."""
     n = dual_terms(pair, shared)
