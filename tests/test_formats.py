@@ -69,7 +69,11 @@ def chains(pair, shared):
     return st.lists(st.one_of(term, extreme), min_size=1, max_size=n)
 
 
-@pytest.mark.parametrize("pair, shared", [(INT8, INT8), (INT8, UINT8), (UINT8, INT8)], ids=["s8xs8", "s8xu8", "u8xs8"])
+@pytest.mark.parametrize(
+    "pair, shared",
+    [(INT8, INT8), (SYM8, SYM8), (INT8, UINT8), (UINT8, INT8)],
+    ids=["s8xs8", "sym8xsym8", "s8xu8", "u8xs8"],
+)
 def test_accumulated_sums(pair, shared):
     """Any sum of up to dual_terms packed products splits into the two exact sums."""
 
