@@ -33,7 +33,9 @@ per pixel for the γ-sum; the squarer and the tail keep up by construction (belo
 DSP48E2s (what the RTL engine implements)
 -----------------------------------------
 - Convolution: one DSP per int8×int8 (or uint8×int8) product lane, PE·SIMD; the sum of
-  a PE's SIMD products runs down the DSP cascade. No two-products-per-DSP packing.
+  a PE's SIMD products runs down the DSP cascade. No two-products-per-DSP packing in
+  the shipped engines; :func:`dual_product_cost` counts it (below), and nothing uses it
+  yet.
   Requantization (``acc·M``, M 17 bits on B): one DSP per lane when the accumulator's
   reachable width fits the 27-bit A port, two (the 17-bit cascade) otherwise. A layer
   has ⌈PE/SF⌉ requantizer lanes: PE accumulators are ready every SF cycles and drain
@@ -42,6 +44,19 @@ DSP48E2s (what the RTL engine implements)
   squares are computed once, in the first pass, and replayed); ⌈PE/SF⌉ tail lanes of 6
   DSPs each: three for the Newton step (m·y0, w·y0, y0·d), one for x·r, two for the
   41×17-bit ·M.
+
+Two products per DSP48E2 (:func:`dual_product_cost`, `rtl.dsp.DualMAC`)
+------------------------------------------------------------------------
+Output channels 2k and 2k+1 share every activation, so one DSP computes both their
+products of a SIMD lane: ⌈PE/2⌉·SIMD DSPs instead of PE·SIMD, for int8 activations and
+int8 weights only (an int16 input does not pack). A packed sum holds at most
+``dual_terms`` products (8 for the formats' symmetric int8 × int8, 4 for uint8
+activations): the SIMD products of a pair run down cascades of that many DSPs, each
+split into its two sums, which fabric adds (⌈SIMD/chain⌉ splits per pair and cycle).
+Cycles do not change. The two weights a DSP reads each cycle sit in one ROM per PE
+pair, NF·SF words of 2·SIMD·8 bits: the same weight bits, and per DSP twice the
+weight-ROM bandwidth, so at a fixed DSP budget the balancer can double PE·SIMD and
+reads twice the weight bits per cycle.
 
 Memories (block RAM in simple dual port, RAMB18E2/RAMB36E2 aspect ratios of UG573)
 ----------------------------------------------------------------------------------
@@ -62,17 +77,21 @@ Memories (block RAM in simple dual port, RAMB18E2/RAMB36E2 aspect ratios of UG57
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from ..formats import (
     ACC_BITS,
+    DSP_A_BITS,
+    DSP_B_BITS,
     GDN_ACC_BITS,
     MULTIPLIER_BITS,
     RSQRT_SEED_BITS,
     RSQRT_TABLE_BITS,
     SHIFT_BITS,
     WEIGHT_BITS,
+    dual_terms,
+    int_range,
 )
 from ..shape import LayerShape
 from .layers import AbsSpec, ConvSpec, GDNSpec, Spec
@@ -82,6 +101,8 @@ __all__ = [
     "Memory",
     "LayerCost",
     "layer_cost",
+    "dual_chain",
+    "dual_product_cost",
     "legal_foldings",
     "bram36_blocks",
     "divisors",
@@ -90,8 +111,6 @@ __all__ = [
 
 #: Deepest memory kept in LUTs rather than block RAM.
 LUT_MAX_DEPTH = 64
-#: DSP48E2 multiplier ports (signed): A 27 bits, B 18 bits.
-DSP_A_BITS, DSP_B_BITS = 27, 18
 CONV_PARAM_BITS = ACC_BITS + MULTIPLIER_BITS + SHIFT_BITS
 GDN_PARAM_BITS = GDN_ACC_BITS + MULTIPLIER_BITS + SHIFT_BITS + SHIFT_BITS
 GDN_TAIL_DSP = 6
@@ -312,3 +331,29 @@ def layer_cost(spec: Spec, folding: Folding, width: int, height: int, max_width:
     if isinstance(spec, GDNSpec):
         return _gdn(spec, folding, width, height)
     return LayerCost(spec, 1, spec.channels, None, width, height, width * height, 0, 0, 0, ())
+
+
+def dual_chain(spec: ConvSpec) -> int:
+    """The products one packed sum of ``spec`` holds (`licfpga.formats.dual_terms` of its
+    weights and activations); ``ValueError`` unless both are 8 bits."""
+    if not isinstance(spec, ConvSpec) or spec.in_bits != WEIGHT_BITS:
+        raise ValueError(f"{spec.name}: two products per DSP48E2 need int8 or uint8 activations and int8 weights")
+    return dual_terms(int_range(WEIGHT_BITS), int_range(spec.in_bits, spec.in_signed))
+
+
+def dual_product_cost(cost: LayerCost) -> LayerCost:
+    """``cost`` (a convolution's) with two output channels per DSP48E2 (module
+    docstring): ⌈PE/2⌉·SIMD MAC DSPs, one weight ROM per PE pair of twice the width;
+    cycles, MACs and the other memories unchanged."""
+    dual_chain(cost.spec)
+    pairs = math.ceil(cost.pe / 2)
+    memories = []
+    for mem in cost.memories:
+        if mem.role == "weights":
+            if cost.pe > 1:
+                memories.append(Memory("weights", mem.depth, 2 * mem.width, cost.pe // 2, rom=True))
+            if cost.pe % 2:
+                memories.append(Memory("weights", mem.depth, mem.width, 1, rom=True))
+        else:
+            memories.append(mem)
+    return replace(cost, dsp_mac=pairs * cost.simd, memories=tuple(memories))

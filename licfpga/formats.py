@@ -27,9 +27,17 @@ __all__ = [
     "GDN_SQUARE_BITS",
     "GDN_COEF_BITS",
     "GDN_ACC_BITS",
+    "DSP_A_BITS",
+    "DSP_B_BITS",
+    "DSP_P_BITS",
+    "DUAL_SHIFT",
     "int_range",
     "accumulator_bits",
     "gdn_square_shift",
+    "dual_pack",
+    "dual_split",
+    "dual_terms",
+    "check_dual",
 ]
 
 #: Convolution weights: int8, symmetric.
@@ -65,6 +73,12 @@ GDN_SQUARE_BITS = 17
 #: ``β + Σ γ·u`` in a 48-bit accumulator (the P register).
 GDN_COEF_BITS = 26
 GDN_ACC_BITS = 48
+
+#: DSP48E2 (UG579): the multiplier's signed ports, A (or the pre-adder's output) 27 bits
+#: and B 18 bits, and the 48-bit P register the post-adder accumulates in.
+DSP_A_BITS, DSP_B_BITS, DSP_P_BITS = 27, 18, 48
+#: Two products per DSP48E2 (:func:`dual_pack`): the lower product's field in P.
+DUAL_SHIFT = 18
 
 
 def int_range(bits: int, signed: bool = True) -> tuple[int, int]:
@@ -105,3 +119,69 @@ def _rsqrt_seed_table() -> np.ndarray:
 #: The seed ROM of the reciprocal square root (`model.intops.rsqrt_fixed`, `rtl.gdn`):
 #: int64 view of 17-bit unsigned words.
 RSQRT_TABLE = _rsqrt_seed_table()
+
+
+# --- two products per DSP48E2 --------------------------------------------------------
+# Xilinx WP486/WP487, FINN's mvu_8sx8u_dsp48: two 8-bit operands hi and lo that share
+# a third, s, are packed as hi·2**18 + lo on the multiplier's 27-bit side, s on its
+# 18-bit side. The product, and any sum of such products in P, is
+#     P = Σ (hi·2**18 + lo)·s = H·2**18 + L,   H = Σ hi·s,  L = Σ lo·s,
+# exactly (P has 48 bits). While L fits the 18-bit signed field, −2**17 ≤ L < 2**17, the
+# field holds it: L = P[17:0] read as signed; and H = (P − L)/2**18 = P[47:18] + P[17]:
+# P[47:18] is floor(P/2**18), and a negative L borrowed 1 from it, which is P[17], L's
+# sign. The correction is the same for one product and for a sum, applied once to the
+# sum; only the final L must fit, not the partial sums (P is exact throughout). A sum of
+# n products fits whenever n·max(lo·s) < 2**17 and n·min(lo·s) ≥ −2**17 (:func:`dual_terms`):
+# 7 for int8 × int8 (−128·−128 = 2**14, so 8 can reach 2**17), 4 for int8 × uint8.
+
+
+def dual_pack(hi, lo):
+    """The packed operand ``hi·2**18 + lo`` (Python or numpy integers)."""
+    return hi * (1 << DUAL_SHIFT) + lo
+
+
+def dual_split(p):
+    """``(H, L)`` from a P register value ``p = H·2**18 + L`` (signed; Python or numpy
+    integers), exact while ``−2**17 ≤ L < 2**17``: ``L`` the sign-extended P[17:0], ``H``
+    = P[47:18] + P[17], the borrow correction."""
+    half = 1 << (DUAL_SHIFT - 1)
+    lo = ((p + half) & ((1 << DUAL_SHIFT) - 1)) - half
+    hi = (p >> DUAL_SHIFT) + ((p >> (DUAL_SHIFT - 1)) & 1)
+    return hi, lo
+
+
+def _product_range(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    corners = [x * y for x in a for y in b]
+    return min(corners), max(corners)
+
+
+def dual_terms(lo_range: tuple[int, int], shared_range: tuple[int, int]) -> int:
+    """The most products ``lo·s`` (``lo`` in ``lo_range``, ``s`` in ``shared_range``, each
+    an inclusive ``(min, max)``) that one packed sum can hold, any values and order: the
+    largest n with n·min(lo·s) ≥ −2**17 and n·max(lo·s) ≤ 2**17 − 1 (2**30, P's upper
+    field, when every product is 0)."""
+    low, high = _product_range(lo_range, shared_range)
+    half = 1 << (DUAL_SHIFT - 1)
+    bounds = [(half - 1) // high] if high > 0 else []
+    bounds += [half // -low] if low < 0 else []
+    return min(bounds, default=(1 << (DSP_P_BITS - DUAL_SHIFT)))
+
+
+def check_dual(hi_range: tuple[int, int], lo_range: tuple[int, int], shared_range: tuple[int, int], terms: int) -> None:
+    """Raises ``ValueError``, naming the value, unless sums of ``terms`` packed products
+    with these operand ranges are exact on a DSP48E2: the packed operand fits the
+    27-bit side, the shared one the 18-bit B port, L its field (:func:`dual_terms`) and
+    H the rest of P."""
+    a_min, a_max = -(1 << (DSP_A_BITS - 1)), (1 << (DSP_A_BITS - 1)) - 1
+    if dual_pack(hi_range[0], lo_range[0]) < a_min or dual_pack(hi_range[1], lo_range[1]) > a_max:
+        raise ValueError(f"packed operands {hi_range}·2**{DUAL_SHIFT} + {lo_range} exceed the {DSP_A_BITS}-bit A port")
+    if shared_range[0] < -(1 << (DSP_B_BITS - 1)) or shared_range[1] >= 1 << (DSP_B_BITS - 1):
+        raise ValueError(f"shared operand range {shared_range} exceeds the {DSP_B_BITS}-bit B port")
+    most = dual_terms(lo_range, shared_range)
+    if not 1 <= terms <= most:
+        raise ValueError(
+            f"terms={terms}: a packed sum of lo {lo_range} × shared {shared_range} holds 1…{most} products"
+        )
+    h_low, h_high = _product_range(hi_range, shared_range)
+    if terms * max(-h_low, h_high) >= 1 << (DSP_P_BITS - DUAL_SHIFT - 1):
+        raise ValueError(f"terms={terms}: the upper sum exceeds P's {DSP_P_BITS - DUAL_SHIFT} upper bits")

@@ -1,9 +1,18 @@
+import dataclasses
 import itertools
 
 import numpy as np
 import pytest
 
-from licfpga.gen.cost import Folding, Memory, bram36_blocks, layer_cost, legal_foldings
+from licfpga.gen.cost import (
+    Folding,
+    Memory,
+    bram36_blocks,
+    dual_chain,
+    dual_product_cost,
+    layer_cost,
+    legal_foldings,
+)
 from licfpga.gen.layers import ConvSpec, GDNSpec
 from licfpga.sim.reference import window_cycles
 
@@ -177,3 +186,39 @@ def test_weight_roms_hold_every_weight():
         weights = next(m for m in cost.memories if m.role == "weights")
         assert (weights.copies, weights.depth, weights.width) == (f.pe, 64 * 1600 // (f.pe * f.simd), 8 * f.simd)
         assert weights.bits == 64 * 1600 * 8
+
+
+@pytest.mark.parametrize("spec", SMALL, ids=lambda s: f"K{s.kernel}s{s.stride}c{s.c_in}x{s.c_out}")
+def test_dual_products_halve_the_mac_dsps(spec):
+    """Two output channels per DSP48E2: ⌈PE/2⌉·SIMD MAC DSPs, the same cycles, MACs and
+    weight bits; per MAC DSP twice the weight bits read per cycle where PE is even."""
+    for f in legal_foldings(spec):
+        single = layer_cost(spec, f, 9, 7, max_width=16)
+        dual = dual_product_cost(single)
+        assert dual.dsp_mac == -(-f.pe // 2) * f.simd
+        assert (dual.cycles, dual.macs, dual.dsp_other) == (single.cycles, single.macs, single.dsp_other)
+
+        def weight_bits(cost):
+            return sum(m.bits for m in cost.memories if m.role == "weights")
+
+        def word_bits(cost):  # weight bits read per cycle: one word of every weight ROM
+            return sum(m.width * m.copies for m in cost.memories if m.role == "weights")
+
+        assert weight_bits(dual) == weight_bits(single)
+        assert word_bits(dual) == word_bits(single) == f.pe * f.simd * 8
+        if f.pe % 2 == 0:
+            assert word_bits(dual) / dual.dsp_mac == 2 * word_bits(single) / single.dsp_mac
+        assert [m for m in dual.memories if m.role != "weights"] == [m for m in single.memories if m.role != "weights"]
+
+
+def test_dual_chain():
+    """Products per packed sum: 8 for the symmetric int8 activations, 4 for uint8 (the
+    formats' ranges; full-range int8 holds 7, tests/test_formats.py)."""
+    spec = conv(3, 1, 4, 2)
+    assert dual_chain(spec) == 8
+    assert dual_chain(dataclasses.replace(spec, in_signed=False)) == 4
+    with pytest.raises(ValueError, match="int8 or uint8 activations"):
+        dual_chain(dataclasses.replace(spec, in_bits=16))
+    gdn = layer_cost(GDNSpec("g", 12, 8, 8, 26, 48), Folding(2, 2), 4, 4, max_width=4)
+    with pytest.raises(ValueError, match="g: two products"):
+        dual_product_cost(gdn)
