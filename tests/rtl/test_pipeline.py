@@ -1,6 +1,7 @@
 """rtl.pipeline: latencies are the sum of the registered stages."""
 
 import pytest
+from amaranth.hdl import Fragment
 
 from licfpga.rtl.config import LayerConfig
 from licfpga.rtl.conv import REQUANTIZER, Conv
@@ -34,7 +35,10 @@ def test_engine_stage_counts():
 def test_engine_latencies_are_their_docstrings(rng):
     """Conv: 9 + ⌈PE/lanes⌉; GDN: 18 + ⌈PE/lanes⌉, 19 + … inverse (lanes = ⌈PE/SF⌉)."""
     cfg = LayerConfig(kernel=3, stride=1, c_in=2, c_out=4, pe=4, simd=6, max_width=8, max_height=8)
-    assert Conv(cfg, conv_params(cfg, rng)).latency == 9 + 2  # SF = 3, 2 lanes, 2 steps
+    conv = Conv(cfg, conv_params(cfg, rng))
+    assert conv.latency == 9 + 2  # SF = 3, 2 lanes, 2 steps
+    Fragment.get(conv, None)  # elaborated: the latency belongs to a buildable engine
     for inverse, base in ((False, 18), (True, 19)):
         gdn = GDN(gdn_config(gdn_params(rng, 4, inverse, 8), 2, 2))
         assert gdn.latency == base + 2  # SF = 2, 1 lane, 2 steps
+        Fragment.get(gdn, None)
