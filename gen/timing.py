@@ -28,7 +28,7 @@ Where a path starts and ends
 - Anything else (the glue's black-box engines): inputs end a path, outputs start one.
 
 Every net into a cell costs a routing allowance, except dedicated connections: the
-carry chain (CI, CI_TOP), MUXF inputs, DSP cascades (ACIN, BCIN, PCIN, CARRYCASCIN,
+carry chain (CI, CI_TOP), MUXF data inputs, DSP cascades (ACIN, BCIN, PCIN, CARRYCASCIN,
 MULTSIGNIN) and a LUT driving a CARRY's S/DI (packed in the same slice).
 
 The delay model
@@ -172,7 +172,7 @@ def _build(module: dict, model: dict[str, Delay]) -> tuple[_Graph, float]:
 
     def routed(cell, port, bit):
         """The routing allowance of ``bit`` into ``port`` of ``cell``."""
-        if port in DEDICATED or cell["type"].startswith("MUXF"):
+        if port in DEDICATED or (cell["type"].startswith("MUXF") and port in ("I0", "I1")):
             return 0.0
         if port in ("S", "DI") and cell["type"].startswith("CARRY") and driver.get(bit, "").startswith("LUT"):
             return 0.0
