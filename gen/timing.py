@@ -346,8 +346,9 @@ def longest_path(netlist: dict, top: str, model: dict[str, Delay] = MODEL) -> di
         for step in steps:
             if isinstance(step, tuple) and (not cells or cells[-1] != step):
                 cells.append(step)
-    for kind, _ in cells:
-        if kind not in FF_TYPES:
+    for i, (kind, _) in enumerate(cells):
+        # Flip-flops and black boxes where the path starts or ends are no stage of it.
+        if kind not in FF_TYPES and not (_level(kind) == "other" and i in (0, len(cells) - 1)):
             levels[_level(kind)] += 1
     ns = best[0] if best else 0.0
     bounded_by = "path"

@@ -165,6 +165,17 @@ def test_ports_are_registered_outside():
     assert path["start"] == "port i" and path["end"] == "port o" and path["levels"]["lut"] == 1
 
 
+def test_a_black_box_starts_a_path_and_is_no_stage_of_it():
+    net = Net()
+    a, b = net.bit(), net.bit()
+    net.cell("licfpga_engine_x", {"clk": "input", "o": "output"}, {"clk": 2, "o": a})
+    net.lut(a, b)
+    net.ff(b, net.bit())
+    path = longest_path(net.json(), "top")
+    assert path["cells"] == ["licfpga_engine_x", "LUT1", "FDRE"] and path["levels"]["other"] == 0
+    assert path["levels"]["lut"] == 1
+
+
 def test_a_combinational_loop_is_an_error():
     net = Net()
     a, b = net.bit(), net.bit()
