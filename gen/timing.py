@@ -46,7 +46,8 @@ API
 ---
 ``longest_path(netlist, top, model=MODEL) -> dict``: ``ns``, ``fmax_mhz``, ``levels``
 (counts along the path: ``lut``, ``carry``, ``muxf``, ``dsp``, ``bram``, ``lutram``,
-``other``), ``start``, ``end`` (descriptions) and ``cells`` (the cell types in order).
+``other``), ``start``, ``end`` (the cells or ports), ``nets`` (the first net's name and
+the last one's, a flip-flop's by its Q: which RTL signals) and ``cells`` (the cell types in order).
 ``model_json(model)``: the constants and their sources, for a report.
 """
 
@@ -331,15 +332,19 @@ def longest_path(netlist: dict, top: str, model: dict[str, Delay] = MODEL) -> di
             best = (arrival[node] + ns, node, step)
     levels = dict.fromkeys(("lut", "carry", "muxf", "dsp", "bram", "lutram", "other"), 0)
     if best is None and not floor:
-        return {"ns": 0.0, "fmax_mhz": None, "levels": levels, "start": None, "end": None, "cells": []}
-    cells, start = [], None
+        return {"ns": 0.0, "fmax_mhz": None, "levels": levels, "start": None, "end": None, "cells": [], "nets": []}
+    cells, start, nets = [], None, []
     if best is not None:
         steps = [best[2]]
-        node = best[1]
+        node = first = best[1]
         while node is not None:
             prev, step = back[node]
             steps.append(step)
-            node = prev
+            first, node = node, prev
+        last = best[1]
+        if isinstance(best[2], tuple) and best[2][0] in FF_TYPES:
+            last = module["cells"][best[2][1]]["connections"]["Q"][0]  # the register, not its D net
+        nets = [_net_name(module, first), _net_name(module, last)]
         steps.reverse()
         start = _describe(steps[0])
         # One entry per cell traversed (a DSP's internal stages count once).
@@ -361,8 +366,25 @@ def longest_path(netlist: dict, top: str, model: dict[str, Delay] = MODEL) -> di
         "start": start,
         "end": _describe(best[2]) if best else None,
         "cells": [kind for kind, _ in cells],
+        "nets": nets,
         "bounded_by": bounded_by,
     }
+
+
+def _net_name(module: dict, node) -> str:
+    """The netlist's name of a net bit (a named signal before Yosys' own ``$`` names),
+    or a DSP48E2's internal stage."""
+    if not isinstance(node, int):
+        return f"{node[1]} ({node[2]})"
+    names = [
+        (n.startswith("$"), n, info["bits"].index(node))
+        for n, info in module.get("netnames", {}).items()
+        if node in info["bits"]
+    ]
+    if not names:
+        return str(node)
+    _, name, index = min(names)
+    return f"{name}[{index}]"
 
 
 def _describe(step) -> str:

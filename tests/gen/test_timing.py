@@ -36,7 +36,9 @@ class Net:
         return self.cell("LUT1", LUT_PORTS, {"I0": i, "O": o})
 
     def json(self):
-        return {"modules": {"top": {"ports": {"clk": {"direction": "input", "bits": [2]}}, "cells": self.cells}}}
+        ports = {"clk": {"direction": "input", "bits": [2]}}
+        netnames = {"clk": {"bits": [2]}, "$auto$x": {"bits": list(range(3, self.next_bit + 1))}}
+        return {"modules": {"top": {"ports": ports, "cells": self.cells, "netnames": netnames}}}
 
 
 def lut_chain(n: int) -> dict:
@@ -63,6 +65,12 @@ def test_a_lut_chain_between_flip_flops_has_n_levels(n):
     want = reg_to_reg(n * (D["route"] + D["lut"]), D["route"])
     assert path["ns"] == pytest.approx(want, abs=1e-3)
     assert path["fmax_mhz"] == pytest.approx(1000 / want, abs=0.1)
+
+
+def test_the_path_names_its_first_and_last_nets():
+    netlist = lut_chain(2)
+    netlist["modules"]["top"]["netnames"] |= {"acc": {"bits": [4, 3]}, "out": {"bits": [7]}}
+    assert longest_path(netlist, "top")["nets"] == ["acc[1]", "out[0]"]
 
 
 def test_the_longer_of_two_paths_is_reported():
