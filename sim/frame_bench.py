@@ -298,6 +298,7 @@ def add_resources(result: dict, report=None) -> None:
                 "bram36": result["plan_bram36"],
                 "lut": None,
                 "ff": None,
+                "fmax_mhz": None,
                 "resources": "analytical (--no-synth)",
             }
         )
@@ -308,6 +309,7 @@ def add_resources(result: dict, report=None) -> None:
             "resources": f"yosys synth_xilinx -family xcup, per engine, summed ({report.yosys})",
             "capacity": report.capacity,
             "fits": report.fits,
+            "fmax_mhz": report.fmax_mhz,  # gen.timing's estimate, not a timing report
             "dsp_efficiency": result["macs_per_frame"] / (result["interval_cycles"] * report.total["dsp"]),
         }
     )

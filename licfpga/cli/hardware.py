@@ -73,7 +73,7 @@ def cmd_generate(args) -> int:
 def cmd_synth(args) -> int:
     from licfpga.gen.synth import DEFAULT_CACHE, markdown, synthesize_design  # light CLI: loaded when used
 
-    report = synthesize_design(_design(args), Path(args.cache or DEFAULT_CACHE), args.jobs)
+    report = synthesize_design(_design(args), Path(args.cache or DEFAULT_CACHE), args.jobs, clock_mhz=args.clock_mhz)
     if args.json:
         Path(args.json).write_text(json.dumps(report.as_json(), indent=1) + "\n")
     print(markdown(report))
@@ -149,8 +149,9 @@ def register(sub) -> None:
 
     p = sub.add_parser(
         "synth",
-        help="resource estimate of the generated encoder: every engine synthesized by "
-        "Yosys (synth_xilinx -family xcup), cached, summed against the XCZU9EG",
+        help="resource and Fmax estimate of the generated encoder: every engine synthesized by "
+        "Yosys (synth_xilinx -family xcup), cached, summed against the XCZU9EG; the longest "
+        "register-to-register path per engine under gen.timing's delay model",
     )
     _add_design_args(p)
     p.add_argument("--json", help="write the report here as JSON")

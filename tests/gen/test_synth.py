@@ -71,6 +71,18 @@ def test_dsp_count_is_the_rtl_multipliers(design, small, index):
     assert counts["lut"] > 0 and counts["ff"] > 0 and not counts["other"]
 
 
+@pytest.mark.parametrize("index", [0, 1])
+def test_each_engine_has_a_plausible_fmax(small, index):
+    """The longest path of a real netlist: between flip-flops (or ports), through logic,
+    at an Fmax between a slow LUT design's and the DSP48E2's ceiling (h_a.4: 7 LUT + 2
+    CARRY4, about 210 MHz; g_a.5: 12 LUT + 2 CARRY4, about 140 MHz)."""
+    units, results = small
+    timing = results[index][0]["timing"]
+    assert 100 < timing["fmax_mhz"] < 775
+    assert timing["fmax_mhz"] == pytest.approx(1000 / timing["ns"], abs=0.1)
+    assert sum(timing["levels"].values()) >= 1 and timing["start"] and timing["end"]
+
+
 def test_second_call_runs_no_yosys(small, cache, monkeypatch):
     units, first = small
 
@@ -161,6 +173,25 @@ def test_total_is_the_sum_of_the_rows():
     text = markdown(report)
     assert "| **total** | | | 157 |" in text and "upper bound" in text and "| XCZU9EG |" in text
     assert report.as_json()["total"] == report.total
+
+
+def test_fmax_is_the_slowest_unit_and_a_faster_clock_is_flagged():
+    levels = {"lut": 3, "carry": 2, "muxf": 0, "dsp": 1, "bram": 0, "lutram": 0, "other": 0}
+    rows = (
+        row("g_a.0", fmax_mhz=350.0, path={"levels": levels}),
+        row("glue", kind="glue", fmax_mhz=280.0, path={"levels": dict.fromkeys(levels, 0)}),
+    )
+    info = {"artefact": "a", "objective": "DSP budget 100", "frame": [768, 512], "interval": 2_000_000}
+    report = SynthReport(info, rows, DEVICES["XCZU9EG"], "0.70", 3.0, 300.0)
+    assert report.fmax_mhz == 280.0 and report.clock_ok is False
+    text = markdown(report)
+    assert "| 3 LUT + 2 CARRY + 1 DSP | 350 |" in text and "| register to register | 280 |" in text
+    assert "below the assumed 300 MHz** (slower: glue)" in text and "not supported by the estimate" in text
+    out = report.as_json()
+    assert out["fmax_mhz"] == 280.0 and out["clock_ok"] is False and out["timing_model"]["lut"]["source"]
+    assert out["fps"] == {"assumed_clock": 150.0, "at_fmax": 140.0, "supported": 140.0}
+    slower = SynthReport(info, rows, DEVICES["XCZU9EG"], "0.70", 3.0, 250.0)
+    assert slower.clock_ok and "Design: 280 MHz ≥ the assumed 250 MHz" in markdown(slower)
 
 
 def test_cli_synth_refuses_an_impossible_budget_in_one_line(capsys):
