@@ -54,7 +54,7 @@ def test_gpu_recipe_trains_and_returns_weights_with_torch_and_numpy_only(pack, t
         **os.environ,
         "OUT": str(out),
         "DEVICE": "cpu",
-        "MINUTES": "0.1",
+        "MINUTES": "0.3",  # the campaign starts (imports, pack) within it even on a loaded machine
         "SEGMENT": "0.05",
         "PACK": str(pack),
         "RUNS": str(tmp_path / "runs"),
