@@ -42,6 +42,7 @@ from .zcu102 import PART, ZCU102Platform
 __all__ = [
     "ADDRESS_MAP",
     "BuildError",
+    "worst_negative_slack",
     "PS_MAX",
     "SELFTEST_FRAME",
     "Tree",
@@ -85,6 +86,35 @@ class Tree:
     command: list
     summary: str
     resources: object
+    clock_mhz: float = 0.0
+    timing_report: str = ""  # relative to root: Vivado's routed timing summary
+
+    def timing(self):
+        """(WNS in ns, the clock it was met at or the fastest it allows) from Vivado's
+        routed timing summary, or None before Vivado has run."""
+        path = self.root / self.timing_report
+        if not self.timing_report or not path.exists():
+            return None
+        wns = worst_negative_slack(path.read_text())
+        period = 1000.0 / self.clock_mhz
+        return wns, 1000.0 / (period - min(wns, 0.0))
+
+
+def worst_negative_slack(report: str) -> float:
+    """WNS (ns) from the Design Timing Summary of Vivado's ``report_timing_summary``:
+    the first number under its ``WNS(ns)`` heading."""
+    lines = report.splitlines()
+    for n, line in enumerate(lines):
+        if line.split()[:1] == ["WNS(ns)"]:
+            for row in lines[n + 1 :]:
+                fields = row.split()
+                if fields and not set(fields[0]) <= {"-"}:
+                    try:
+                        return float(fields[0])
+                    except ValueError:
+                        break
+            break
+    raise BuildError("no Design Timing Summary (WNS) in the timing report")
 
 
 def _size(value):
@@ -351,6 +381,8 @@ def ps_tree(out, core, clock_mhz=300.0, synth=None):
         f"ps: {core.describe()} behind AXI DMA on the ZCU102 PS, pl_clk0 {clock_mhz:g} MHz (assumed "
         f"until the timing report confirms it)",
         estimate,
+        clock_mhz,
+        "reports/timing_summary.rpt",
     )
 
 
@@ -421,6 +453,8 @@ def selftest_tree(out, core, clock_mhz=None, synth=None):
         f"selftest: {core.describe()} on a {SELFTEST_FRAME[0]}×{SELFTEST_FRAME[1]} ROM frame at "
         f"{SELFTEST_CLOCK_MHZ:g} MHz; LED0 PASS, LED1 FAIL, UART 115200 8N1",
         estimate,
+        SELFTEST_CLOCK_MHZ,
+        "selftest_timing.rpt",  # Amaranth's Vivado back end: {name}_timing.rpt
     )
 
 

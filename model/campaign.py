@@ -103,7 +103,9 @@ def _rates(prefix: str, N: int, role: str = "teacher", teacher: str | None = Non
 #: Distillation ablation arms (paper: latent-y and reconstruction terms), each trained
 #: the same steps from the same RD-trained student, with the same seed and data.
 KD_ARMS = {"nokd": (0.0, 0.0), "kdy": (1.0, 0.0), "kdx": (0.0, 1.0), "kd": (1.0, 1.0)}
-KD_STEPS = 6000
+#: 3,000 steps (was 6,000): the four arms, then both twins' rate fine-tunes, fit one
+#: session on the CPU beside the rest of the work.
+KD_STEPS = 3000
 
 PLAN: list[Stage] = [
     Stage("teacher-n128-q2", 128, 2, kind="plateau", init="teacher-n128-q2"),

@@ -150,8 +150,9 @@ class Conv(wiring.Component):
     NF·SF cycles per output pixel; each window is read once from ``i`` (pass 0) and
     replayed from a window buffer of SF words for the NF−1 other passes (see `MVAU`).
     From the issue of a pass's last beat to its output beat on ``o``: ``latency`` =
-    9 + ⌈PE/lanes⌉ cycles: `MVAU`'s 6, the requantizer's 3 stages and the drain steps. Stall-free, a stream of n windows ends within n·NF·SF + ``latency``
-    cycles. ``o`` comes from a FIFO's output register and ``i.ready`` from registers only.
+    `MVAU`'s 7 + its adder tree's `tree_stages` (SIMD) + `requantizer`'s 5 (6 where
+    ``acc + bias`` exceeds 27 bits) + ⌈PE/lanes⌉ drain steps. Stall-free, a stream of n
+    windows ends within n·NF·SF + ``latency`` cycles. ``o`` comes from a FIFO's output register and ``i.ready`` from registers only.
     """
 
     def __init__(self, cfg: LayerConfig, params: ConvParams):

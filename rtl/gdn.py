@@ -181,7 +181,8 @@ class GDN(wiring.Component):
     - ``Σ_j gamma_ij·u_j``: PE·SIMD ``coef_bits``×17-bit products in an ``acc_bits``
       unsigned accumulator (`MVAU`: NF = C/PE passes of SF = C/SIMD beats);
     - per tail lane (⌈PE/SF⌉ of them): ``N = acc + beta_i``; the leading-zero count
-      and the even exponent e; the mantissa m (left or right shift); the seed from a
+      and the even exponent e (by groups of `LZ_GROUP` bits, then the highest non-zero
+      group's); the mantissa m (left or right shift); the seed from a
       1024×17 ROM; Newton's step ``w = rs(m·y0, 17)``, ``p = w·y0``,
       ``d = rs(2**41 − p, 7)``, ``r = (y0 << 8) + rs(y0·d, 27)``; for the inverse
       ``s = rs(m·r, 26)``; then ``x_i·r`` (or ``x_i·s``), ``·M_i`` and
@@ -190,8 +191,9 @@ class GDN(wiring.Component):
     Latency and throughput
     ----------------------
     C/PE · C/SIMD cycles per pixel (`gen.cost`'s GDN model). From the issue of a pass's
-    last beat to its output beat: ``latency`` = 18 + ⌈PE/lanes⌉ cycles (19 + … for the
-    inverse): `MVAU`'s 6, the square's 1, the tail's 11 (12) stages and the drain steps.
+    last beat to its output beat: ``latency`` = `MVAU`'s 7 + its adder tree's
+    `tree_stages` (SIMD) + the square's 1 + the tail's `gdn_tail` stages (20 for int8,
+    23 inverse) + ⌈PE/lanes⌉ drain steps.
     ``o`` is a FIFO's output register, ``i.ready`` comes from registers only.
 
     Where this differs from `gen.cost`'s memory estimate: the replay buffer holds x

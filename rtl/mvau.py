@@ -187,10 +187,17 @@ class MVAU(wiring.Component):
     Latency and throughput
     ----------------------
     NF·SF cycles per pixel, a beat per cycle on ``i`` during pass 0. From the issue of
-    a pass's last beat, its output beat is valid ``latency`` = 6 + transform stages +
-    tail stages + ⌈PE/lanes⌉ cycles later (``pipeline``'s sum): 6 for the weight/buffer
-    read, the products, the accumulator and holding register, the lane's holding-register
-    read, the output beat register and the FIFO. ``o`` is the FIFO's output register.
+    a pass's last beat, its output beat is valid ``latency`` = 7 + transform stages +
+    `tree_stages` (SIMD) + tail stages + ⌈PE/lanes⌉ cycles later (``pipeline``'s sum):
+    7 for the weight/buffer read, the operand registers, the products, the accumulator
+    and holding register, the lane's holding-register read, the output beat register
+    and the FIFO. ``o`` is the FIFO's output register.
+
+    Timing: no stage holds more than one carry chain, DSP product or multiplexer tree
+    of note: the operands are registered after the block-RAM reads (Vivado packs them
+    as the RAMs' output or the DSP48E2s' A/B registers), the products are registered
+    (the DSP48E2's P), the adder tree is registered every `TREE_LEVELS_PER_STAGE`
+    levels, and the issue stage decides from registered counter flags.
 
     Resources: PE·SIMD multipliers, PE accumulators and holding registers, NF·SF-word
     weight ROMs (one per PE), an SF-word window buffer (NF > 1), one constants ROM of

@@ -20,6 +20,12 @@ def cmd_build(args) -> int:
         )
         return 0
     print(f"vivado exited with status {status}")
+    timing = tree.timing() if status == 0 else None
+    if timing is not None:
+        wns, fmax = timing
+        verdict = "met" if wns >= 0 else f"not met: the routed design allows about {fmax:.0f} MHz"
+        print(f"timing at {tree.clock_mhz:g} MHz: WNS {wns:+.3f} ns, {verdict} ({tree.root / tree.timing_report})")
+        return 0 if wns >= 0 else 1
     return status
 
 

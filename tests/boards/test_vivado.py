@@ -14,11 +14,13 @@ from licfpga.boards.vivado import (
     ACCEL_MODULE,
     ADDRESS_MAP,
     PS_MAX,
+    BuildError,
     build,
     ps_core,
     ps_tree,
     selftest_core,
     selftest_tree,
+    worst_negative_slack,
 )
 from licfpga.boards.zcu102 import PART
 from licfpga.model.artefact import load_artefact
@@ -217,3 +219,43 @@ def test_docs_register_table_is_current():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "zcu102.md").read_text()
     table = doc.split("<!-- registers -->\n")[1].split("<!-- /registers -->")[0]
     assert table == register_markdown(), "docs/zcu102.md: regenerate the register table"
+
+
+TIMING_SUMMARY = """\
+------------------------------------------------------------------------------------------------
+| Design Timing Summary
+| ---------------------
+------------------------------------------------------------------------------------------------
+
+    WNS(ns)      TNS(ns)  TNS Failing Endpoints  TNS Total Endpoints      WHS(ns)      THS(ns)
+    -------      -------  ---------------------  -------------------      -------      -------
+     {wns}       -3.217                     12                52017        0.010        0.000
+"""
+
+
+def test_wns_is_read_from_the_timing_summary():
+    assert worst_negative_slack(TIMING_SUMMARY.format(wns="-0.500")) == -0.5
+    assert worst_negative_slack(TIMING_SUMMARY.format(wns="0.123")) == 0.123
+    with pytest.raises(BuildError, match="no Design Timing Summary"):
+        worst_negative_slack("Timing constraints are not met.\n")
+
+
+@pytest.mark.parametrize(
+    "wns,rc,verdict", [("0.150", 0, "met"), ("-0.500", 1, "not met: the routed design allows about 222 MHz")]
+)
+def test_cli_build_reports_wns_after_vivado(tmp_path, capsys, monkeypatch, wns, rc, verdict):
+    """A stand-in ``vivado`` on PATH writes the routed timing summary; ``build`` reads
+    the WNS at the asked clock (250 MHz: 4 ns; −0.5 ns → 4.5 ns, about 222 MHz)."""
+    from licfpga.cli import main
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "vivado"
+    report = TIMING_SUMMARY.format(wns=wns)
+    fake.write_text(f"#!/bin/sh\nmkdir -p reports\ncat > reports/timing_summary.rpt <<'EOF'\n{report}EOF\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    args = ["build", "--design", "ps", "--model", str(tiny_student()), "--dsp-budget", str(BUDGET)]
+    assert main([*args, "--clock-mhz", "250", "--out", str(tmp_path / "ps")]) == rc
+    out = capsys.readouterr().out
+    assert f"timing at 250 MHz: WNS {float(wns):+.3f} ns, {verdict}" in out
