@@ -1,6 +1,6 @@
 """Sliding-window generators: the im2col front end of a convolution engine."""
 
-from amaranth import Cat, Module, Mux, Signal
+from amaranth import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -35,13 +35,30 @@ class _RowRing:
         m.d.comb += ahead.eq(self.rows_done - self.lo)
         self.lo_rel = Signal(range(-p, cfg.max_height + 1), init=-p)  # row of ky=0 in frame
         self.lslot = Signal(range(R), init=(-p) % R)  # its ring slot
-        self.last_row = self.lo_rel + (p + s) >= height
-        rows_needed = Mux(height - self.lo_rel < K, height - self.lo_rel, K)
+        # ``rest`` = height − p − lo_rel, the frame's rows from the window's top row on,
+        # and ``last_row`` (rest ≤ s: the output row is the frame's last) are kept in
+        # registers from one output row to the next, so no subtraction from ``height``
+        # precedes the reader's decisions; on a frame's top row (``top``) they come
+        # from ``height`` itself, which may change between frames.
+        self.top = Signal(init=1)
+        self._rest = Signal(range(cfg.max_height + 1))
+        self._last = Signal()
+        self.rest = Mux(self.top, height, self._rest)
+        self.last_row = Mux(self.top, height <= s, self._last)
+        rows_needed = Mux(self.rest < K - p, self.rest + p, K)
         self.can_write = ahead < R
         self.can_read = ahead >= rows_needed
         self.centre = Signal(range(cfg.max_width + s))  # ox·s
-        self.last_in_row = self.centre + s >= width
-        self.first_pixel = (self.lo_rel == -p) & (self.centre == 0)
+        # centre + s and centre + p kept beside it: comparisons without an adder.
+        self.next_centre = Signal(range(s, cfg.max_width + 2 * s), init=s)
+        self.centre_p = Signal(range(p, cfg.max_width + s + p), init=p)
+        self.last_in_row = self.next_centre >= width
+        self.first_pixel = self.top & (self.centre == 0)
+        # At a line end the ring moves on by the rows the next output row no longer
+        # needs: s, or the rest of the frame (1…s) after its last row.
+        self.step = Mux(self.last_row, self.rest[: bits_for(s)], s)
+        moved = self.lslot + self.step
+        self.lslot_next = Mux(moved >= R, moved - R, moved)  # the slot lslot takes then
 
     def row_written(self, m):
         m.d.sync += self.rows_done.eq(self.rows_done + 1)
@@ -52,17 +69,25 @@ class _RowRing:
         longer needs, which frees them for the writer. Returns that step (1…s) and
         whether it is taken."""
         s, p = self._cfg.stride, self._cfg.pad
-        step = Mux(self.last_row, self._height - p - self.lo_rel, s)
         with m.If(self.last_in_row):
             m.d.sync += [
                 self.centre.eq(0),
+                self.next_centre.eq(s),
+                self.centre_p.eq(p),
                 self.lo_rel.eq(Mux(self.last_row, -p, self.lo_rel + s)),
-                self.lo.eq(self.lo + step),
-                self.lslot.eq(Mux(self.lslot + step >= self.R, self.lslot + step - self.R, self.lslot + step)),
+                self.lo.eq(self.lo + self.step),
+                self.lslot.eq(self.lslot_next),
+                self.top.eq(self.last_row),
+                self._rest.eq(self.rest - s),
+                self._last.eq(self.rest <= 2 * s),
             ]
         with m.Else():
-            m.d.sync += self.centre.eq(self.centre + s)
-        return step, self.last_in_row
+            m.d.sync += [
+                self.centre.eq(self.next_centre),
+                self.next_centre.eq(self.next_centre + s),
+                self.centre_p.eq(self.centre_p + s),
+            ]
+        return self.step, self.last_in_row
 
 
 class SlidingWindow(wiring.Component):
@@ -136,24 +161,26 @@ class SlidingWindow(wiring.Component):
         rports = [mem.read_port() for mem in mems]
 
         # --- writer: one pixel per cycle into the ring slot of its row --------------
+        # (``wx1`` = wx + 1 beside it: the row's end is an equality, not a subtraction.)
         wx = Signal(range(cfg.max_width))
+        wx1 = Signal(range(1, cfg.max_width + 1), init=1)
         wslot = Signal(range(R))
         m.d.comb += self.i.ready.eq(ring.can_write)
         accept = self.i.valid & self.i.ready
         for r, wp in enumerate(wports):
             m.d.comb += [wp.addr.eq(wx), wp.data.eq(self.i.payload.data), wp.en.eq(accept & (wslot == r))]
         with m.If(accept):
-            with m.If(wx == self.width - 1):
-                m.d.sync += [wx.eq(0), wslot.eq(Mux(wslot == R - 1, 0, wslot + 1))]
+            with m.If(wx1 == self.width):
+                m.d.sync += [wx.eq(0), wx1.eq(1), wslot.eq(Mux(wslot == R - 1, 0, wslot + 1))]
                 ring.row_written(m)
             with m.Else():
-                m.d.sync += wx.eq(wx + 1)
+                m.d.sync += [wx.eq(wx1), wx1.eq(wx1 + 1)]
 
         # --- loader, stage 0: issue the read of one column --------------------------
-        lo_rel, lslot, centre = ring.lo_rel, ring.lslot, ring.centre
+        lo_rel, lslot = ring.lo_rel, ring.lslot
         cx = Signal(range(cfg.max_width + p + 1))  # column to read
         row_start = Signal(init=1)
-        complete = cx == centre + p
+        complete = cx == ring.centre_p
 
         # Stage 1 (the read ports' registers) and stage 2 (the shadow window) hand on
         # with stalls; the read ports hold their data while stage 1 waits.
@@ -296,34 +323,40 @@ class AddressedWindow(wiring.Component):
         rp = mem.read_port()
 
         # --- writer: a word per cycle; a row is WG words from its slot's base --------
+        # (A row ends at the last word of its pixel ``wx1`` = width: pixel and word
+        # counters rather than width·G, which would take a multiplier.)
         wbase = Signal(range(R * WG))
         wofs = Signal(range(WG))
-        wlast = Signal(range(WG))  # width·G − 1
+        wg = Signal(range(G))
+        wx1 = Signal(range(1, cfg.max_width + 1), init=1)
         m.d.comb += [
-            wlast.eq(self.width * G - 1),
             self.i.ready.eq(ring.can_write),
             wp.addr.eq(wbase + wofs),
             wp.data.eq(self.i.payload.data),
             wp.en.eq(self.i.valid & self.i.ready),
         ]
         with m.If(wp.en):
-            with m.If(wofs == wlast):
-                m.d.sync += [wofs.eq(0), wbase.eq(Mux(wbase == (R - 1) * WG, 0, wbase + WG))]
-                ring.row_written(m)
-            with m.Else():
-                m.d.sync += wofs.eq(wofs + 1)
+            m.d.sync += [wofs.eq(wofs + 1), wg.eq(wg + 1)]
+            with m.If(wg == G - 1):
+                m.d.sync += [wg.eq(0), wx1.eq(wx1 + 1)]
+                with m.If(wx1 == self.width):
+                    m.d.sync += [wofs.eq(0), wx1.eq(1), wbase.eq(Mux(wbase == (R - 1) * WG, 0, wbase + WG))]
+                    ring.row_written(m)
 
         # --- reader, stage 0: one word address per cycle ---------------------------
         # (ky, kx, g) walk the window; ``col`` = x0 + kx and ``ofs`` = col·G + g follow
-        # them by increments, ``rbase`` is the ring slot base of row ky.
+        # them by increments (``xg`` = x0·G), ``rslot`` is the ring slot of row ky and
+        # ``rbase`` its first word, from a table: no multiplier in the address path.
         ky = Signal(range(K))
         kx = Signal(range(K))
         g = Signal(range(G))
         x0 = Signal(range(-p, cfg.max_width + s), init=-p)
+        xg = Signal(range(-p * G, (cfg.max_width + s) * G), init=-p * G)
         col = Signal(range(-p, cfg.max_width + s + K), init=-p)
         ofs = Signal(range(-p * G, (cfg.max_width + s + K) * G), init=-p * G)
-        lbase = Signal(range(R * WG), init=((-p) % R) * WG)  # slot base of ring.lslot
-        rbase = Signal(range(R * WG), init=((-p) % R) * WG)
+        rslot = Signal(range(R), init=(-p) % R)
+        rbase = Signal(range(R * WG))
+        m.d.comb += rbase.eq(Array(Const(k * WG, range(R * WG)) for k in range(R))[rslot])
         row = ring.lo_rel + ky
         in_frame = (row >= 0) & (row < self.height) & (col >= 0) & (col < self.width)
         end_g, end_kx, end_ky = g == G - 1, kx == K - 1, ky == K - 1
@@ -357,27 +390,30 @@ class AddressedWindow(wiring.Component):
                 s1_last.eq(end_window & ring.last_in_row & ring.last_row),
             ]
 
-        def next_slot(base, step):
-            return Mux(base + step * WG >= R * WG, base + step * WG - R * WG, base + step * WG)
-
         with m.If(issue):
             m.d.sync += [g.eq(g + 1), ofs.eq(ofs + 1)]
             with m.If(end_g):
                 m.d.sync += [g.eq(0), kx.eq(kx + 1), col.eq(col + 1)]
                 with m.If(end_kx):
                     # Next row of the window: back to its first column, next ring slot.
-                    m.d.sync += [kx.eq(0), ky.eq(ky + 1), col.eq(x0), ofs.eq(x0 * G), rbase.eq(next_slot(rbase, 1))]
+                    m.d.sync += [
+                        kx.eq(0),
+                        ky.eq(ky + 1),
+                        col.eq(x0),
+                        ofs.eq(xg),
+                        rslot.eq(Mux(rslot == R - 1, 0, rslot + 1)),
+                    ]
                     with m.If(end_ky):
-                        m.d.sync += [ky.eq(0), rbase.eq(lbase)]
-                        step, line_end = ring.next_pixel(m)
+                        m.d.sync += [ky.eq(0), rslot.eq(ring.lslot)]
+                        _, line_end = ring.next_pixel(m)
                         with m.If(line_end):
                             m.d.sync += [
                                 x0.eq(-p),
+                                xg.eq(-p * G),
                                 col.eq(-p),
                                 ofs.eq(-p * G),
-                                lbase.eq(next_slot(lbase, step)),
-                                rbase.eq(next_slot(lbase, step)),
+                                rslot.eq(ring.lslot_next),
                             ]
                         with m.Else():
-                            m.d.sync += [x0.eq(x0 + s), col.eq(x0 + s), ofs.eq((x0 + s) * G)]
+                            m.d.sync += [x0.eq(x0 + s), xg.eq(xg + s * G), col.eq(x0 + s), ofs.eq(xg + s * G)]
         return m
