@@ -43,10 +43,8 @@ What the figures are
   bits and two above, where the model counts one for any layer whose *reachable*
   accumulator fits 27 bits; a GDN tail lane takes 8 where the model counts 6 (``w·y0``:
   w is 27 bits unsigned, 28 signed; ``y0·d``: d is 28 bits signed; both exceed the
-  27-bit A port); and an addressed window generator (`rtl.window`) whose row length
-  (maximum width × C_in/SIMD words) is not a power of two takes one DSP for the ring's
-  ``step·WG`` (a run-time row step times that constant), which the model does not count.
-  The table shows both counts.
+  27-bit A port; `rtl.mvau.product` splits them explicitly). The window generators
+  take none (their ring bases come from a table). The table shows both counts.
 - ``bram36``: RAMB36E2 + ½ RAMB18E2; ``uram``: URAM288 (none: the script does not
   ask for UltraRAM).
 - ``fmax_mhz`` and ``path`` (per engine; the report's ``fmax_mhz`` is the slowest
@@ -606,11 +604,10 @@ def markdown(report: SynthReport) -> str:
     lines += [
         "",
         f"{'Fits' if report.fits else 'Does not fit'} the {report.device.name}{uram}. "
-        f"FF is an upper bound (Yosys leaves DSP48E2 pipeline registers in fabric); engines are "
+        f"FF is an upper bound (Yosys leaves DSP48E2 pipeline registers in fabric, Vivado packs them); engines are "
         f"synthesized apart. DSP (model) is gen.cost's count: a requantizer operand wider than 27 bits and "
         f"the GDN tail's 27/28-bit Newton operands take a second DSP48E2 each where the model counts "
-        f"one, and an addressed window generator's row step times its (not a power of two) row length "
-        f"one the model does not count (gen.synth). Yosys {report.yosys}, {report.seconds:.0f} s.",
+        f"one (gen.synth). Yosys {report.yosys}, {report.seconds:.0f} s.",
         "",
         _timing_text(report),
     ]

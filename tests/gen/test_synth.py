@@ -50,8 +50,7 @@ def rtl_dsp(unit, stage, cost):
     Vivado) cascades a second DSP: the convolution's requantizer multiplies ``acc +
     bias`` (``rq0_v``) by the 17-bit M, one DSP up to 27 bits, two above; the GDN tail's
     ``w·y0`` (w: 27 bits unsigned, so 28 signed) and ``y0·d`` (d: 28 bits signed) take
-    two each where the model counts one. (The window generators' ring arithmetic takes
-    none here: the tiny encoder's row lengths are powers of two.)"""
+    two each where the model counts one. (The window generators take none.)"""
     lanes = math.ceil(cost.pe / (cost.shape.window_len // cost.simd))
     if isinstance(stage, ConvStage):
         return cost.dsp_mac + lanes * (1 if register_bits(unit, "rq0_v") <= DSP_A_BITS else 2)
