@@ -195,7 +195,7 @@ def dsp_absorption(module: dict) -> tuple[dict[str, dict[str, int]], set[str], s
             not _param(cell, "PREG")
             and p_loads
             and not any(b in port_bits for b in p_bits)
-            and all(module["cells"][ff]["type"] == "FDRE" and port == "D" for ff, port in p_loads)
+            and all(plain_ff(ff) and port == "D" for ff, port in p_loads)
         ):
             changed["PREG"] = 1
             outs |= {ff for ff, _ in p_loads}

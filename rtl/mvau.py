@@ -68,13 +68,10 @@ def tree_sum(m, values, name):
     return values[0]
 
 
-def round_shift(v, shift):
-    """``floor(v/2**shift + 1/2)`` of `model.intops.round_shift` for a constant or a
-    variable shift, without a shifted rounding constant: ``(v >> (shift−1)) + 1`` halved
-    is the same floor, so a variable shift needs one barrel shifter, not two."""
-    if isinstance(shift, int):
-        return v if shift == 0 else (v + (1 << (shift - 1))) >> shift
-    return Mux(shift == 0, v, ((v >> (shift - 1).as_unsigned()[: len(shift)]) + 1) >> 1)
+def round_shift(v, shift: int):
+    """``floor(v/2**shift + 1/2)`` of `model.intops.round_shift` for a constant shift (a
+    variable one goes through `round_saturate`)."""
+    return v if shift == 0 else (v + (1 << (shift - 1))) >> shift
 
 
 def _signed_width(shape) -> int:

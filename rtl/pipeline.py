@@ -61,12 +61,9 @@ class Stages:
         self._chains: dict[str, tuple[int, list]] = {}
 
     def reg(self, name: str, value, stage: int, shape=None):
-        if name in self._chains:
-            raise ValueError(f"{self._prefix}: value {name!r} is registered twice")
         sig = Signal(shape if shape is not None else Value.cast(value).shape(), name=f"{self._prefix}_{name}")
         self._m.d.sync += sig.eq(value)
-        self._chains[name] = (stage, [sig])
-        return sig
+        return self.put(name, sig, stage)
 
     def put(self, name: str, sig, stage: int):
         """Records ``sig``, registered elsewhere (e.g. a multi-stage product), as valid at

@@ -27,7 +27,7 @@ class _RowRing:
     def __init__(self, m, cfg, width, height):
         K, s, p = cfg.kernel, cfg.stride, cfg.pad
         self.R = R = cfg.line_buffer_rows
-        self._cfg, self._height = cfg, height
+        self._cfg = cfg
         n = bits_for(R)
         self.rows_done = Signal(n)
         self.lo = Signal(n, init=(-p) % (1 << n))
@@ -66,8 +66,8 @@ class _RowRing:
     def next_pixel(self, m):
         """The reader is done with a pixel; at a line end it moves to the next output row
         (or the next frame's first), and the ring moves on by the rows that row no
-        longer needs, which frees them for the writer. Returns that step (1…s) and
-        whether it is taken."""
+        longer needs (``step``), which frees them for the writer. Returns whether
+        this pixel ends its line."""
         s, p = self._cfg.stride, self._cfg.pad
         with m.If(self.last_in_row):
             m.d.sync += [
@@ -87,7 +87,7 @@ class _RowRing:
                 self.next_centre.eq(self.next_centre + s),
                 self.centre_p.eq(self.centre_p + s),
             ]
-        return self.step, self.last_in_row
+        return self.last_in_row
 
 
 class SlidingWindow(wiring.Component):
@@ -222,7 +222,7 @@ class SlidingWindow(wiring.Component):
         with m.If(issue):
             m.d.sync += [row_start.eq(0), cx.eq(cx + 1)]
             with m.If(complete):
-                _, line_end = ring.next_pixel(m)
+                line_end = ring.next_pixel(m)
                 with m.If(line_end):
                     m.d.sync += [cx.eq(0), row_start.eq(1)]
 
@@ -405,7 +405,7 @@ class AddressedWindow(wiring.Component):
                     ]
                     with m.If(end_ky):
                         m.d.sync += [ky.eq(0), rslot.eq(ring.lslot)]
-                        _, line_end = ring.next_pixel(m)
+                        line_end = ring.next_pixel(m)
                         with m.If(line_end):
                             m.d.sync += [
                                 x0.eq(-p),
