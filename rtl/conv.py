@@ -1,22 +1,30 @@
 """The convolution engine: a PE×SIMD MAC array behind a window generator, then bias and
-requantization exactly as `model.intops.requantize`."""
+requantization exactly as `model.intops.requantize`, or (h_s's last layer) a scale-table
+index exactly as `model.intops.scale_index`."""
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
-from amaranth import Module, Signal
+from amaranth import Cat, Module, Signal
 from amaranth.hdl import signed, unsigned
 from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..formats import MULTIPLIER_BITS, SHIFT_BITS
 from .config import LayerConfig, freeze_integer_arrays
 from .mvau import MVAU, ROUND_SATURATE_STAGES, delay, product, product_stages, round_saturate
-from .pipeline import Pipeline
+from .pipeline import Pipeline, Stages
 from .stream import beat_signature
 from .window import AddressedWindow, SlidingWindow
 
-__all__ = ["ConvParams", "Conv", "ConvLayer"]
+__all__ = ["ConvParams", "Conv", "ConvLayer", "index_bits"]
+
+
+def index_bits(levels: int) -> int:
+    """Bits of a scale index over ``levels`` table entries: ``max(1, ⌈log2 levels⌉)``."""
+    return max(1, (levels - 1).bit_length())
 
 
 def requantizer(v_bits: int) -> Pipeline:
@@ -30,6 +38,15 @@ def requantizer(v_bits: int) -> Pipeline:
     )
 
 
+def scale_indexer(levels: int) -> Pipeline:
+    """The scale-index tail's register stages (`_scale_index`) over ``levels`` thresholds:
+    ``acc + bias``, then per index bit a threshold ROM read and a compare."""
+    pipeline = Pipeline("scale indexer").stage("acc + bias")
+    for j in range(index_bits(levels)):
+        pipeline.stage(f"bit {j}: threshold read").stage(f"bit {j}: compare")
+    return pipeline
+
+
 @dataclass(frozen=True, eq=False)
 class ConvParams:
     """The integers of one convolution layer (the artefact's ``ConvLayer``).
@@ -37,7 +54,10 @@ class ConvParams:
     ``weight`` (C_out, C_in, K, K), ``bias`` (C_out,) on the accumulator's scale,
     ``multiplier`` (C_out,) in [1, 2**17), ``shift`` (C_out,) in [0, 62]: the output is
     ``requantize(conv + bias, multiplier, shift, out_bits, out_signed)``; an unsigned
-    output folds a ReLU. `check` compares them with a `LayerConfig`.
+    output folds a ReLU. With ``thresholds`` (C_out, L), L ≥ 2, rows non-decreasing in
+    the int32 range, it is ``scale_index(conv + bias, thresholds)`` instead, unsigned
+    `index_bits` (L) bits (``out_bits`` must say so); multiplier and shift go unused.
+    `check` compares them with a `LayerConfig`.
     """
 
     weight: np.ndarray
@@ -46,9 +66,12 @@ class ConvParams:
     shift: np.ndarray
     out_bits: int = 8
     out_signed: bool = True
+    thresholds: np.ndarray | None = None
 
     def __post_init__(self):
         freeze_integer_arrays(self, ("weight", "bias", "multiplier", "shift"))
+        if self.thresholds is not None:
+            freeze_integer_arrays(self, ("thresholds",))
         problems = []
         if self.weight.ndim != 4 or self.weight.shape[2] != self.weight.shape[3]:
             problems.append(f"weight has shape {self.weight.shape}, expected (C_out, C_in, K, K)")
@@ -56,6 +79,9 @@ class ConvParams:
         for name in ("bias", "multiplier", "shift"):
             if getattr(self, name).shape != (c_out,):
                 problems.append(f"{name} has shape {getattr(self, name).shape}, expected ({c_out},)")
+        t = self.thresholds
+        if t is not None and (t.ndim != 2 or t.shape[0] != c_out):
+            problems.append(f"thresholds has shape {t.shape}, expected ({c_out}, levels)")
         if problems:
             raise ValueError("ConvParams: " + "; ".join(problems))
         bad = self.multiplier[(self.multiplier < 1) | (self.multiplier >= 1 << MULTIPLIER_BITS)]
@@ -64,8 +90,24 @@ class ConvParams:
         bad = self.shift[(self.shift < 0) | (self.shift > 62)]
         if bad.size:
             problems.append(f"shift {bad[:4].tolist()} outside [0, 62]")
-        if not 2 <= self.out_bits <= 32:
-            problems.append(f"out_bits={self.out_bits} outside [2, 32]")
+        if t is None:
+            if not 2 <= self.out_bits <= 32:
+                problems.append(f"out_bits={self.out_bits} outside [2, 32]")
+        else:
+            levels = t.shape[1]
+            if levels < 2:
+                problems.append(f"thresholds has {levels} level(s), a scale index needs at least 2")
+            bad = t[(t < -(1 << 31)) | (t >= 1 << 31)]
+            if bad.size:
+                problems.append(f"thresholds {bad[:4].tolist()} outside the int32 range")
+            unsorted = np.flatnonzero((np.diff(t, axis=1) < 0).any(axis=1))
+            if unsorted.size:
+                problems.append(f"thresholds rows {unsorted[:4].tolist()} not sorted (non-decreasing)")
+            if (self.out_bits, self.out_signed) != (index_bits(levels), False):
+                problems.append(
+                    f"out_bits={self.out_bits}, out_signed={self.out_signed}: an index over {levels} "
+                    f"thresholds needs out_bits={index_bits(levels)}, out_signed=False"
+                )
         if problems:
             raise ValueError("ConvParams: " + "; ".join(problems))
 
@@ -90,6 +132,26 @@ class ConvParams:
             raise ValueError("; ".join(problems))
 
 
+def _v_bits(cfg, params) -> int:
+    """The width of ``acc + bias``: as wide as the layer can reach (weights at the int8
+    extreme), the bound `gen.cost` counts DSPs by: ≤ 27 bits fits the DSP48E2's A port,
+    one DSP."""
+    x_max = (1 << (cfg.in_bits - 1)) - 1 if cfg.in_signed else (1 << cfg.in_bits) - 1
+    w_max = (1 << (cfg.weight_bits - 1)) - 1
+    reach = (cfg.window_len * x_max * w_max + int(np.abs(params.bias).max(initial=0))).bit_length() + 1
+    return min(reach, cfg.acc_bits + 1)
+
+
+def _drain_slots(cfg):
+    """Where `MVAU` drains each channel: its lanes (⌈PE/SF⌉), the words of a lane's
+    constants ROM (NF·S, S = ⌈PE/lanes⌉ drain steps), and per channel
+    nf·PE + k·lanes + lane its ``(lane, word nf·S + k)``."""
+    lanes = math.ceil(cfg.pe / cfg.window_beats)
+    steps = math.ceil(cfg.pe / lanes)
+    slots = [(c % cfg.pe % lanes, c // cfg.pe * steps + c % cfg.pe // lanes) for c in range(cfg.c_out)]
+    return lanes, cfg.c_out // cfg.pe * steps, slots
+
+
 def _requantize(cfg, params):
     """The tail: ``saturate(round_shift((acc + bias)·M, s))`` in the stages of
     `requantizer`: bias on the accumulator, the multiply, the shift, rounding and
@@ -99,13 +161,7 @@ def _requantize(cfg, params):
         if params.out_signed
         else (0, (1 << params.out_bits) - 1)
     )
-
-    # acc + bias as wide as the layer can reach (weights at the int8 extreme), the
-    # bound `gen.cost` counts DSPs by: ≤ 27 bits fits the DSP48E2's A port, one DSP.
-    x_max = (1 << (cfg.in_bits - 1)) - 1 if cfg.in_signed else (1 << cfg.in_bits) - 1
-    w_max = (1 << (cfg.weight_bits - 1)) - 1
-    reach = (cfg.window_len * x_max * w_max + int(np.abs(params.bias).max(initial=0))).bit_length() + 1
-    v_bits = min(reach, cfg.acc_bits + 1)
+    v_bits = _v_bits(cfg, params)
 
     def tail(m, lane, acc, x, p):
         v = Signal(signed(v_bits), name=f"rq{lane}_v")
@@ -121,21 +177,66 @@ def _requantize(cfg, params):
     return tail, pipeline.latency
 
 
+def _scale_index(cfg, params):
+    """The tail: ``scale_index(acc + bias, thresholds)`` in the stages of
+    `scale_indexer`: bias on the accumulator, then a binary search of b = `index_bits`
+    steps over the channel's first L − 1 thresholds padded with +∞ to 2**b − 1 entries.
+    The count of those below v equals ``min(#{k < L : T[k] < v}, L − 1)``: the rows are
+    sorted, so the count over all L exceeds the count over the first L − 1 only when all
+    L count. Step j knows the prefix p of the index's top j bits and compares v with
+    ``T[(p << (b − j)) + 2**(b − j − 1) − 1]``: a ROM per lane and step, word·2**j + p
+    (word: the channel's word in the lane's constants ROM, ``p.word``)."""
+    levels = params.thresholds.shape[1]
+    b = index_bits(levels)
+    v_bits = _v_bits(cfg, params)
+    # A threshold below every signed(v_bits) v always counts and one at or above the
+    # largest v never does, so clamping to [lo, top] keeps every comparison and lets the
+    # ROMs hold signed(v_bits + 1); top also pads the table as +∞.
+    lo, top = -(1 << (v_bits - 1)) - 1, (1 << (v_bits - 1)) - 1
+    table = np.full((cfg.c_out, (1 << b) - 1), top, dtype=np.int64)
+    table[:, : levels - 1] = params.thresholds[:, : levels - 1].clip(lo, top)
+    _, words, slots = _drain_slots(cfg)
+    pipeline = scale_indexer(levels)
+
+    def tail(m, lane, acc, x, p):
+        channel = {word: c for c, (ln, word) in enumerate(slots) if ln == lane}
+        st = Stages(m, f"si{lane}")
+        k = pipeline.cycles("acc + bias")
+        st.reg("v", acc + p.bias, k, signed(v_bits))
+        st.reg("word", p.word, k)
+        for j in range(b):
+            probes = [(q << (b - j)) + (1 << (b - j - 1)) - 1 for q in range(1 << j)]
+            init = [int(table[channel[w], i]) if w in channel else top for w in range(words) for i in probes]
+            m.submodules[f"thresholds{lane}_{j}"] = rom = Memory(shape=signed(v_bits + 1), depth=words << j, init=init)
+            port = rom.read_port()
+            # The prefix p{j} (j bits, none at j = 0) and word → address word·2**j + p.
+            m.d.comb += port.addr.eq(Cat(st.at(f"p{j}", k), st.at("word", k)) if j else st.at("word", k))
+            k += pipeline.cycles(f"bit {j}: threshold read")
+            bit = st.at("v", k) > port.data
+            prefix = Cat(bit, st.at(f"p{j}", k)) if j else bit  # 2p + bit
+            k += pipeline.cycles(f"bit {j}: compare")
+            st.reg(f"p{j + 1}", prefix, k, unsigned(j + 1))
+        assert k == pipeline.latency
+        return st.at(f"p{b}", k)
+
+    return tail, pipeline.latency
+
+
 class Conv(wiring.Component):
-    """The MAC array and requantizer of a convolution layer (FINN's MVAU), fed by a
-    window generator.
+    """The MAC array and requantizer (or scale indexer) of a convolution layer (FINN's
+    MVAU), fed by a window generator.
 
     Built from a `LayerConfig` (K, C_in, C_out, PE, SIMD, input and accumulator widths)
-    and `ConvParams` (weights, bias, multiplier, shift, output type), checked against
-    each other.
+    and `ConvParams` (weights, bias, multiplier, shift or thresholds, output type),
+    checked against each other.
 
     Ports
     -----
     ``i`` (in): window vectors as a window generator emits them, K·K·C_in elements in
     (ky, kx, c) order in SF = K·K·C_in/SIMD beats of SIMD ``cfg.in_shape`` elements,
     with the frame/line markers. ``o`` (out): per window, the C_out outputs in
-    NF = C_out/PE beats of PE elements (``signed(out_bits)``, or unsigned with the ReLU),
-    channel order, markers of the output pixel.
+    NF = C_out/PE beats of PE elements (``signed(out_bits)``, unsigned with the ReLU or
+    for a scale index), channel order, markers of the output pixel.
 
     Arithmetic
     ----------
@@ -143,7 +244,9 @@ class Conv(wiring.Component):
     layer), summed by an adder tree per PE into a ``signed(acc_bits)`` accumulator; then
     ``requantize(acc + bias, M, s, out_bits, out_signed)`` of `model.intops` in
     ⌈PE/SF⌉ requantizer lanes: bias, ``·M`` (17 bits), round half up by a variable
-    shift, saturation.
+    shift, saturation. With thresholds, ``scale_index(acc + bias, thresholds)`` instead
+    in as many lanes: a binary search of b = `index_bits` (L) compares, each against a
+    per-lane ROM of the thresholds it may probe (`_scale_index`).
 
     Schedule, latency and throughput
     --------------------------------
@@ -151,21 +254,30 @@ class Conv(wiring.Component):
     replayed from a window buffer of SF words for the NF−1 other passes (see `MVAU`).
     From the issue of a pass's last beat to its output beat on ``o``: ``latency`` =
     `MVAU`'s 7 + its adder tree's `tree_stages` (SIMD) + `requantizer`'s 5 (6 where
-    ``acc + bias`` exceeds 27 bits) + ⌈PE/lanes⌉ drain steps. Stall-free, a stream of n
-    windows ends within n·NF·SF + ``latency`` cycles. ``o`` comes from a FIFO's output register and ``i.ready`` from registers only.
+    ``acc + bias`` exceeds 27 bits; `scale_indexer`'s 1 + 2b with thresholds) +
+    ⌈PE/lanes⌉ drain steps. Stall-free, a stream of n windows ends within
+    n·NF·SF + ``latency`` cycles. ``o`` comes from a FIFO's output register and
+    ``i.ready`` from registers only.
     """
 
     def __init__(self, cfg: LayerConfig, params: ConvParams):
         params.check(cfg)
         self.cfg, self.params = cfg, params
         matrix = params.weight.transpose(0, 2, 3, 1).reshape(cfg.c_out, cfg.window_len)
-        param_layout = data.StructLayout(
-            {"bias": signed(cfg.acc_bits), "multiplier": unsigned(MULTIPLIER_BITS), "shift": unsigned(SHIFT_BITS)}
-        )
-        per_channel = [
-            {"bias": int(b), "multiplier": int(mm), "shift": int(s)}
-            for b, mm, s in zip(params.bias, params.multiplier, params.shift)
-        ]
+        lanes, words, slots = _drain_slots(cfg)
+        if params.thresholds is None:
+            param_layout = data.StructLayout(
+                {"bias": signed(cfg.acc_bits), "multiplier": unsigned(MULTIPLIER_BITS), "shift": unsigned(SHIFT_BITS)}
+            )
+            per_channel = [
+                {"bias": int(b), "multiplier": int(mm), "shift": int(s)}
+                for b, mm, s in zip(params.bias, params.multiplier, params.shift)
+            ]
+            tail = _requantize(cfg, params)
+        else:
+            param_layout = data.StructLayout({"bias": signed(cfg.acc_bits), "word": range(words)})
+            per_channel = [{"bias": int(b), "word": word} for b, (_, word) in zip(params.bias, slots)]
+            tail = _scale_index(cfg, params)
         out_shape = signed(params.out_bits) if params.out_signed else unsigned(params.out_bits)
         self._mvau = MVAU(
             matrix=matrix.tolist(),
@@ -178,8 +290,9 @@ class Conv(wiring.Component):
             param_layout=param_layout,
             params=per_channel,
             transform=(lambda m, x: x, 0),
-            tail=_requantize(cfg, params),
+            tail=tail,
         )
+        assert (lanes, words) == (self._mvau.lanes, self._mvau.nf * self._mvau.steps)
         self.latency = self._mvau.latency
         super().__init__(
             {

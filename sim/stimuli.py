@@ -12,13 +12,15 @@ from ..model.intops import (
     igdn32,
     quantize_gdn,
     requantize,
+    scale_index,
 )
 from ..rtl.config import LayerConfig
-from ..rtl.conv import ConvParams
+from ..rtl.conv import ConvParams, index_bits
 from ..rtl.gdn import GDNConfig
 
 __all__ = [
     "conv_params",
+    "index_params",
     "conv_frame",
     "conv_expected",
     "gdn_params",
@@ -46,6 +48,47 @@ def conv_params(cfg: LayerConfig, rng, out_bits=8, out_signed=True, frames=()):
     return ConvParams(w, bias, mult, shift, out_bits, out_signed)
 
 
+def index_params(cfg: LayerConfig, rng, levels, frames):
+    """Random int8 weights and biases and sorted int32 thresholds (C_out, ``levels``) of a
+    scale-index layer, so that over ``frames`` every index 0…L−1 occurs.
+
+    Channel c's row: ``lead`` thresholds from −2**31 up to below its smallest accumulator
+    (always counted; the first −2**31), then thresholds between its accumulators (each
+    in [a_s, a_(s+1) − 1] for distinct splits s of its distinct accumulator values, at
+    either end of that range; sometimes one repeated), then from its largest accumulator
+    up to 2**31 − 1 (never counted; the last 2**31 − 1). ``lead`` steps by ⌈L/C_out⌉ per
+    channel and a channel spans up to twice that, so the channels' index ranges overlap
+    and together cover 0…L−1; the last channel's runs to the end where its accumulators
+    allow, with no never-counted threshold, so the cap at L − 1 applies.
+    """
+    w = rng.integers(-127, 128, (cfg.c_out, cfg.c_in, cfg.kernel, cfg.kernel))
+    bias = rng.integers(-3000, 3001, cfg.c_out)
+    accs = [conv2d_int(f.transpose(2, 0, 1)[None], w, bias, cfg.stride, cfg.pad, cfg.acc_bits) for f in frames]
+    accs = np.concatenate([np.asarray(acc[0]).reshape(cfg.c_out, -1) for acc in accs], axis=1)
+    lo, hi = -(1 << 31), (1 << 31) - 1
+    step = -(-levels // cfg.c_out)
+    rows = []
+    for c in range(cfg.c_out):
+        a = np.unique(accs[c])
+        lead = min(c * step, levels - 1)
+        dup = int(rng.random() < 0.5 and levels - lead >= 2)
+        last = c == cfg.c_out - 1
+        count = min(len(a) - 1, levels - lead - dup if last else min(2 * step, levels - lead - dup - 1))
+        splits = np.sort(rng.choice(len(a) - 1, count, replace=False))
+        mid = np.where(rng.random(count) < 0.5, a[splits], a[splits + 1] - 1)
+        if dup and count:
+            mid = np.sort(np.append(mid, rng.choice(mid)))
+        below = np.sort(rng.integers(lo, a[0], lead))
+        above = np.sort(rng.integers(a[-1], hi, levels - lead - len(mid), endpoint=True))
+        if lead:
+            below[0] = lo
+        if above.size:
+            above[-1] = hi
+        rows.append(np.concatenate([below, mid, above]))
+    ones, zeros = np.ones(cfg.c_out, dtype=np.int64), np.zeros(cfg.c_out, dtype=np.int64)
+    return ConvParams(w, bias, ones, zeros, index_bits(levels), False, np.array(rows))
+
+
 def conv_frame(cfg: LayerConfig, rng, width, height):
     """An (H, W, C_in) frame of the layer's input type (symmetric if signed)."""
     lo, hi = (-(1 << (cfg.in_bits - 1)) + 1, 1 << (cfg.in_bits - 1)) if cfg.in_signed else (0, 1 << cfg.in_bits)
@@ -53,9 +96,13 @@ def conv_frame(cfg: LayerConfig, rng, width, height):
 
 
 def conv_expected(cfg: LayerConfig, params: ConvParams, frame):
-    """``requantize(conv2d_int(frame) + bias)``, (H_out, W_out, C_out)."""
+    """``requantize(conv2d_int(frame) + bias)`` (or its ``scale_index`` where the params
+    hold thresholds), (H_out, W_out, C_out)."""
     acc = conv2d_int(frame.transpose(2, 0, 1)[None], params.weight, params.bias, cfg.stride, cfg.pad, cfg.acc_bits)
-    out = requantize(acc, params.multiplier, params.shift, params.out_bits, params.out_signed)
+    if params.thresholds is not None:
+        out = scale_index(acc, params.thresholds)
+    else:
+        out = requantize(acc, params.multiplier, params.shift, params.out_bits, params.out_signed)
     return np.asarray(out[0]).transpose(1, 2, 0)
 
 
