@@ -98,16 +98,18 @@ class EncoderCore:
         return golden_packet(self.design.artefact, frame)[0]
 
     def latents(self, packet, width, height):
-        """ŷ (M, h_y, w_y) and ẑ (N, h_z, w_z) from a width×height frame's packet."""
-        (yw, yh), (zw, zh) = self.design.config.latent_sizes(width, height)
+        """ŷ (M, h_y, w_y), ẑ (N, h_z, w_z) and the scale index of every ŷ element (M, h_y,
+        w_y; the encoder's index frame cropped to ŷ's) from a width×height frame's packet."""
+        (yw, yh), (zw, zh), (sw, sh) = self.design.config.latent_sizes(width, height)
         a = self.design.artefact
-        if len(packet) != yw * yh * a.M + zw * zh * a.N:
-            raise ValueError(
-                f"a {width}×{height} frame's packet has {yw * yh * a.M + zw * zh * a.N} elements, not {len(packet)}"
-            )
-        y = packet[: yw * yh * a.M].reshape(yh, yw, a.M).transpose(2, 0, 1)
-        z = packet[yw * yh * a.M :].reshape(zh, zw, a.N).transpose(2, 0, 1)
-        return y, z
+        sizes = (yw * yh * a.M, zw * zh * a.N, sw * sh * a.M)
+        if len(packet) != sum(sizes):
+            raise ValueError(f"a {width}×{height} frame's packet has {sum(sizes)} elements, not {len(packet)}")
+        y, z, s = np.split(np.asarray(packet), np.cumsum(sizes)[:2])
+        y = y.reshape(yh, yw, a.M).transpose(2, 0, 1)
+        z = z.reshape(zh, zw, a.N).transpose(2, 0, 1)
+        s = s.reshape(sh, sw, a.M).transpose(2, 0, 1)[:, :yh, :yw]
+        return y, z, s
 
 
 def encoder_core(artefact, sha256=None, dsp_budget=None, max_frame=DEFAULT_MAX_FRAME, plan_frame=None, model_id=0):

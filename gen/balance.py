@@ -19,6 +19,12 @@ does not need: it takes its cheapest folding within the bottleneck's interval.
 Target frame rate: the interval is clock/fps cycles; every engine takes its cheapest
 folding within it.
 
+h_s runs between two frames' ŷ (the output sends ŷ, ẑ, then the scale indexes h_s makes
+from the whole ẑ): its engines are weighed at `SERIAL_SPEEDUP` times their frame cycles
+(`pace`), so they get that share of the interval, and the ŷ buffer holds what g_a makes
+meanwhile. A plan's interval is its slowest other engine's, or the output's ŷ plus that
+wait where it is longer (`Plan.interval`).
+
 Block RAM
 ---------
 A plan's block RAM is its engines' (weight ROMs, line buffers, …) plus the encoder's
@@ -49,7 +55,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UserError
-from .buffers import encoder_buffers, engine_buffers
+from .buffers import encoder_buffers, engine_buffers, serial_wait, y_elements
 from .cost import Folding, LayerCost, Memory, layer_cost, legal_foldings
 from .devices import DEFAULT_DEVICE, DEFAULT_MARGIN
 from .layers import EncoderSpec
@@ -67,6 +73,8 @@ __all__ = [
     "PAD",
     "DEFAULT_MAX_FRAME",
     "DEFAULT_PLAN_FRAME",
+    "SERIAL_SPEEDUP",
+    "pace",
 ]
 
 #: DSPs (and block RAMs) kept free of a device's total by default (`devices.DEFAULT_MARGIN`).
@@ -79,6 +87,15 @@ PAD = 64
 DEFAULT_MAX_FRAME = (1920, 1088)
 #: The frame the balancer plans on by default: 720p, padded.
 DEFAULT_PLAN_FRAME = (1280, 768)
+#: h_s runs between two frames' ŷ (`rtl.encoder.Encoder`), while g_a's ŷ waits in the
+#: ŷ buffer: the balancer folds its engines for a quarter of the frame interval (their
+#: frame cycles count this many times), trading its DSPs against that buffer's block RAM.
+SERIAL_SPEEDUP = 4
+
+
+def pace(c: LayerCost) -> int:
+    """An engine's frame cycles as the balancer weighs them (`SERIAL_SPEEDUP`)."""
+    return c.cycles * SERIAL_SPEEDUP if c.spec.serial else c.cycles
 
 
 class BalanceError(UserError, ValueError):
@@ -147,8 +164,12 @@ class Plan:
         ]
 
     def interval(self, width: int | None = None, height: int | None = None) -> int:
-        """Cycles between frames: the slowest engine's."""
-        return max(c.cycles for c in self.costs(width, height))
+        """Cycles between frames: the slowest engine's outside h_s, or the output's, which
+        sends ŷ and then, serially, waits for ẑ and the scale indexes
+        (`buffers.serial_wait`), whichever is longer."""
+        costs = self.costs(width, height)
+        engines = max(c.cycles for c in costs if not c.spec.serial)
+        return max(engines, math.ceil(y_elements(self.encoder, costs) + serial_wait(self.encoder, costs)))
 
     @property
     def dsp(self) -> int:
@@ -186,7 +207,7 @@ def _all_costs(encoder: EncoderSpec, width: int, height: int, max_width: int, ma
     return [
         sorted(
             (layer_cost(spec, f, w, h, mw) for f in legal_foldings(spec)),
-            key=lambda c: (c.dsp, c.cycles, c.bram36, c.lut_mem, -c.simd),
+            key=lambda c: (c.dsp, pace(c), c.bram36, c.lut_mem, -c.simd),
         )
         for spec, (w, h), (mw, _) in zip(
             encoder.layers, encoder.frame_sizes(width, height), encoder.frame_sizes(max_width, max_height)
@@ -197,13 +218,13 @@ def _all_costs(encoder: EncoderSpec, width: int, height: int, max_width: int, ma
 def _frontier(costs: list[LayerCost]) -> list[LayerCost]:
     frontier = []
     for c in costs:
-        if not frontier or c.cycles < frontier[-1].cycles:
+        if not frontier or pace(c) < pace(frontier[-1]):
             frontier.append(c)
     return frontier
 
 
 def _cheapest_within(frontier: list[LayerCost], cycles: int) -> LayerCost | None:
-    return next((c for c in frontier if c.cycles <= cycles), None)
+    return next((c for c in frontier if pace(c) <= cycles), None)
 
 
 def _frame(width: int, height: int, max_frame: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -266,11 +287,11 @@ class _Memory:
                 (
                     (c.dsp, units, u, c)
                     for c, vs in zip(cs, variants)
-                    if c.cycles <= cycles
+                    if pace(c) <= cycles
                     for units, u in vs
                     if u <= self.uram
                 ),
-                key=lambda o: (o[0], o[1], o[2], o[3].cycles, o[3].lut_mem, -o[3].simd),
+                key=lambda o: (o[0], o[1], o[2], pace(o[3]), o[3].lut_mem, -o[3].simd),
             )
             if not within:
                 return None
@@ -390,7 +411,7 @@ def balance_dsp(
             f"(every engine of {encoder.source} at its cheapest folding)"
         )
     while True:
-        slowest = max(range(len(at)), key=lambda i: (frontiers[i][at[i]].cycles, -i))
+        slowest = max(range(len(at)), key=lambda i: (pace(frontiers[i][at[i]]), -i))
         if at[slowest] + 1 == len(frontiers[slowest]):
             break
         step = frontiers[slowest][at[slowest] + 1].dsp - frontiers[slowest][at[slowest]].dsp
@@ -398,14 +419,14 @@ def balance_dsp(
             break
         at[slowest] += 1
         total += step
-    interval = max(f[i].cycles for f, i in zip(frontiers, at))
+    interval = max(pace(f[i]) for f, i in zip(frontiers, at))
     objective = objective or f"DSP budget {dsp_budget}"
     make_plan, memory = _planner(encoder, costs, (w, h, mw, mh), objective, bram_budget, uram)
     plan = make_plan([_cheapest_within(f, interval) for f in frontiers])
     if memory is None or memory.fits(plan):
         return plan
     # Trade speed for block RAM: the shortest interval at which an allocation fits.
-    steps = sorted({interval} | {c.cycles for cs in costs for c in cs if c.cycles > interval})
+    steps = sorted({interval} | {pace(c) for cs in costs for c in cs if pace(c) > interval})
     slowest_plan = memory.within(steps[-1], dsp_budget)
     if slowest_plan is None:
         need = memory.smallest(steps[-1], dsp_budget)
@@ -449,9 +470,10 @@ def balance_fps(
     for spec, frontier in zip(encoder.layers, (_frontier(cs) for cs in costs)):
         best = _cheapest_within(frontier, interval)
         if best is None:
-            fastest = frontier[-1].cycles
+            fastest = pace(frontier[-1])
+            serial = f" (h_s: its frame cycles ×{SERIAL_SPEEDUP}, as it runs between frames)" if spec.serial else ""
             raise BalanceError(
-                f"{spec.name} of {encoder.source} needs at least {fastest} cycles per {w}×{h} frame "
+                f"{spec.name} of {encoder.source} needs at least {fastest} cycles per {w}×{h} frame{serial} "
                 f"even fully unfolded: at most {clock_mhz * 1e6 / fastest:.1f} fps at {clock_mhz:g} MHz, "
                 f"not {fps:g}"
             )

@@ -1,6 +1,6 @@
 """The encoder's own buffers, as `gen.cost.Memory` objects, from a folding alone (no
-artefact): the FIFO behind every engine, ŷ's buffer on its way to the output and the ẑ
-buffer (`rtl.encoder.Encoder`). They come on top of the engines' memories.
+artefact): the FIFO behind every engine, ŷ's buffer on its way to the output and the two
+ẑ buffers (`rtl.encoder.Encoder`). They come on top of the engines' memories.
 
 Their sizes are `rtl.encoder`'s functions (`pipe_fifo_depth`, `z_buffer_depth`) and
 :func:`y_buffer_depth` applied to the specs, so the plan counts what `licfpga
@@ -9,7 +9,7 @@ generate` builds (the names and depths match
 beats is costed as one ``depth`` × payload-bits memory (block RAM above 64 words).
 
 Only the ŷ buffer depends on more than one engine's folding (it holds what g_a's last
-engine makes while h_a flushes a frame); every other buffer follows from the folding of
+engine makes while the output waits for a frame's ẑ and scale indexes); every other buffer follows from the folding of
 the engine in front of it (:func:`engine_buffers`), which lets the balancer count them
 per engine.
 """
@@ -26,7 +26,7 @@ from ..rtl.stream import beat_layout
 from .cost import LayerCost, Memory
 from .layers import AbsSpec, ConvSpec, EncoderSpec
 
-__all__ = ["engine_buffers", "y_buffer_depth", "y_buffer", "encoder_buffers"]
+__all__ = ["engine_buffers", "serial_wait", "y_elements", "y_buffer_depth", "y_buffer", "encoder_buffers"]
 
 
 def _out_shape(spec):
@@ -39,21 +39,27 @@ def _fifo(role: str, depth: int, shape, pe: int) -> Memory:
     return Memory(role, depth, beat_layout(shape, pe).size, 1, rom=False)
 
 
+def _z_index(encoder: EncoderSpec) -> int:
+    """h_a's last engine, the one in front of the ẑ fork."""
+    return max(i for i, spec in enumerate(encoder.layers) if spec.name.startswith("h_a"))
+
+
 def engine_buffers(encoder: EncoderSpec, index: int, pe: int, max_width: int, max_height: int) -> dict[str, Memory]:
     """The buffers behind engine ``index`` of ``encoder`` folded with ``pe``, by the name
     `EncoderConfig.fifo_depths` gives them: the FIFO of two output pixels (behind |ŷ|
-    for g_a's last engine; none behind |ŷ| itself, nor behind h_a's last), and the ẑ
-    buffer of the largest ẑ frame behind h_a's last."""
+    for g_a's last engine; none behind |ŷ| itself), and behind h_a's last the two ẑ
+    buffers of the largest ẑ frame (to the output, and in front of h_s)."""
     layers = encoder.layers
     spec = layers[index]
     if isinstance(spec, AbsSpec):
         return {}
     shape = spec.shape
     producer = SimpleNamespace(c_out=shape.c_out, pe=pe)
-    if index == len(layers) - 1:
+    if index == _z_index(encoder):
         size = encoder.frame_sizes(max_width, max_height)[index]
-        return {"z": _fifo("z buffer", z_buffer_depth(shape.out_size(*size), shape.c_out, pe), _out_shape(spec), pe)}
-    after = layers[index + 1]
+        z = _fifo("z buffer", z_buffer_depth(shape.out_size(*size), shape.c_out, pe), _out_shape(spec), pe)
+        return {"z": z, "zs": z}
+    after = layers[index + 1] if index + 1 < len(layers) else None
     element = unsigned(after.out_bits) if isinstance(after, AbsSpec) else _out_shape(spec)
     return {spec.name: _fifo("fifo", pipe_fifo_depth(producer), element, pe)}
 
@@ -63,28 +69,54 @@ def _y_index(encoder: EncoderSpec) -> int:
     return max(i for i, spec in enumerate(encoder.layers) if spec.name.startswith("g_a"))
 
 
-def y_buffer_depth(encoder: EncoderSpec, costs: list[LayerCost]) -> int:
-    """Beats of ŷ (of g_a's last PE) that g_a can make while h_a flushes a frame, on the
-    largest frame (``costs``: every engine's on it). After ŷ's last element, h_a.0
-    computes its last output row, then h_a.2 and h_a.4 theirs (each row needs the rows
-    before it), so the output turns to ẑ about Σ (frame cycles / output rows) of h_a's
-    engines later. Meanwhile g_a's last engine may make ŷ at its own pace (its input
-    waits in the line buffers upstream), not just at the pipeline's: the buffer takes
-    what it makes in that time at its own frame cycles, at most a whole ŷ frame, and two
-    pixels more for the fork's handshake. (Sized by the pipeline's interval instead, the
-    tiny encoder at 200 DSPs ran 24% slower than the model on back-to-back frames; at
-    this size, on the model.)"""
+def serial_wait(encoder: EncoderSpec, costs: list[LayerCost]) -> float:
+    """Cycles the output spends on a frame between ŷ's last element and the next frame's
+    ŷ (``costs``: every engine's on that frame): h_a's flush, ẑ, and the scale indexes
+    (:func:`y_buffer_depth` says why)."""
     layers = encoder.layers
     flush = sum(
         c.cycles / spec.shape.out_size(c.width, c.height)[1]
         for spec, c in zip(layers, costs)
         if spec.name.startswith("h_a")
     )
+    zi, last = _z_index(encoder), len(layers) - 1
+    z_elements = math.prod(layers[zi].shape.out_size(costs[zi].width, costs[zi].height)) * layers[zi].shape.c_out
+    index_elements = (
+        math.prod(layers[last].shape.out_size(costs[last].width, costs[last].height)) * layers[last].shape.c_out
+    )
+    h_s = max(c.cycles for spec, c in zip(layers, costs) if spec.serial)
+    return flush + z_elements + max(index_elements, h_s)
+
+
+def y_elements(encoder: EncoderSpec, costs: list[LayerCost]) -> int:
+    """ŷ's elements of a frame (``costs``: every engine's on it)."""
+    n = _y_index(encoder)
+    return math.prod(encoder.layers[n].shape.out_size(costs[n].width, costs[n].height)) * encoder.layers[n].shape.c_out
+
+
+def y_buffer_depth(encoder: EncoderSpec, costs: list[LayerCost]) -> int:
+    """Beats of ŷ (of g_a's last PE) that g_a can make while the output sends a frame's ẑ
+    and scale indexes, on the largest frame (``costs``: every engine's on it).
+
+    After ŷ's last element, h_a.0 computes its last output row, then h_a.2 and h_a.4
+    theirs (each row needs the rows before it), so ẑ is complete about Σ (frame cycles /
+    output rows) of h_a's engines later; the output sends its elements, one per cycle;
+    then the indexes, one per cycle, as fast as h_s makes them: h_s has stalled on its
+    full index FIFO since its first rows, so it computes about a whole frame meanwhile,
+    its slowest engine's frame cycles (the serial engines', `layers.SERIAL_TRANSFORMS`).
+    During all this g_a's last engine may make ŷ at its own pace (its input waits in the
+    line buffers upstream), not just at the pipeline's: the buffer takes what it makes in
+    that time at its own frame cycles, at most a whole ŷ frame, and two pixels more for
+    the fork's handshake. (Sized by the pipeline's interval instead, the tiny encoder at
+    200 DSPs ran 24% slower than the model on back-to-back frames; at this size, on the
+    model.)"""
+    layers = encoder.layers
+    wait = serial_wait(encoder, costs)
     n = _y_index(encoder)
     w, h = layers[n].shape.out_size(costs[n].width, costs[n].height)
     pixel = layers[n].shape.c_out // costs[n].pe
     beats = w * h * pixel
-    return min(beats, math.ceil(flush * beats / costs[n].cycles)) + 2 * pixel
+    return min(beats, math.ceil(wait * beats / costs[n].cycles)) + 2 * pixel
 
 
 def y_buffer(encoder: EncoderSpec, costs: list[LayerCost]) -> Memory:
@@ -100,5 +132,5 @@ def encoder_buffers(encoder: EncoderSpec, costs: list[LayerCost]) -> dict[str, M
     out = {}
     for index, c in enumerate(costs):
         out.update(engine_buffers(encoder, index, c.pe, max_width, max_height))
-    z = out.pop("z")
-    return {**out, "y": y_buffer(encoder, costs), "z": z}
+    z, zs = out.pop("z"), out.pop("zs")
+    return {**out, "y": y_buffer(encoder, costs), "z": z, "zs": zs}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ from ..rtl.conv import ConvParams
 from ..rtl.encoder import ConvStage, Encoder, EncoderConfig, GDNStage
 from ..rtl.gdn import GDNConfig
 from .balance import DEFAULT_DSP_MARGIN, DEFAULT_MAX_FRAME, BalanceError, Plan, balance_dsp, balance_fps
-from .buffers import y_buffer_depth
+from .buffers import serial_wait, y_buffer_depth, y_elements
 from .cost import Memory, layer_cost
 from .devices import DEVICES
 from .layers import ConvSpec, GDNSpec, encoder_from_artefact
@@ -52,10 +53,18 @@ MANIFEST_FORMAT = "licfpga-encoder-1"
 
 def _conv_stage(spec: ConvSpec, layer: ConvLayer, folding, max_size) -> ConvStage:
     cfg = spec.layer_config(folding.pe, folding.simd, *max_size)
-    # rtl.conv wants (C_out, C_in, K, K): the artefact's convolution layout.
-    params = ConvParams(
-        layer.weight, layer.bias, layer.multiplier, layer.shift, layer.out_type.bits, layer.out_type.signed
-    )
+    if layer.kind == "deconv":
+        # rtl.deconv wants (C_out, C_in, K, K); ConvTranspose2d's layout is (C_in, C_out, K, K).
+        weight = layer.weight.transpose(1, 0, 2, 3)
+    else:
+        weight = layer.weight  # rtl.conv wants (C_out, C_in, K, K): the artefact's layout
+    if layer.thresholds is not None:  # h_s's last: scale indexes, no requantization
+        ones, zeros = np.ones(spec.c_out, dtype=np.int64), np.zeros(spec.c_out, dtype=np.int64)
+        params = ConvParams(weight, layer.bias, ones, zeros, spec.out_bits, False, thresholds=layer.thresholds)
+    else:
+        params = ConvParams(
+            weight, layer.bias, layer.multiplier, layer.shift, layer.out_type.bits, layer.out_type.signed
+        )
     return ConvStage(spec.name, cfg, params)
 
 
@@ -65,7 +74,7 @@ def encoder_config(artefact: Artefact, plan: Plan) -> EncoderConfig:
     encoder = encoder_from_artefact(artefact)
     if encoder != plan.encoder:
         raise ValueError(f"the plan was made for {plan.encoder.source}, not for the artefact {artefact.name}")
-    analysis, hyper = [], []
+    chains = {"g_a": [], "h_a": [], "h_s": []}
     maxima = encoder.frame_sizes(plan.max_width, plan.max_height)
     for spec, folding, size in zip(encoder.layers, plan.foldings, maxima):
         if isinstance(spec, ConvSpec):
@@ -85,10 +94,11 @@ def encoder_config(artefact: Artefact, plan: Plan) -> EncoderConfig:
         else:  # |ŷ|: the encoder's own glue between g_a and h_a
             abs_bits = spec.out_bits
             continue
-        (analysis if spec.name.startswith("g_a") else hyper).append(stage)
+        chains[spec.name.split(".")[0]].append(stage)
     return EncoderConfig(
-        tuple(analysis),
-        tuple(hyper),
+        tuple(chains["g_a"]),
+        tuple(chains["h_a"]),
+        tuple(chains["h_s"]),
         plan.max_width,
         plan.max_height,
         y_buffer_depth(encoder, plan.costs(plan.max_width, plan.max_height)),
@@ -104,6 +114,7 @@ def _stage_json(stage) -> dict:
             "engine": "conv",
             "kernel": c.kernel,
             "stride": c.stride,
+            "transposed": c.transposed,
             "c_in": c.c_in,
             "c_out": c.c_out,
             "pe": c.pe,
@@ -116,6 +127,7 @@ def _stage_json(stage) -> dict:
             "acc_bits": c.acc_bits,
             "out_bits": stage.params.out_bits,
             "out_signed": stage.params.out_signed,
+            **({"scale_levels": int(stage.params.thresholds.shape[1])} if stage.params.thresholds is not None else {}),
         }
     c = stage.cfg
     return {
@@ -156,9 +168,10 @@ class EncoderDesign:
             )
 
     def packet_length(self, width: int, height: int) -> int:
-        """Output elements of one frame: ŷ then ẑ."""
-        (yw, yh), (zw, zh) = self.config.latent_sizes(width, height)
-        return yw * yh * self.config.analysis[-1].c_out + zw * zh * self.config.hyper[-1].c_out
+        """Output elements of one frame: ŷ, ẑ, then the scale indexes."""
+        (yw, yh), (zw, zh), (sw, sh) = self.config.latent_sizes(width, height)
+        c = self.config
+        return yw * yh * c.analysis[-1].c_out + zw * zh * c.hyper[-1].c_out + sw * sh * c.synthesis[-1].c_out
 
     def costs(self, width: int, height: int) -> list:
         """`gen.cost`'s `LayerCost` of every engine for a width×height input (unpadded:
@@ -173,8 +186,13 @@ class EncoderDesign:
         ]
 
     def model_cycles(self, width: int, height: int) -> int:
-        """`gen.cost`'s frame interval for a width×height input (unpadded: what is streamed)."""
-        return max(c.cycles for c in self.costs(width, height))
+        """`gen.cost`'s frame interval for a width×height input (unpadded: what is
+        streamed): the slowest engine's outside h_s, or the output's ŷ and its wait for ẑ
+        and the indexes (`gen.balance.Plan.interval`)."""
+        costs = self.costs(width, height)
+        engines = max(c.cycles for c in costs if not c.spec.serial)
+        encoder = self.plan.encoder
+        return max(engines, math.ceil(y_elements(encoder, costs) + serial_wait(encoder, costs)))
 
     def buffers(self) -> dict:
         """Every FIFO's depth, payload bits and memory (`gen.cost.Memory`: block RAM above
@@ -205,28 +223,31 @@ class EncoderDesign:
                 "i": "one pixel per beat: 3 × uint8 (R, G, B)",
                 "width/height": "input frame size, set while the encoder is empty",
                 "o": f"one int{OUT_BITS} element per beat: per frame ŷ (M channels, raster order), then ẑ "
-                f"(N channels, sign-extended int8); first/last mark the frame's packet",
+                f"(N channels, sign-extended int8), then the scale index of every ŷ element (M per pixel of "
+                f"4× ẑ's frame, zero-extended); first/last mark the frame's packet",
             },
             "engines": [_stage_json(s) for s in self.config.analysis]
             + [{"name": "abs", "engine": "abs", "bits": self.config.abs_bits}]
-            + [_stage_json(s) for s in self.config.hyper],
+            + [_stage_json(s) for s in self.config.hyper]
+            + [_stage_json(s) for s in self.config.synthesis],
             "fifos": self.buffers(),
             "fifo_rule": "behind every engine: two output pixels, 2·C_out/PE beats (at least 3); ŷ to the "
-            "output: what g_a makes while h_a flushes a frame (gen.buffers.y_buffer_depth); ẑ buffer: "
-            "the largest ẑ frame",
+            "output: what g_a makes while the output waits for a frame's ẑ and scale indexes "
+            "(gen.buffers.y_buffer_depth); ẑ buffers (to the output, to h_s): the largest ẑ frame each",
             **({"verilog_sha256": verilog_sha256} if verilog_sha256 else {}),
         }
 
 
 def golden_packet(artefact: Artefact, frame) -> tuple:
     """What the encoder emits for an (H, W, 3) uint8 frame, from the integer golden model:
-    the packet's elements (ŷ then ẑ, pixel by pixel in raster order, channel fastest) and
-    the two latents' [w, h, channels]."""
+    the packet's elements (ŷ, ẑ, then the scale indexes, each pixel by pixel in raster
+    order, channel fastest) and the three parts' [w, h, channels]."""
     golden = GoldenModel(artefact)
     x = np.ascontiguousarray(frame).transpose(2, 0, 1)[None].astype(np.int64)
     y = golden.g_a(x)
     z = golden.h_a(y)
-    parts = [t[0].transpose(1, 2, 0) for t in (y, z)]
+    indexes = golden.h_s(z)
+    parts = [t[0].transpose(1, 2, 0) for t in (y, z, indexes)]
     shapes = tuple([p.shape[1], p.shape[0], p.shape[2]] for p in parts)
     return np.concatenate([p.reshape(-1) for p in parts]), *shapes
 

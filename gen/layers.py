@@ -2,7 +2,9 @@
 artefact or, for planning before any weights exist, from (N, M) alone.
 
 The encoder is g_a (four convolutions, three GDN units) then |ŷ| then h_a (three
-convolutions whose ReLUs are folded into unsigned requantization). Both entry points
+convolutions whose ReLUs are folded into unsigned requantization) then h_s (two
+stride-2 transposed convolutions and a 3×3 convolution whose output is the scale index
+of every ŷ element, not a requantized value). Both entry points
 go through one function (:func:`_describe`), fed with the artefact's own layer specs
 or with :func:`model.artefact.topology`'s, so planning and generation cannot disagree
 on the shapes.
@@ -19,7 +21,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..formats import GDN_ACC_BITS, GDN_COEF_BITS, GDN_SQUARE_BITS, WEIGHT_BITS, accumulator_bits
+from ..formats import (
+    GDN_ACC_BITS,
+    GDN_COEF_BITS,
+    GDN_SQUARE_BITS,
+    SCALE_LEVELS,
+    WEIGHT_BITS,
+    accumulator_bits,
+    index_bits,
+)
 from ..model.artefact import Artefact, ConvLayer, GDNLayer, LayerSpec, topology
 from ..rtl.config import LayerConfig
 from ..shape import LayerShape
@@ -32,9 +42,13 @@ __all__ = [
     "encoder_from_artefact",
     "encoder_topology",
     "ENCODER_TRANSFORMS",
+    "SERIAL_TRANSFORMS",
 ]
 
-ENCODER_TRANSFORMS = ("g_a", "h_a")
+ENCODER_TRANSFORMS = ("g_a", "h_a", "h_s")
+#: The engines that run between two frames' ŷ (`rtl.encoder.Encoder`): h_s computes a
+#: frame's scale indexes from its whole ẑ while the output waits for them.
+SERIAL_TRANSFORMS = ("h_s",)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,6 +62,12 @@ class ConvSpec(LayerShape):
     what the layer can actually reach, ``taps·x_max·127 + max|bias|`` as a signed width
     (:func:`intops.accumulator_bits`): it decides whether the requantizer's ``acc·M``
     fits one DSP48E2 (A port, 27 bits) or needs two.
+
+    ``levels`` > 0 marks h_s's last layer: its accumulator (bias included) becomes a
+    scale index 0…levels−1 by integer thresholds (``out_bits`` is the index width,
+    `formats.index_bits`). ``serial`` marks an engine of h_s, which the encoder runs
+    between two frames' ŷ (`SERIAL_TRANSFORMS`; the balancer gives it a share of the
+    frame interval).
     """
 
     name: str
@@ -57,6 +77,8 @@ class ConvSpec(LayerShape):
     out_signed: bool
     acc_bits: int
     acc_bound_bits: int
+    levels: int = 0
+    serial: bool = False
 
     kind = "conv"
 
@@ -99,6 +121,7 @@ class GDNSpec:
     acc_bits: int
 
     kind = "gdn"
+    serial = False
 
     @property
     def shape(self) -> LayerShape:
@@ -126,6 +149,7 @@ class AbsSpec:
     out_bits: int
 
     kind = "abs"
+    serial = False
 
     @property
     def shape(self) -> LayerShape:
@@ -160,19 +184,27 @@ class EncoderSpec:
         return sum(layer.macs(w, h) for layer, (w, h) in zip(self.layers, self.frame_sizes(width, height)))
 
 
-def _describe(specs: list[LayerSpec], bias_max: dict[str, int], gdn: dict[str, tuple[int, int]]) -> tuple[Spec, ...]:
-    """Engines of g_a, |ŷ| and h_a from the integer network's layer specs.
+def _describe(
+    specs: list[LayerSpec], bias_max: dict[str, int], gdn: dict[str, tuple[int, int]], levels: dict[str, int]
+) -> tuple[Spec, ...]:
+    """Engines of g_a, |ŷ|, h_a and h_s from the integer network's layer specs.
 
     ``bias_max`` gives max|bias| per convolution (0 when planning: a trained bias sits far
     below the product bound, and the artefact path uses the real one); ``gdn`` gives a GDN
-    layer's (coef_bits, acc_bits)."""
+    layer's (coef_bits, acc_bits), ``levels`` the scale levels of a layer whose output is
+    a scale index (its ``out_type`` is None)."""
     out: list[Spec] = []
     for s in specs:
         if s.transform not in ENCODER_TRANSFORMS:
             continue
-        if s.kind == "conv":
+        if s.kind in ("conv", "deconv"):
             x_max = s.in_type.range[1]
-            taps = LayerShape(s.kernel, s.stride, s.c_in, s.c_out).window_len
+            transposed = s.kind == "deconv"
+            # A transposed layer runs as its 3×3 phase convolution (`rtl.deconv`).
+            taps = (
+                LayerShape(3, 1, s.c_in, 4 * s.c_out) if transposed else LayerShape(s.kernel, s.stride, s.c_in, s.c_out)
+            )
+            taps = taps.window_len
             bound = accumulator_bits(taps, x_max, 127, bias_max.get(s.name, 0))
             if s.transform == "h_a" and not any(layer.kind == "abs" for layer in out):
                 # |ŷ| between g_a's int16 ŷ and h_a's uint8 input: the only glue engine.
@@ -185,12 +217,15 @@ def _describe(specs: list[LayerSpec], bias_max: dict[str, int], gdn: dict[str, t
                     stride=s.stride,
                     c_in=s.c_in,
                     c_out=s.c_out,
+                    transposed=transposed,
                     in_bits=s.in_type.bits,
                     in_signed=s.in_type.signed,
-                    out_bits=s.out_type.bits,
-                    out_signed=s.out_type.signed,
+                    out_bits=s.out_type.bits if s.out_type else index_bits(levels[s.name]),
+                    out_signed=bool(s.out_type and s.out_type.signed),
                     acc_bits=s.acc_bits,
                     acc_bound_bits=bound,
+                    levels=0 if s.out_type else levels[s.name],
+                    serial=s.transform in SERIAL_TRANSFORMS,
                 )
             )
         elif s.kind == "gdn":
@@ -213,8 +248,16 @@ def encoder_from_artefact(artefact: Artefact) -> EncoderSpec:
         for layer in artefact.layers
         if isinstance(layer, GDNLayer)
     }
+    levels = {
+        layer.name: layer.thresholds.shape[1]
+        for layer in artefact.layers
+        if isinstance(layer, ConvLayer) and layer.thresholds is not None
+    }
     return EncoderSpec(
-        artefact.N, artefact.M, _describe([layer.spec for layer in artefact.layers], bias_max, gdn), artefact.name
+        artefact.N,
+        artefact.M,
+        _describe([layer.spec for layer in artefact.layers], bias_max, gdn, levels),
+        artefact.name,
     )
 
 
@@ -223,4 +266,5 @@ def encoder_topology(N: int, M: int = 192, gdn_in_bits: int = 8) -> EncoderSpec:
     biases, GDN32 widths."""
     specs = topology(N, M, gdn_in_bits)
     gdn = {s.name: (GDN_COEF_BITS, GDN_ACC_BITS) for s in specs if s.kind == "gdn"}
-    return EncoderSpec(N, M, _describe(specs, {}, gdn), f"topology N={N}, M={M}")
+    levels = {s.name: SCALE_LEVELS for s in specs if s.out_type is None}
+    return EncoderSpec(N, M, _describe(specs, {}, gdn, levels), f"topology N={N}, M={M}")

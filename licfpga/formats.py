@@ -15,6 +15,8 @@ __all__ = [
     "WEIGHT_BITS",
     "ACC_BITS",
     "OUT_BITS",
+    "SCALE_LEVELS",
+    "index_bits",
     "MULTIPLIER_BITS",
     "MAX_SHIFT",
     "SHIFT_BITS",
@@ -45,8 +47,11 @@ WEIGHT_BITS = 8
 #: A convolution's accumulator register and its bias (int32); a layer that can pass it
 #: (g_s's first, on int16 ŷ) declares a wider one in the artefact.
 ACC_BITS = 32
-#: The encoder's output elements, ŷ then ẑ: one int16 per stream beat.
+#: The encoder's output elements, ŷ, ẑ then the scale indexes: one int16 per stream beat.
 OUT_BITS = 16
+#: Levels of the entropy model's scale table (CompressAI's 64): h_s's last layer maps
+#: each ŷ element to an index 0…L−1 of it.
+SCALE_LEVELS = 64
 
 #: Requantization multipliers are unsigned 17-bit, normalised to ``[2**16, 2**17)``:
 #: positive values of the DSP48E2's 18-bit signed B port.
@@ -93,6 +98,11 @@ def accumulator_bits(taps: int, x_max: int, w_max: int, bias_max: int = 0) -> in
     for ``|x| ≤ x_max``, ``|w| ≤ w_max``, ``|bias| ≤ bias_max``, in any summation order.
     For a 5×5×128 int8 layer: 3200·127·127 = 51.6M < 2**26, so 27 bits."""
     return (taps * x_max * w_max + bias_max).bit_length() + 1
+
+
+def index_bits(levels: int) -> int:
+    """Width of a scale index 0…levels−1 (unsigned, at least 1 bit)."""
+    return max(1, (levels - 1).bit_length())
 
 
 def gdn_square_shift(in_bits: int) -> int:

@@ -85,11 +85,13 @@ class VerifyError(Exception):
 
 
 class AnalysisBackend(Protocol):
-    """What runs the analysis transforms g_a and h_a of the encoder."""
+    """What runs the encoder's transforms: g_a and h_a, and h_s where it can."""
 
-    def analyse(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def analyse(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
         """``x``: uint8 RGB (H, W, 3), H and W multiples of ``ALIGNMENT``.
-        Returns the integer symbols ŷ (M, H/16, W/16) and ẑ (N, H/64, W/64)."""
+        Returns the integer symbols ŷ (M, H/16, W/16) and ẑ (N, H/64, W/64), and where the
+        backend runs h_s too (the accelerator's encoder), the scale index of every ŷ
+        element (M, H/16, W/16); else the codec computes them from ẑ."""
         ...
 
 
@@ -190,9 +192,10 @@ class Codec:
         height, width = rgb.shape[:2]
         padded = np.pad(rgb, ((0, -height % ALIGNMENT), (0, -width % ALIGNMENT), (0, 0)), mode="edge")
         backend = self.default_backend() if backend is None else backend
-        y_hat, z_hat = backend.analyse(padded)
+        y_hat, z_hat, *indexes = backend.analyse(padded)
         y_hat = self._symbols("y", y_hat, (self.M, padded.shape[0] // 16, padded.shape[1] // 16))
         z_hat = self._symbols("z", z_hat, (self.N, padded.shape[0] // 64, padded.shape[1] // 64))
+        indexes = self._indexes(z_hat, *indexes)
         header = Header(
             height,
             width,
@@ -200,7 +203,7 @@ class Codec:
             self.name,
             self.model_id,
             z_stream=encode_symbols(z_hat, self._z_index(z_hat.shape), self.z_tables),
-            y_stream=encode_symbols(y_hat, self._y_index(z_hat), self.y_tables),
+            y_stream=encode_symbols(y_hat, indexes, self.y_tables),
         )
         return Encoded(_pack(header), self._reconstruct(y_hat, height, width, grayscale) if reconstruct else None)
 
@@ -232,6 +235,25 @@ class Codec:
                 f"analysis backend gave {name} as {values.dtype} {values.shape}, expected integers of shape {shape}"
             )
         return np.clip(values, INT16_MIN, INT16_MAX).astype(np.int32)
+
+    def _indexes(self, z_hat: np.ndarray, *given: np.ndarray) -> np.ndarray:
+        """The scale index of every ŷ element: a backend's own (checked: shape of ŷ, within
+        the table), else computed from ẑ."""
+        if not given:
+            return self._y_index(z_hat)
+        (values,) = given
+        values = np.asarray(values)
+        shape = (self.M, 4 * z_hat.shape[1], 4 * z_hat.shape[2])
+        levels = len(self.y_tables)
+        if values.shape != shape or not np.issubdtype(values.dtype, np.integer):
+            raise CodecError(
+                f"analysis backend gave scale indexes as {values.dtype} {values.shape}, expected integers of shape {shape}"
+            )
+        if values.size and (values.min() < 0 or values.max() >= levels):
+            raise CodecError(
+                f"analysis backend gave scale indexes in [{values.min()}, {values.max()}], outside the table's 0…{levels - 1}"
+            )
+        return values.astype(np.int64)
 
     @staticmethod
     def _z_index(shape: tuple[int, int, int]) -> np.ndarray:

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..formats import SCALE_LEVELS
 from .layers import LowerBound
 from .tables import TABLE_PRECISION, SymbolTable  # noqa: F401 - the tables the models make
 
@@ -143,7 +144,7 @@ class EntropyBottleneck(nn.Module):
         return pmf.reshape(-1).numpy()
 
 
-def default_scale_table(minimum: float = 0.11, maximum: float = 256.0, levels: int = 64) -> torch.Tensor:
+def default_scale_table(minimum: float = 0.11, maximum: float = 256.0, levels: int = SCALE_LEVELS) -> torch.Tensor:
     return torch.exp(torch.linspace(math.log(minimum), math.log(maximum), levels))
 
 

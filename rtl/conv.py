@@ -12,19 +12,14 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..formats import MULTIPLIER_BITS, SHIFT_BITS
+from ..formats import MULTIPLIER_BITS, SHIFT_BITS, index_bits
 from .config import LayerConfig, freeze_integer_arrays
 from .mvau import MVAU, ROUND_SATURATE_STAGES, delay, product, product_stages, round_saturate
 from .pipeline import Pipeline, Stages
 from .stream import beat_signature
 from .window import AddressedWindow, SlidingWindow
 
-__all__ = ["ConvParams", "Conv", "ConvLayer", "index_bits"]
-
-
-def index_bits(levels: int) -> int:
-    """Bits of a scale index over ``levels`` table entries: ``max(1, ⌈log2 levels⌉)``."""
-    return max(1, (levels - 1).bit_length())
+__all__ = ["ConvParams", "Conv", "ConvLayer"]
 
 
 def requantizer(v_bits: int) -> Pipeline:

@@ -1,5 +1,5 @@
-"""The encoder top level: g_a and h_a as one dataflow pipeline of engines, and one framed
-output stream of ŷ then ẑ.
+"""The encoder top level: g_a, h_a and h_s as one dataflow pipeline of engines, and one
+framed output stream of ŷ, ẑ and the scale index of every ŷ element.
 
 `gen.encoder` builds the `EncoderConfig` from a trained artefact and a folding plan;
 this module only composes the RTL library (it knows no torch and no artefact).
@@ -16,6 +16,7 @@ from amaranth.lib.wiring import In, Out
 from ..formats import OUT_BITS
 from .config import LayerConfig
 from .conv import ConvLayer, ConvParams
+from .deconv import TransposedConvLayer
 from .gdn import GDN, GDNConfig
 from .glue import Abs, SkidBuffer, StreamFIFO, WidthConverter
 from .stream import beat_layout, beat_signature
@@ -125,20 +126,23 @@ def z_buffer_depth(z_size, channels, pe):
 
 @dataclass(frozen=True, eq=False)
 class EncoderConfig:
-    """The engines of g_a (``analysis``: convolutions and GDN units in stream order) and
-    h_a (``hyper``: convolutions on min(|ŷ|, 2**abs_bits − 1)), checked against each other:
-    every engine reads what the one before writes (channels, element type) and its line
-    buffers hold the largest frame that reaches it from ``max_width``×``max_height``.
+    """The engines of g_a (``analysis``: convolutions and GDN units in stream order), h_a
+    (``hyper``: convolutions on min(|ŷ|, 2**abs_bits − 1)) and h_s (``synthesis``: two
+    transposed convolutions and the convolution whose output is a scale index), checked
+    against each other: every engine reads what the one before writes (channels, element
+    type), h_s reads ẑ and ends in an index per ŷ channel, and every line buffer holds the
+    largest frame that reaches it from ``max_width``×``max_height``.
 
     ``y_buffer`` is the depth (in beats of g_a's last PE) of the FIFO on ŷ's way to the
-    output. While the output sends frame n's ẑ, which h_a finishes only after flushing
-    its last rows, ŷ of frame n+1 waits there; a buffer that holds what g_a makes
-    during that flush keeps g_a from stalling on back-to-back frames (`gen.encoder`
+    output. While the output sends frame n's ẑ and scale indexes, which h_a and h_s
+    finish only after ŷ's last row, ŷ of frame n+1 waits there; a buffer that holds what
+    g_a makes meanwhile keeps g_a from stalling on back-to-back frames (`gen.encoder`
     sizes it from the cost model).
     """
 
     analysis: tuple
     hyper: tuple
+    synthesis: tuple
     max_width: int
     max_height: int
     y_buffer: int
@@ -146,8 +150,8 @@ class EncoderConfig:
 
     def __post_init__(self):
         problems = []
-        if not self.analysis or not self.hyper:
-            raise ValueError("EncoderConfig: analysis and hyper need at least one engine each")
+        if not self.analysis or not self.hyper or not self.synthesis:
+            raise ValueError("EncoderConfig: analysis, hyper and synthesis need at least one engine each")
         for name in ("max_width", "max_height"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -167,15 +171,29 @@ class EncoderConfig:
         z_shape = self.hyper[-1].out_shape
         if not z_shape.signed or z_shape.width > OUT_BITS:
             problems.append(f"{self.hyper[-1].name}: ẑ must be signed of at most {OUT_BITS} bits, not {z_shape}")
-        for stage in self.hyper:
+        for stage in self.hyper + self.synthesis:
             if not isinstance(stage, ConvStage):
-                problems.append(f"{stage.name}: h_a holds convolutions only")
+                problems.append(f"{stage.name}: h_a and h_s hold convolutions only")
+        if problems:
+            raise ValueError("EncoderConfig: " + "; ".join(problems))
         h0 = self.hyper[0]
         if h0.in_shape != unsigned(self.abs_bits):
             problems.append(f"{h0.name} reads {h0.in_shape}, but |ŷ| is unsigned({self.abs_bits})")
         if h0.c_in != self.analysis[-1].c_out:
             problems.append(f"{h0.name} reads C_in={h0.c_in}, ŷ has {self.analysis[-1].c_out} channels")
-        for chain in (self.analysis, self.hyper):
+        index = self.synthesis[-1]
+        if index.params.thresholds is None:
+            problems.append(f"{index.name}: h_s's last engine must output scale indexes (thresholds)")
+        elif index.out_shape.width >= OUT_BITS:
+            problems.append(f"{index.name}: a scale index of {index.out_shape.width} bits does not fit int{OUT_BITS}")
+        if index.c_out != self.analysis[-1].c_out:
+            problems.append(
+                f"{index.name} writes {index.c_out} indexes per pixel, ŷ has {self.analysis[-1].c_out} channels"
+            )
+        for stage in self.synthesis[:-1]:
+            if stage.params.thresholds is not None:
+                problems.append(f"{stage.name}: only h_s's last engine outputs scale indexes")
+        for chain in (self.analysis, self.hyper, (self.hyper[-1],) + tuple(self.synthesis)):
             for a, b in zip(chain, chain[1:]):
                 if a.c_out != b.c_in:
                     problems.append(f"{b.name} reads C_in={b.c_in}, {a.name} writes C_out={a.c_out}")
@@ -193,7 +211,7 @@ class EncoderConfig:
     @property
     def stages(self):
         """Every engine in stream order (|ŷ| is not one: it has no geometry)."""
-        return tuple(self.analysis) + tuple(self.hyper)
+        return tuple(self.analysis) + tuple(self.hyper) + tuple(self.synthesis)
 
     def frame_sizes(self, width, height):
         """The input frame of every engine of `stages` for an encoder input of width×height."""
@@ -204,30 +222,30 @@ class EncoderConfig:
         return sizes
 
     def latent_sizes(self, width, height):
-        """(ŷ's width, height), (ẑ's width, height) for an input frame."""
-        w, h = width, height
-        for stage in self.analysis:
-            w, h = stage.shape.out_size(w, h)
-        y = (w, h)
-        for stage in self.hyper:
-            w, h = stage.shape.out_size(w, h)
-        return y, (w, h)
+        """(ŷ's width, height), (ẑ's width, height), (the index frame's width, height) for
+        an input frame. The index frame is 4× ẑ's, so ŷ's own size (ŷ's element k has
+        index k) for a frame padded to a multiple of 64, as the codec sends them; else it
+        has whole extra rows and columns, which the host drops."""
+        sizes = self.frame_sizes(width, height)
+        n_y, n_z = len(self.analysis), len(self.analysis) + len(self.hyper)
+        return sizes[n_y], sizes[n_z], self.synthesis[-1].shape.out_size(*sizes[-1])
 
     @property
     def z_buffer_depth(self):
-        """Beats (of h_a's last PE) of the largest ẑ frame: the on-chip ẑ buffer."""
-        _, z_size = self.latent_sizes(self.max_width, self.max_height)
+        """Beats (of h_a's last PE) of the largest ẑ frame: the on-chip ẑ buffer, one on
+        the way to the output and one in front of h_s."""
+        _, z_size, _ = self.latent_sizes(self.max_width, self.max_height)
         return z_buffer_depth(z_size, self.hyper[-1].c_out, self.hyper[-1].pe)
 
     @property
     def fifo_depths(self):
         """The FIFO behind every engine but h_a's last, by name (`pipe_fifo_depth`; g_a's
-        last one's sits behind |ŷ|), then ŷ's branch to the output (``y``, ``y_buffer``)
-        and the ẑ buffer (``z``)."""
-        chain = self.stages  # g_a's last engine feeds h_a's first (through |ŷ|)
-        depths = {a.name: pipe_fifo_depth(a) for a in chain[:-1]}
+        last one's sits behind |ŷ|, h_s's last one's holds scale indexes), then ŷ's branch
+        to the output (``y``, ``y_buffer``) and the two ẑ buffers (``z`` to the output,
+        ``zs`` to h_s)."""
+        depths = {a.name: pipe_fifo_depth(a) for a in self.stages if a is not self.hyper[-1]}
         depths["y"] = self.y_buffer
-        depths["z"] = self.z_buffer_depth
+        depths["z"] = depths["zs"] = self.z_buffer_depth
         return depths
 
     @property
@@ -237,12 +255,11 @@ class EncoderConfig:
         def bits(shape, pe):
             return beat_layout(shape, pe).size
 
-        chain = self.stages
-        out = {a.name: bits(a.out_shape, a.pe) for a in chain[:-1]}
+        out = {a.name: bits(a.out_shape, a.pe) for a in self.stages if a is not self.hyper[-1]}
         last = self.analysis[-1]
         out[last.name] = bits(unsigned(self.abs_bits), last.pe)  # behind |ŷ|
         out["y"] = bits(last.out_shape, last.pe)
-        out["z"] = bits(self.hyper[-1].out_shape, self.hyper[-1].pe)
+        out["z"] = out["zs"] = bits(self.hyper[-1].out_shape, self.hyper[-1].pe)
         return out
 
 
@@ -291,7 +308,8 @@ def _fifo(m, name, port, depth):
 
 
 class Encoder(wiring.Component):
-    """g_a then h_a: uint8 pixels in, ŷ and ẑ out on one framed stream.
+    """g_a, h_a and h_s: uint8 pixels in; ŷ, ẑ and the scale indexes out on one framed
+    stream.
 
     Ports
     -----
@@ -301,34 +319,42 @@ class Encoder(wiring.Component):
     is empty (after the ``last`` beat of the previous frame's packet). ``o`` (out): per
     frame one packet of int16 elements, one per beat: ŷ (h_y·w_y pixels of M channels,
     raster order, channel fastest), then ẑ (h_z·w_z pixels of N channels, int8
-    sign-extended). ``first`` on the packet's first beat, ``last`` on its last, ``eol``
-    and ``eop`` on the last element of a latent line and pixel (of ŷ and of ẑ).
+    sign-extended), then the scale indexes (4h_z·4w_z pixels of M, zero-extended: ŷ's
+    grid for a frame padded to a multiple of 64, `EncoderConfig.latent_sizes`).
+    ``first`` on the packet's first beat, ``last`` on its last, ``eol`` and ``eop`` on
+    the last element of a line and pixel of each of the three.
 
     Structure
     ---------
-    One engine per layer (`ConvLayer`, `GDN`), each followed by a `StreamFIFO` of
-    `pipe_fifo_depth` beats and, where the producer's PE differs from the consumer's
-    input folding, `WidthConverter`\\ s through their least common multiple. ŷ forks into
-    a branch to the output (a FIFO of ``y_buffer`` beats, then one element per beat: ŷ
-    has M elements per 256 input pixels, far below one per cycle) and `Abs` → FIFO → h_a. h_a's ẑ goes into
-    a FIFO that holds a whole ẑ frame of the built-in maximum.
+    One engine per layer (`ConvLayer`, `GDN`, `TransposedConvLayer`), each followed by a
+    `StreamFIFO` of `pipe_fifo_depth` beats and, where the producer's PE differs from
+    the consumer's input folding, `WidthConverter`\\ s through their least common
+    multiple. ŷ forks into a branch to the output (a FIFO of ``y_buffer`` beats, then one
+    element per beat) and `Abs` → FIFO → h_a. h_a's ẑ forks into two FIFOs that each hold
+    a whole ẑ frame of the built-in maximum: one to the output, one to h_s, whose
+    indexes queue in the FIFO behind its last engine.
 
-    Why it cannot deadlock: the output sends a frame's ŷ, then its ẑ, then the next
-    frame's ŷ. While ŷ of frame n flows, the ẑ buffer holds ẑ of frame n only (frame
-    n−1's left before; frame n+1's needs ŷ of n+1, which waits behind the ŷ phase), so
-    it never fills and h_a never blocks ŷ. When ŷ's last beat has left, h_a holds all
-    of frame n's input and flushes without more (the window generators need no
-    look-ahead past a frame's last row), so ẑ's last beat arrives, ahead of anything
-    of frame n+1. The consumer drains one stream in order, whatever its pace.
+    Why it cannot deadlock: the output sends a frame's ŷ, its ẑ, its indexes, then the
+    next frame's ŷ. While ŷ of frame n flows, h_a makes ẑ of frame n only (frame n+1's
+    needs ŷ of n+1, which waits behind this packet), and both ẑ buffers hold all of it,
+    so the ẑ fork never blocks h_a, and h_a never blocks ŷ; h_s may stall on its full
+    index FIFO meanwhile, which only the ẑ buffer in front of it feels. When ŷ's last
+    beat has left, h_a holds all of frame n's input and flushes without more (the window
+    generators need no look-ahead past a frame's last row), so ẑ's last beat arrives;
+    then h_s has all of frame n's ẑ in its buffer and flushes the indexes the same way,
+    ahead of anything of frame n+1 (whose ẑ, if h_a gets that far, only waits behind
+    frame n's in the buffers). The consumer drains one stream in order, whatever its
+    pace.
 
     Throughput and latency
     ----------------------
     Back to back, the slowest engine's frame interval (`gen.cost`), as long as the ŷ
-    buffer holds what g_a makes while the output sends the previous frame's ẑ (h_a's
-    flush; the tiny encoder measures the interval to the cycle). A frame's latency:
-    the engines' fill latencies (a few input rows each), h_a's flush and the ẑ packet.
-    ``i.ready`` depends on registers only (the first window generator's, through a width
-    converter where it folds the pixel), ``o`` is a skid buffer's.
+    buffer holds what g_a makes while the output sends the previous frame's ẑ and
+    indexes (h_a's flush, then h_s's frame, which the balancer keeps to a share of the
+    interval). A frame's latency: the engines' fill latencies (a few input rows each),
+    h_a's flush, the ẑ packet and h_s's frame. ``i.ready`` depends on registers only (the
+    first window generator's, through a width converter where it folds the pixel), ``o``
+    is a skid buffer's.
     """
 
     def __init__(self, cfg: EncoderConfig):
@@ -345,13 +371,16 @@ class Encoder(wiring.Component):
 
     @staticmethod
     def engine(stage):
-        """The engine of ``stage``: a `ConvLayer` or a `GDN` unit. (`gen.synth` replaces
-        them with black boxes of the same signature to synthesize the glue on its own.)"""
-        return ConvLayer(stage.cfg, stage.params) if isinstance(stage, ConvStage) else GDN(stage.cfg)
+        """The engine of ``stage``: a `ConvLayer`, `TransposedConvLayer` or a `GDN` unit.
+        (`gen.synth` replaces them with black boxes of the same signature to synthesize
+        the glue on its own.)"""
+        if isinstance(stage, GDNStage):
+            return GDN(stage.cfg)
+        return (TransposedConvLayer if stage.cfg.transposed else ConvLayer)(stage.cfg, stage.params)
 
     def _chain(self, m, stages, port, simd, sizes):
-        """Engines of ``stages`` fed from ``port`` (beats of ``simd`` elements); returns
-        the last engine's output port."""
+        """Engines of ``stages`` fed from ``port`` (beats of ``simd`` elements), each but
+        the last followed by its FIFO; returns the last engine's output port."""
         for n, stage in enumerate(stages):
             engine = self.engine(stage)
             m.submodules[stage.name.replace(".", "_")] = engine
@@ -394,25 +423,40 @@ class Encoder(wiring.Component):
         wiring.connect(m, fork.b, absolute.i)
         ya = _fifo(m, "abs", absolute.o, pipe_fifo_depth(last))
         z = self._chain(m, cfg.hyper, ya, last.pe, sizes)
-        z = _fifo(m, "z", z, cfg.z_buffer_depth)
-        z_out = _refold(m, "z", z, cfg.hyper[-1].out_shape, cfg.hyper[-1].pe, 1)
 
-        # The packet: ŷ until its last beat, then ẑ until its last.
+        z_last = cfg.hyper[-1]
+        m.submodules.z_fork = z_fork = _Fork((z_last.out_shape, z_last.pe))
+        wiring.connect(m, z, z_fork.i)
+        z_out = _fifo(m, "z", z_fork.a, cfg.z_buffer_depth)
+        z_out = _refold(m, "z", z_out, z_last.out_shape, z_last.pe, 1)
+        zs = _fifo(m, "zs", z_fork.b, cfg.z_buffer_depth)
+        s = self._chain(m, cfg.synthesis, zs, z_last.pe, sizes)
+        s_last = cfg.synthesis[-1]
+        s = _fifo(m, s_last.name.replace(".", "_"), s, pipe_fifo_depth(s_last))
+        s_out = _refold(m, "s", s, s_last.out_shape, s_last.pe, 1)
+
+        # The packet: ŷ until its last beat, then ẑ until its last, then the indexes.
         m.submodules.out = out = SkidBuffer(self.o.payload.shape())
         wiring.connect(m, out.o, wiring.flipped(self.o))
-        z_phase = Signal()
-        src = [y_out, z_out]
+        phase = Signal(range(3))
+        src = [y_out, z_out, s_out]
         for n, port in enumerate(src):
-            m.d.comb += port.ready.eq(out.i.ready & (z_phase == n))
+            m.d.comb += port.ready.eq(out.i.ready & (phase == n))
+
+        # Muxes rather than a Switch: Icarus runs no ``always @*`` block whose inputs keep
+        # their time-0 values (`rtl.deconv.SubpixelRows`).
+        def pick(field):
+            y_v, z_v, s_v = (field(port) for port in src)
+            return Mux(phase == 0, y_v, Mux(phase == 1, z_v, s_v))
+
         m.d.comb += [
-            out.i.valid.eq(Mux(z_phase, z_out.valid, y_out.valid)),
-            out.i.payload.data[0].eq(Mux(z_phase, z_out.payload.data[0], y_out.payload.data[0])),
-            out.i.payload.first.eq(~z_phase & y_out.payload.first),
-            out.i.payload.last.eq(z_phase & z_out.payload.last),
-            out.i.payload.eol.eq(Mux(z_phase, z_out.payload.eol, y_out.payload.eol)),
-            out.i.payload.eop.eq(Mux(z_phase, z_out.payload.eop, y_out.payload.eop)),
+            out.i.valid.eq(pick(lambda p: p.valid)),
+            out.i.payload.data[0].eq(pick(lambda p: p.payload.data[0])),
+            out.i.payload.first.eq((phase == 0) & y_out.payload.first),
+            out.i.payload.last.eq((phase == 2) & s_out.payload.last),
+            out.i.payload.eol.eq(pick(lambda p: p.payload.eol)),
+            out.i.payload.eop.eq(pick(lambda p: p.payload.eop)),
         ]
-        ends = Mux(z_phase, z_out.payload.last, y_out.payload.last)
-        with m.If(out.i.valid & out.i.ready & ends):
-            m.d.sync += z_phase.eq(~z_phase)
+        with m.If(out.i.valid & out.i.ready & pick(lambda p: p.payload.last)):
+            m.d.sync += phase.eq(Mux(phase == 2, 0, phase + 1))
         return m

@@ -140,12 +140,12 @@ def tiny_model_register(manifest: Path) -> int:
     return model_register(model_id(load_integer_model(manifest)[1]))
 
 
-def _packet_beats(elements, y, z):
-    """The encoder's output beats of a frame's packet: one element each, ŷ's ([w, h, c])
-    pixels then ẑ's, ``eop`` on each pixel's last channel, ``eol`` on each row's, ``first``
-    and ``last`` on the packet's ends."""
+def _packet_beats(elements, *parts):
+    """The encoder's output beats of a frame's packet: one element each, the pixels of
+    each part ([w, h, c]: ŷ, ẑ, the scale indexes) in turn, ``eop`` on each pixel's last
+    channel, ``eol`` on each row's, ``first`` and ``last`` on the packet's ends."""
     beats = []
-    for w, h, c in (y, z):
+    for w, h, c in parts:
         for _ in range(h):
             for x in range(w):
                 for ch in range(c):
@@ -167,8 +167,8 @@ def encoder_case(simulator="verilator"):
     """The tiny student's encoder (`Case`): Kodak crops and gradients of five sizes one
     after another (the size set before each while the encoder is empty) with random
     source idle and sink back-pressure; two frames of one size back to back while the
-    sink refuses the output for 3,000 cycles mid-ŷ, on ẑ's first element (the next
-    frame's pixels keep coming) and in the second ŷ; and the same two at full rate,
+    sink refuses the output for 3,000 cycles mid-ŷ, on ẑ's first element, on the first
+    scale index (the next frame's pixels keep coming) and in the second ŷ; and the same two at full rate,
     their interval within 2% of `gen.cost`'s plus the packet's beats."""
     sizes = [(64, 48), (32, 32), (40, 24), (16, 16), (48, 64), (64, 64), (64, 64)]
     sequence, pair, tolerance = [0, 1, 2, 3, 4], [5, 6], 0.02
@@ -178,8 +178,10 @@ def encoder_case(simulator="verilator"):
         frames = []
         for frame in crops(rng, sizes):
             d.check_frame(frame.shape[1], frame.shape[0])
-            elements, y, z = golden_packet(d.artefact, frame)
-            frames.append((frame, _packet_beats(elements, y, z), int(np.prod(y))))
+            elements, y, *rest = golden_packet(d.artefact, frame)
+            frames.append(
+                (frame, _packet_beats(elements, y, *rest), int(np.prod(y)), int(np.prod(y) + np.prod(rest[0])))
+            )
 
         def transfer(indexes, **handshake):
             height, width = frames[indexes[0]][0].shape[:2]
@@ -192,7 +194,7 @@ def encoder_case(simulator="verilator"):
                 **handshake,
             )
 
-        _, first, y_len = frames[pair[0]]
+        _, first, y_len, yz_len = frames[pair[0]]
         packet = len(first)
         interval = d.model_cycles(*sizes[pair[0]])
         return StreamBench(
@@ -207,7 +209,12 @@ def encoder_case(simulator="verilator"):
                         transfer(
                             pair,
                             stall=0.1,
-                            long_stalls=((y_len // 3, 3000), (y_len, 3000), (packet + y_len // 2, 3000)),
+                            long_stalls=(
+                                (y_len // 3, 3000),
+                                (y_len, 3000),
+                                (yz_len, 3000),
+                                (packet + y_len // 2, 3000),
+                            ),
                         ),
                     ),
                 ),

@@ -246,7 +246,7 @@ def bench(design, frame: np.ndarray, frames: int = 2, jobs: int = 1, progress: b
     start = time.monotonic()
     exe = build_harness(design.verilog(), design.artefact.name, jobs=jobs, log=log)
     build_s = time.monotonic() - start
-    want, _, _ = golden_packet(design.artefact, frame)
+    want = golden_packet(design.artefact, frame)[0]
     elements = design.packet_length(width, height)
     model = design.model_cycles(width, height)
     run = run_frames(exe, [frame] * frames, elements, expected_cycles=run_cycles(model, frames), progress=progress)

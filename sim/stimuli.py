@@ -3,6 +3,7 @@ outputs from the golden primitives of `model.intops`."""
 
 import numpy as np
 
+from ..formats import index_bits
 from ..model.intops import (
     RSQRT_TABLE,
     conv2d_int,
@@ -15,7 +16,7 @@ from ..model.intops import (
     scale_index,
 )
 from ..rtl.config import LayerConfig
-from ..rtl.conv import ConvParams, index_bits
+from ..rtl.conv import ConvParams
 from ..rtl.gdn import GDNConfig
 
 __all__ = [

@@ -8,11 +8,12 @@ import pytest
 from amaranth.hdl import unsigned
 from streamsim import run_stream
 
+from licfpga.formats import index_bits
 from licfpga.gen.cost import Folding, layer_cost
 from licfpga.gen.layers import ConvSpec
 from licfpga.model.intops import scale_index
 from licfpga.rtl.config import LayerConfig
-from licfpga.rtl.conv import Conv, ConvLayer, ConvParams, index_bits, scale_indexer
+from licfpga.rtl.conv import Conv, ConvLayer, ConvParams, scale_indexer
 from licfpga.rtl.mvau import tree_stages
 from licfpga.sim.reference import pixel_beats, window_beats
 from licfpga.sim.stimuli import conv_expected, conv_frame, conv_params, index_params
