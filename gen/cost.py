@@ -26,6 +26,21 @@ NF = C_out/PE neuron folds and SF = K²·C_in/SIMD synapse folds (FINN's MVAU):
   frame's latency adds once; the line-buffer ring of K+s rows lets one frame's last
   rows and the next frame's first coexist, so back-to-back frames do not pay it again.
 
+A stride-2 transposed convolution (`rtl.deconv`) runs as the stride-1 3×3 convolution
+of its four sub-pixel phases (4·C_out channels, window 9·C_in, on the W×H input;
+G = C_out/PE, SF = 9·C_in/SIMD), costed as above, then `SubpixelRows`, which replays an
+input row's phases (1,·) from a row buffer after the row: its input waits 2·G·W + 2
+cycles per row. The MAC array computes on into its output FIFO until the credits run
+out (⌈(latency+1)/SF⌉ + 1 ≥ 3 slots, two beats more than are in flight): measured, that
+absorbs SF·(depth+1) − latency − 2 ≥ 2·SF − 1 cycles of each replay once a row is long
+enough to empty the FIFO; at SF = 1 the row shuffle paces the layer and none. Counting
+2·(SF−1) absorbed,
+
+  **cycles/frame = the phase convolution's + H · 2·max(0, G·W + 2 − SF)**
+
+an upper bound without the latency: exact at SF = 1, otherwise at most SF cycles per
+input row above the measured interval (< 2·SF where the FIFO has its minimum depth).
+
 A GDN unit over C channels (PE output channels i, SIMD inputs j): C/PE · C/SIMD cycles
 per pixel for the γ-sum; the squarer and the tail keep up by construction (below).
 |ŷ| takes one pixel per cycle.
@@ -39,7 +54,9 @@ DSP48E2s (what the RTL engine implements)
   Requantization (``acc·M``, M 17 bits on B): one DSP per lane when the accumulator's
   reachable width fits the 27-bit A port, two (the 17-bit cascade) otherwise. A layer
   has ⌈PE/SF⌉ requantizer lanes: PE accumulators are ready every SF cycles and drain
-  through a PE-wide holding register, so a deeper fold needs fewer lanes.
+  through a PE-wide holding register, so a deeper fold needs fewer lanes. A scale-index
+  output (``levels`` L > 0) replaces the requantizer by a binary search over per-channel
+  thresholds: no DSP. A transposed convolution counts its phase convolution's.
 - GDN: one DSP per γ·u lane (26×17 bits), PE·SIMD; one squarer DSP per SIMD lane (the
   squares are computed once, in the first pass, and replayed); ⌈PE/SF⌉ tail lanes of 6
   DSPs each: three for the Newton step (m·y0, w·y0, y0·d), one for x·r, two for the
@@ -68,6 +85,12 @@ Memories (block RAM in simple dual port, RAMB18E2/RAMB36E2 aspect ratios of UG57
 - Per-channel parameters, one ROM per requantizer/tail lane: bias 32 + multiplier 17 +
   shift 6 bits for a convolution, β 48 + multiplier 17 + shift 6 + frac_bits 6 for GDN;
   per GDN tail lane the rsqrt seed table (1024×17) and the x values of two pixels.
+- Scale-index output (L levels, ⌈log2 L⌉ = b search steps, ``words`` = ⌈C_out/lanes⌉
+  channels per lane): per lane the bias and the channel's word index, and b threshold
+  ROMs, step j of words·2^j entries of v+1 bits (v = min(acc_bound_bits, acc_bits+1),
+  the width of acc + bias).
+- Transposed convolution: its phase convolution's memories (weights of 4·C_out rows)
+  and the row buffer, max_width·2G words of PE output elements.
 - A memory of at most 64 words goes to LUTs (a ROM: one LUT6 per bit and 64 words; a
   RAM: RAM64M, 64×3 bits per 4 LUTs); larger ones to block RAM, each bit column group
   on the aspect ratio that needs the fewest blocks (a RAMB18 counts ½ RAMB36). Line
@@ -91,6 +114,7 @@ from ..formats import (
     SHIFT_BITS,
     WEIGHT_BITS,
     dual_terms,
+    index_bits,
     int_range,
 )
 from ..shape import LayerShape
@@ -233,15 +257,25 @@ class LayerCost:
         return sum(m.luts for m in self.memories)
 
 
+def _phases(spec: ConvSpec) -> ConvSpec:
+    """A transposed convolution's engine: the stride-1 3×3 convolution of its four
+    sub-pixel phases, 4·C_out channels on the same input (`rtl.config.LayerConfig.phase_config`)."""
+    return replace(spec, kernel=3, stride=1, c_out=4 * spec.c_out, transposed=False)
+
+
 def _fold_sizes(spec: Spec) -> tuple[int, int]:
     """(the length PE must divide, the length SIMD must divide): the MAC array's output
-    channels and window vector, (C_out, K·K·C_in); for GDN's γ-sum (a 1×1 layer) (C, C)."""
+    channels and window vector, (C_out, K·K·C_in); for a transposed convolution (C_out,
+    9·C_in), so that no beat mixes two phases; for GDN's γ-sum (a 1×1 layer) (C, C)."""
+    if isinstance(spec, ConvSpec) and spec.transposed:
+        return spec.c_out, _phases(spec).window_len
     return spec.shape.c_out, spec.shape.window_len
 
 
 def legal_foldings(spec: Spec) -> list[Folding]:
     """Every (PE, SIMD) the engine can be built with: PE | C_out and SIMD | K²·C_in for a
-    convolution, PE | C and SIMD | C for GDN; |ŷ| always takes a whole pixel."""
+    convolution (SIMD | 9·C_in transposed), PE | C and SIMD | C for GDN; |ŷ| always
+    takes a whole pixel."""
     if isinstance(spec, AbsSpec):
         return [Folding(1, spec.channels)]
     pe_len, simd_len = _fold_sizes(spec)
@@ -272,11 +306,20 @@ def _conv(spec: ConvSpec, f: Folding, width: int, height: int, max_width: int) -
     copies, depth, elements = spec.line_buffers(max_width, f.simd)
     line = Memory("line buffer", depth, elements * spec.in_bits, copies, rom=False)
     lanes = math.ceil(f.pe / sf)
-    requant_dsp = 1 if spec.acc_bound_bits <= DSP_A_BITS else 2
+    words = math.ceil(spec.c_out / lanes)
     memories = [line, Memory("weights", per_pixel, f.simd * WEIGHT_BITS, f.pe, rom=True)]
     if nf > 1:
         memories.append(Memory("window buffer", sf, f.simd * spec.in_bits, 1, rom=False))
-    memories.append(Memory("requant params", math.ceil(spec.c_out / lanes), CONV_PARAM_BITS, lanes, rom=True))
+    levels = getattr(spec, "levels", 0)
+    if levels:
+        tail_dsp = 0
+        v_bits = min(spec.acc_bound_bits, spec.acc_bits + 1)
+        index = (words - 1).bit_length()  # the RTL's range(words) field
+        memories.append(Memory("scale params", words, spec.acc_bits + index, lanes, rom=True))
+        memories += [Memory("thresholds", words << j, v_bits + 1, lanes, rom=True) for j in range(index_bits(levels))]
+    else:
+        tail_dsp = 1 if spec.acc_bound_bits <= DSP_A_BITS else 2
+        memories.append(Memory("requant params", words, CONV_PARAM_BITS, lanes, rom=True))
     return LayerCost(
         spec,
         f.pe,
@@ -287,8 +330,25 @@ def _conv(spec: ConvSpec, f: Folding, width: int, height: int, max_width: int) -
         max(h_out * row, width * height * in_beats),
         spec.macs(width, height),
         f.pe * f.simd,
-        lanes * requant_dsp,
+        lanes * tail_dsp,
         tuple(memories),
+    )
+
+
+def _transposed(spec: ConvSpec, f: Folding, width: int, height: int, max_width: int) -> LayerCost:
+    """The phase convolution's cost, the row shuffle's replay stall and its row buffer
+    (module docstring); the MACs are the transposed convolution's useful ones."""
+    phases = _phases(spec)
+    cost = _conv(phases, f, width, height, max_width)
+    groups, sf = spec.c_out // f.pe, phases.window_len // f.simd
+    replay_stall = height * 2 * max(0, groups * width + 2 - sf)
+    row = Memory("row buffer", max_width * 2 * groups, f.pe * spec.out_bits, 1, rom=False)
+    return replace(
+        cost,
+        spec=spec,
+        cycles=cost.cycles + replay_stall,
+        macs=spec.macs(width, height),
+        memories=(*cost.memories, row),
     )
 
 
@@ -327,6 +387,8 @@ def layer_cost(spec: Spec, folding: Folding, width: int, height: int, max_width:
     if width > max_width:
         raise ValueError(f"{spec.name}: input width {width} exceeds its line buffers' {max_width}")
     if isinstance(spec, ConvSpec):
+        if spec.transposed:
+            return _transposed(spec, folding, width, height, max_width)
         return _conv(spec, folding, width, height, max_width)
     if isinstance(spec, GDNSpec):
         return _gdn(spec, folding, width, height)

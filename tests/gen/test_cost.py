@@ -1,4 +1,5 @@
 import dataclasses
+import hashlib
 import itertools
 
 import numpy as np
@@ -8,6 +9,7 @@ from licfpga.gen.cost import (
     Folding,
     Memory,
     bram36_blocks,
+    divisors,
     dual_chain,
     dual_product_cost,
     layer_cost,
@@ -222,3 +224,84 @@ def test_dual_chain():
     gdn = layer_cost(GDNSpec("g", 12, 8, 8, 26, 48), Folding(2, 2), 4, 4, max_width=4)
     with pytest.raises(ValueError, match="g: two products"):
         dual_product_cost(gdn)
+
+
+def transposed(kernel, c_in, c_out):
+    return dataclasses.replace(conv(kernel, 2, c_in, c_out), transposed=True, in_signed=True, out_signed=False)
+
+
+def test_transposed_foldings_are_the_configs_the_rtl_builds():
+    """PE | C_out and SIMD | 9·C_in: exactly the foldings `LayerConfig(transposed=True)`
+    accepts, so every one the balancer may pick builds."""
+    for spec in [transposed(5, 2, 6), transposed(3, 3, 4)]:
+        legal = set(legal_foldings(spec))
+        assert legal == {Folding(pe, simd) for pe in divisors(spec.c_out) for simd in divisors(9 * spec.c_in)}
+        built = set()
+        for pe, simd in itertools.product(range(1, 4 * spec.c_out + 1), range(1, spec.window_len + 1)):
+            try:
+                spec.layer_config(pe, simd, 8, 8)
+            except ValueError:
+                continue
+            built.add(Folding(pe, simd))
+        assert built == legal
+
+
+@pytest.mark.parametrize("kernel,c_in,c_out", [(5, 2, 6), (3, 3, 4), (5, 64, 64)])
+def test_transposed_cost_is_the_phase_convolution_and_the_row_shuffle(kernel, c_in, c_out):
+    """Cycles: the phase convolution's (3×3, stride 1, 4·C_out channels, on the input
+    frame) plus H·2·max(0, G·W + 2 − SF) of replay stall; its DSPs and memories plus a
+    row buffer of max_width·2G words of PE output elements; the useful MACs."""
+    spec = transposed(kernel, c_in, c_out)
+    phases = dataclasses.replace(spec, kernel=3, stride=1, c_out=4 * c_out, transposed=False)
+    width, height, max_width = 11, 7, 16
+    for f in legal_foldings(spec):
+        cost = layer_cost(spec, f, width, height, max_width)
+        phase = layer_cost(phases, f, width, height, max_width)
+        groups, sf = c_out // f.pe, 9 * c_in // f.simd
+        assert cost.cycles == phase.cycles + height * 2 * max(0, groups * width + 2 - sf)
+        assert (cost.dsp_mac, cost.dsp_other, cost.window) == (phase.dsp_mac, phase.dsp_other, phase.window)
+        assert cost.memories == (*phase.memories, Memory("row buffer", max_width * 2 * groups, f.pe * 8, 1, rom=False))
+        weights = next(m for m in cost.memories if m.role == "weights")
+        assert (weights.depth, weights.copies) == (4 * groups * sf, f.pe)
+        assert cost.macs == spec.macs(width, height) == width * height * kernel**2 * c_in * c_out
+        assert (cost.name, cost.shape) == (spec.name, spec)
+
+
+def test_scale_index_output_has_no_requantizer():
+    """levels = 64: six search steps, threshold ROM j of words·2**j entries of
+    v_bits + 1 bits per lane, bias and word index per channel, no DSP in the tail;
+    cycles, MAC DSPs and the other memories as a requantized output."""
+    spec = dataclasses.replace(conv(3, 1, 16, 24), acc_bound_bits=25, out_bits=6, out_signed=False)
+    indexed = dataclasses.replace(spec, levels=64)
+    for f, lanes in [(Folding(8, 16), 1), (Folding(12, 48), 4), (Folding(24, 144), 24)]:
+        cost, plain = layer_cost(indexed, f, 9, 7, 16), layer_cost(spec, f, 9, 7, 16)
+        words = -(-24 // lanes)
+        assert (cost.dsp_other, plain.dsp_other) == (0, lanes)
+        assert (cost.cycles, cost.dsp_mac) == (plain.cycles, plain.dsp_mac)
+        thresholds = [m for m in cost.memories if m.role == "thresholds"]
+        assert [(m.depth, m.width, m.copies, m.rom) for m in thresholds] == [
+            (words << j, 26, lanes, True) for j in range(6)
+        ]
+        assert sum(m.bits for m in thresholds) == lanes * words * 63 * 26
+        params = next(m for m in cost.memories if m.role == "scale params")
+        assert (params.depth, params.width, params.copies) == (words, 32 + (words - 1).bit_length(), lanes)
+        rest = [m for m in cost.memories if m.role not in ("thresholds", "scale params")]
+        assert rest == [m for m in plain.memories if m.role != "requant params"]
+
+
+def test_requantized_output_costs_as_before():
+    """levels = 0 (the default): every number of these layers at every folding as before
+    the scale-index and transposed engines (a digest of the model's output)."""
+    specs = SMALL + [
+        dataclasses.replace(conv(3, 1, 64, 64), in_signed=False, out_signed=False, acc_bound_bits=25),
+        dataclasses.replace(conv(5, 2, 64, 64), in_signed=False, out_signed=False, acc_bound_bits=28),
+        dataclasses.replace(conv(5, 2, 3, 64), in_signed=False, acc_bound_bits=24),
+    ]
+    rows = []
+    for spec in specs:
+        for f in legal_foldings(spec):
+            c = layer_cost(spec, f, 13, 9, 16)
+            memories = tuple((m.role, m.depth, m.width, m.copies, m.rom) for m in c.memories)
+            rows.append((c.pe, c.simd, c.window, c.cycles, c.macs, c.dsp_mac, c.dsp_other, memories))
+    assert len(rows) == 416
+    assert hashlib.sha256(repr(rows).encode()).hexdigest()[:16] == "6056c8a62a730c70"

@@ -102,3 +102,64 @@ def test_transposed_throughput(rng):
     groups = cfg.c_out // cfg.pe
     bound = phases + 2 * groups * width * height + 2 * width + dut.latency + 4
     assert cycles[-1] <= bound, f"{cycles[-1]} cycles > {bound}"
+
+
+def transposed_interval(cfg, params, rng, width, height):
+    """Cycles between the last beats of two frames streamed back to back, stall-free."""
+    frames = [rng.integers(-127, 128, (height, width, cfg.c_in)) for _ in range(2)]
+    dut = TransposedConvLayer(cfg, params)
+    beats = [b for f in frames for b in pixel_beats(f, cfg.simd if cfg.addressed(cfg.simd) else cfg.c_in)]
+    want = [b for f in frames for b in expected(cfg, params, f)]
+
+    def setup(ctx):
+        ctx.set(dut.width, width)
+        ctx.set(dut.height, height)
+
+    got, cycles = run_stream(dut, beats, len(want), rng, 0, 0, setup)
+    assert got == want
+    return cycles[-1] - cycles[len(want) // 2 - 1]
+
+
+# As tests/rtl/test_conv.py's: a couple of cycles of phase difference between two frames.
+INTERVAL_SLACK = 2
+INTERVALS = [  # kernel, c_in, c_out, pe, simd: G = C_out/PE, SF = 9·C_in/SIMD
+    (5, 2, 4, 4, 18),  # SF=1: the row shuffle paces, every replay cycle counts
+    (5, 2, 4, 2, 9),  # G=2, SF=2: the FIFO absorbs 4 cycles of each replay (model: 2)
+    (5, 2, 2, 1, 6),  # G=2, SF=3, sliding windows: absorbs 7 (model: 4)
+    (3, 2, 3, 3, 2),  # SF=9, word-addressed: the FIFO absorbs these rows' whole replays
+]
+
+
+@pytest.mark.parametrize(
+    "kernel,c_in,c_out,pe,simd",
+    INTERVALS,
+    ids=[f"k{k}c{ci}to{co}pe{pe}simd{si}" for k, ci, co, pe, si in INTERVALS],
+)
+@pytest.mark.parametrize("width,height", [(6, 3), (2, 2)])
+def test_transposed_frame_interval(kernel, c_in, c_out, pe, simd, width, height, rng):
+    """Back-to-back frames arrive at `gen.cost.layer_cost`'s frame interval of the
+    transposed spec: the phase convolution's plus the row shuffle's replay stall, an upper
+    bound that is at most SF cycles per input row above (the output FIFO absorbs more of
+    a replay than the model counts)."""
+    cfg = LayerConfig(
+        stride=2, transposed=True, kernel=kernel, c_in=c_in, c_out=c_out, pe=pe, simd=simd, max_width=8, max_height=4
+    )
+    params = random_params(cfg, rng, False, ())
+    spec = ConvSpec(
+        name="deconv",
+        kernel=kernel,
+        stride=2,
+        c_in=c_in,
+        c_out=c_out,
+        transposed=True,
+        in_bits=8,
+        in_signed=True,
+        out_bits=8,
+        out_signed=False,
+        acc_bits=32,
+        acc_bound_bits=24,
+    )
+    model = layer_cost(spec, Folding(pe, simd), width, height, cfg.max_width).cycles
+    interval = transposed_interval(cfg, params, rng, width, height)
+    sf = 9 * c_in // simd
+    assert model - height * sf <= interval <= model + INTERVAL_SLACK, f"{interval} cycles per frame, model {model}"
