@@ -310,7 +310,7 @@ def _conv(spec: ConvSpec, f: Folding, width: int, height: int, max_width: int) -
     memories = [line, Memory("weights", per_pixel, f.simd * WEIGHT_BITS, f.pe, rom=True)]
     if nf > 1:
         memories.append(Memory("window buffer", sf, f.simd * spec.in_bits, 1, rom=False))
-    levels = getattr(spec, "levels", 0)
+    levels = spec.levels
     if levels:
         tail_dsp = 0
         v_bits = min(spec.acc_bound_bits, spec.acc_bits + 1)

@@ -1,5 +1,5 @@
 """The whole system's frame rates, encode and decode, for today's hardware split: the
-FPGA (PL) runs g_a and h_a; the host runs h_s, the scale indices, rANS and the whole
+FPGA (PL) runs g_a, h_a and h_s with the scale indices; the host runs rANS and the whole
 decoder. The plan's engines are only one stage of it (`licfpga plan` prints both).
 
 A frame's stages and what each costs (P = padded input pixels, S = ŷ and ẑ symbols,
@@ -7,7 +7,7 @@ M·P/256 + N·P/4096):
 
 * **PL** (encode): the balanced pipeline's interval at the assumed clock
   (:meth:`balance.Plan.interval`, the cycle model the benches match to the cycle);
-* **host** (encode: h_s with the scale indices, then rANS of S symbols; decode: rANS of
+* **host** (encode: rANS of S symbols with the PL's scale indices; decode: rANS of
   S symbols, h_s, g_s): the rates of :class:`~licfpga.model.hostspeed.HostSpeed`,
   measured on this machine, once as measured and once scaled to the ZCU102's
   Cortex-A53 by :data:`ARM_FACTOR`; the host's parts run one after another on
@@ -26,7 +26,11 @@ from dataclasses import dataclass, replace
 from ..model.hostspeed import HostSpeed
 from .balance import Plan, padded
 
+#: The encoder's stage on the PL.
+PL_ENCODER = "PL g_a+h_a+h_s"
+
 __all__ = [
+    "PL_ENCODER",
     "HostSpeed",
     "ARM_FACTOR",
     "DDR_PEAK_BYTES_S",
@@ -168,7 +172,8 @@ def ddr_traffic(width: int, height: int, M: int, N: int) -> dict[str, dict[str, 
     y = M * (width // 16) * (height // 16) * LATENT_BYTES
     z = N * (width // 64) * (height // 64) * LATENT_BYTES
     return {
-        "encode": {"input frame": 2 * INPUT_WORD_BYTES * pixels, "ŷ": 2 * y, "ẑ": 2 * z},
+        # the encoder's packet carries a scale index per ŷ element, as wide as ŷ's
+        "encode": {"input frame": 2 * INPUT_WORD_BYTES * pixels, "ŷ": 2 * y, "ẑ": 2 * z, "scale indices": 2 * y},
         "decode": {"ŷ": 2 * y, "ẑ": 2 * z, "output frame": 2 * OUTPUT_PIXEL_BYTES * pixels},
     }
 
@@ -193,11 +198,11 @@ def paths(
     h_s = host.seconds(pixels * speed.h_s_s_per_px)
     encode = FramePath(
         (
-            Stage("PL g_a+h_a", wide.interval(w, h) / (clock_mhz * 1e6)),
+            Stage(PL_ENCODER, wide.interval(w, h) / (clock_mhz * 1e6)),
             Stage(
                 "host",
-                h_s + host.seconds(syms / speed.rans_encode_sym_s),
-                (("h_s + scale indices", h_s), ("rANS encode", host.seconds(syms / speed.rans_encode_sym_s))),
+                host.seconds(syms / speed.rans_encode_sym_s),
+                (("rANS encode", host.seconds(syms / speed.rans_encode_sym_s)),),
             ),
             Stage("DDR", sum(traffic["encode"].values()) / ddr_rate),
         )
@@ -273,7 +278,7 @@ def system_markdown(rows: list[dict], speed: HostSpeed, clock_mhz: float, ddr_us
         enc = {s["name"]: s for s in r["encode"]["stages"]}
         dec = {s["name"]: s for s in r["decode"]["stages"]}
         lines.append(
-            f"| {r['resolution']} ({r['padded'][0]}×{r['padded'][1]}) | {r['host']} | {_num(enc['PL g_a+h_a']['fps'])} | "
+            f"| {r['resolution']} ({r['padded'][0]}×{r['padded'][1]}) | {r['host']} | {_num(enc[PL_ENCODER]['fps'])} | "
             f"{_ms(enc['host'])} | {_ddr(r['encode'], r['ddr_bytes']['encode'] / 1e6)} | "
             f"**{_num(r['encode']['fps'])}** | {r['encode']['bottleneck_detail']} | {_ms(dec['host'])} | "
             f"{_ddr(r['decode'], r['ddr_bytes']['decode'] / 1e6)} | **{_num(r['decode']['fps'])}** | "

@@ -31,9 +31,12 @@ def test_wire_format(core):
     packet = core.reference(frame)
     assert core.capacity(16, 16) == 2 * len(packet)
     assert np.array_equal(core.elements(packet.astype("<i2").tobytes()), packet)
-    y, z = core.latents(packet, 16, 16)
+    y, z, indexes = core.latents(packet, 16, 16)
     a = core.design.artefact
     assert y.shape == (a.M, 1, 1) and z.shape == (a.N, 1, 1)
+    # The index frame is 4× ẑ's (4×4 pixels), cropped to ŷ's 1×1.
+    assert indexes.shape == (a.M, 1, 1) and 0 <= indexes.min() and indexes.max() < 64
+    assert len(packet) == a.M + a.N + 16 * a.M
     with pytest.raises(ValueError, match="elements"):
         core.latents(packet[:-1], 16, 16)
     with pytest.raises(ValueError, match="uint8"):

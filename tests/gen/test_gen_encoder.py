@@ -61,9 +61,9 @@ def test_frames_and_packets(tiny_design):
         tiny_design.check_frame(80, 48)
     with pytest.raises(BalanceError, match="frame height 65"):
         tiny_design.check_frame(64, 65)
-    # ŷ 4×3×16 then ẑ 1×1×8.
-    assert tiny_design.packet_length(64, 48) == 4 * 3 * 16 + 1 * 1 * 8
-    # The ŷ buffer covers what g_a makes while h_a flushes a frame (more than two ŷ pixels).
+    # ŷ 4×3×16, ẑ 1×1×8, then the indexes of h_s's 4×4×16 (4× ẑ's frame).
+    assert tiny_design.packet_length(64, 48) == 4 * 3 * 16 + 1 * 1 * 8 + 4 * 4 * 16
+    # The ŷ buffer covers what g_a makes while the output waits for ẑ and the indexes.
     assert tiny_design.config.y_buffer > 2 * 16
 
 
