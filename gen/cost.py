@@ -257,18 +257,12 @@ class LayerCost:
         return sum(m.luts for m in self.memories)
 
 
-def _phases(spec: ConvSpec) -> ConvSpec:
-    """A transposed convolution's engine: the stride-1 3×3 convolution of its four
-    sub-pixel phases, 4·C_out channels on the same input (`rtl.config.LayerConfig.phase_config`)."""
-    return replace(spec, kernel=3, stride=1, c_out=4 * spec.c_out, transposed=False)
-
-
 def _fold_sizes(spec: Spec) -> tuple[int, int]:
     """(the length PE must divide, the length SIMD must divide): the MAC array's output
     channels and window vector, (C_out, K·K·C_in); for a transposed convolution (C_out,
     9·C_in), so that no beat mixes two phases; for GDN's γ-sum (a 1×1 layer) (C, C)."""
     if isinstance(spec, ConvSpec) and spec.transposed:
-        return spec.c_out, _phases(spec).window_len
+        return spec.c_out, spec.phases.window_len
     return spec.shape.c_out, spec.shape.window_len
 
 
@@ -338,7 +332,7 @@ def _conv(spec: ConvSpec, f: Folding, width: int, height: int, max_width: int) -
 def _transposed(spec: ConvSpec, f: Folding, width: int, height: int, max_width: int) -> LayerCost:
     """The phase convolution's cost, the row shuffle's replay stall and its row buffer
     (module docstring); the MACs are the transposed convolution's useful ones."""
-    phases = _phases(spec)
+    phases = spec.phases
     cost = _conv(phases, f, width, height, max_width)
     groups, sf = spec.c_out // f.pe, phases.window_len // f.simd
     replay_stall = height * 2 * max(0, groups * width + 2 - sf)

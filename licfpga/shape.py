@@ -11,7 +11,7 @@ This module imports nothing of the package: `model/`, `rtl/`, `gen/` and `sim/` 
 use it.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 __all__ = ["LayerShape", "positive_problems"]
 
@@ -66,6 +66,13 @@ class LayerShape:
     def window_len(self) -> int:
         """Length of the window vector a convolution's MAC array folds, K·K·C_in."""
         return self.kernel * self.kernel * self.c_in
+
+    @property
+    def phases(self):
+        """A transposed layer's engine (`rtl.deconv`): the stride-1 3×3 convolution of its
+        four sub-pixel phases, 4·C_out channels on the same input frame (the same kind of
+        object, so a config's phases are a config)."""
+        return replace(self, kernel=3, stride=1, c_out=4 * self.c_out, transposed=False)
 
     @property
     def line_buffer_rows(self) -> int:

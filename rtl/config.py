@@ -6,7 +6,7 @@ window length, line-buffer rows) it inherits. A config that no hardware can impl
 is rejected here, once, with a message that names the offending values.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from amaranth.hdl import signed, unsigned
@@ -39,7 +39,7 @@ class LayerConfig(LayerShape):
     unsigned 8-bit, later layers signed), ``weight_bits`` and ``acc_bits`` the MAC array.
     ``max_width``/``max_height`` bound the (input) frame size that is set at run time.
 
-    A transposed layer (``rtl.deconv``, stride 2, K 3 or 5) runs as `phase_config`, a
+    A transposed layer (``rtl.deconv``, stride 2, K 3 or 5) runs as `phases`, a
     stride-1 3×3 convolution of 4·C_out phase channels: ``simd`` folds its window 3·3·C_in
     and ``pe`` its channels, and PE must divide C_out so that no beat mixes two phases.
     """
@@ -68,7 +68,7 @@ class LayerConfig(LayerShape):
                 problems.append(f"PE={self.pe} does not divide C_out={self.c_out} (a beat would mix phases)")
             if problems:
                 raise ValueError("; ".join(problems))
-            _ = self.phase_config  # checks the folding and the formats
+            _ = self.phases  # checks the folding and the formats
             return
         if self.window_len % self.simd:
             problems.append(
@@ -93,9 +93,3 @@ class LayerConfig(LayerShape):
     @property
     def in_shape(self):
         return signed(self.in_bits) if self.in_signed else unsigned(self.in_bits)
-
-    @property
-    def phase_config(self) -> "LayerConfig":
-        """A transposed layer's engine: the stride-1 3×3 convolution that computes the
-        four sub-pixel phases as 4·C_out channels, on the same input frame."""
-        return replace(self, kernel=3, stride=1, c_out=4 * self.c_out, transposed=False)

@@ -146,7 +146,7 @@ class TransposedConvLayer(wiring.Component):
 
     Ports
     -----
-    ``i`` (in): input pixels as `ConvLayer` of ``cfg.phase_config`` takes them;
+    ``i`` (in): input pixels as `ConvLayer` of ``cfg.phases`` takes them;
     ``width``, ``height`` (in): the input frame size; ``o`` (out): the 2W×2H output in
     raster order, C_out/PE beats of PE elements per pixel, requantized as `Conv`.
 
@@ -165,7 +165,7 @@ class TransposedConvLayer(wiring.Component):
         if not cfg.transposed:
             raise ValueError("TransposedConvLayer needs a transposed LayerConfig (transposed=True, stride=2)")
         self.cfg = cfg
-        self._conv = ConvLayer(cfg.phase_config, phase_params(cfg, params))
+        self._conv = ConvLayer(cfg.phases, phase_params(cfg, params))
         self._rows = SubpixelRows(
             self._conv.o.payload.data.shape().elem_shape, cfg.pe, cfg.c_out // cfg.pe, cfg.max_width
         )

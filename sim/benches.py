@@ -249,7 +249,7 @@ def deconv_case(name, simulator, frames, **config):
     def prepare(rng):
         cfg = LayerConfig(**config, stride=2, transposed=True)
         params = deconv_params(cfg, _fixed_rng(name))
-        phase = cfg.phase_config
+        phase = cfg.phases
         spec = ConvSpec(
             name=name,
             kernel=phase.kernel,

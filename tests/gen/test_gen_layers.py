@@ -26,7 +26,7 @@ def random_artefact(N, M, seed=0):
         weight = rng.integers(-127, 128, spec.weight_shape)
         bias = rng.integers(-1000, 1001, spec.c_out)
         if spec.out_type is None:
-            layers.append(ConvLayer(spec, weight, bias, thresholds=np.zeros((spec.c_out, 4), np.int64)))
+            layers.append(ConvLayer(spec, weight, bias, thresholds=np.zeros((spec.c_out, 64), np.int64)))
         else:
             layers.append(ConvLayer(spec, weight, bias, np.full(spec.c_out, 1 << 16), np.full(spec.c_out, 20)))
     return Artefact("random", N, M, tuple(layers), (), ())
@@ -46,14 +46,23 @@ def test_encoder_order_and_kinds():
         "h_a.0",
         "h_a.2",
         "h_a.4",
+        "h_s.0",
+        "h_s.2",
+        "h_s.4",
     ]
-    assert [type(layer) for layer in enc.layers] == [ConvSpec, GDNSpec] * 3 + [ConvSpec, AbsSpec] + [ConvSpec] * 3
+    assert [type(layer) for layer in enc.layers] == [ConvSpec, GDNSpec] * 3 + [ConvSpec, AbsSpec] + [ConvSpec] * 6
     first, y, absolute, h0 = enc.layers[0], enc.layers[6], enc.layers[7], enc.layers[8]
     assert (first.in_bits, first.in_signed, first.c_in) == (8, False, 3)  # pixels as uint8
     assert (y.out_bits, y.c_out) == (16, 192)  # ŷ int16
     assert (absolute.in_bits, absolute.out_bits, absolute.channels) == (16, 8, 192)
     assert (h0.kernel, h0.stride, h0.in_signed, h0.out_signed) == (3, 1, False, False)  # ReLU folded
-    assert enc.layers[-1].out_signed  # ẑ int8
+    assert enc.layers[10].out_signed  # ẑ int8
+    s0, s2, s4 = enc.layers[11:]
+    assert s0.transposed and s2.transposed and not s4.transposed
+    assert (s0.in_bits, s0.in_signed, s0.out_signed, s2.in_signed) == (8, True, False, False)  # ẑ in, ReLUs
+    # h_s's last: the scale index of 64 levels (6 bits) of each of ŷ's 192 channels
+    assert (s4.levels, s4.out_bits, s4.out_signed, s4.c_out) == (64, 6, False, 192)
+    assert [layer.serial for layer in enc.layers] == [False] * 11 + [True] * 3
 
 
 @pytest.mark.parametrize("N", [32, 64, 128])
@@ -61,13 +70,16 @@ def test_macs_match_the_model(N):
     """The engines do exactly the MACs the network has (padded frames: exact strides)."""
     m = macs_per_pixel(N, 192)
     enc = encoder_topology(N)
-    assert enc.macs(1280, 768) == pytest.approx((m["g_a"] + m["h_a"]) * 1280 * 768, rel=1e-12)
+    assert enc.macs(1280, 768) == pytest.approx((m["g_a"] + m["h_a"] + m["h_s"]) * 1280 * 768, rel=1e-12)
 
 
 def test_frame_sizes_halve_six_times():
-    sizes = encoder_topology(32).frame_sizes(1920, 1088)
-    assert sizes[0] == (1920, 1088) and sizes[-1] == (60, 34)
-    assert encoder_topology(32).layers[-1].out_size(*sizes[-1]) == (30, 17)
+    enc = encoder_topology(32)
+    sizes = enc.frame_sizes(1920, 1088)
+    assert sizes[0] == (1920, 1088) and sizes[10] == (60, 34)
+    assert enc.layers[10].out_size(*sizes[10]) == (30, 17)  # ẑ
+    # h_s upsamples ẑ twice, back to ŷ's 120×68
+    assert sizes[11:] == [(30, 17), (60, 34), (120, 68)] and enc.layers[-1].out_size(*sizes[-1]) == (120, 68)
 
 
 def test_artefact_and_topology_share_one_path():

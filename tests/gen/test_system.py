@@ -52,7 +52,7 @@ def test_traffic_arithmetic():
     pixels, y, z = 1280 * 768, 192 * 80 * 48, 64 * 20 * 12
     assert t["encode"] == {"input frame": 2 * 4 * pixels, "ŷ": 2 * 2 * y, "ẑ": 2 * 2 * z, "scale indices": 2 * 2 * y}
     assert t["decode"] == {"ŷ": 2 * 2 * y, "ẑ": 2 * 2 * z, "output frame": 2 * 3 * pixels}
-    assert sum(t["encode"].values()) == 10_874_880
+    assert sum(t["encode"].values()) == 13_824_000
     assert symbols(1280, 768, 192, 64) == y + z == 752_640
     assert DDR_PEAK_BYTES_S == 19.2e9
 
