@@ -43,7 +43,12 @@ def test_generate_is_byte_identical(tiny_design, tmp_path):
         "h_a.0",
         "h_a.2",
         "h_a.4",
+        "h_s.0",
+        "h_s.2",
+        "h_s.4",
     ]
+    transposed = [e["name"] for e in manifest["engines"] if e.get("transposed")]
+    assert transposed == ["h_s.0", "h_s.2"] and manifest["engines"][-1]["scale_levels"] == 64
     assert [(e["pe"], e["simd"]) for e in manifest["engines"] if e["engine"] != "abs"] == [
         (f.pe, f.simd)
         for spec, f in zip(tiny_design.plan.encoder.layers, tiny_design.plan.foldings)
