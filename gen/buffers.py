@@ -84,7 +84,12 @@ def serial_wait(encoder: EncoderSpec, costs: list[LayerCost]) -> float:
     index_elements = (
         math.prod(layers[last].shape.out_size(costs[last].width, costs[last].height)) * layers[last].shape.c_out
     )
-    h_s = max(c.cycles for spec, c in zip(layers, costs) if spec.serial)
+    # h_s from a standing start: its slowest engine's frame, and each engine's first two
+    # output rows before the next can finish its own (tiny frames: about the sum).
+    serial = [(spec, c) for spec, c in zip(layers, costs) if spec.serial]
+    h_s = max(c.cycles for _, c in serial) + sum(
+        2 * c.cycles / spec.shape.out_size(c.width, c.height)[1] for spec, c in serial
+    )
     return flush + z_elements + max(index_elements, h_s)
 
 
@@ -102,8 +107,11 @@ def y_buffer_depth(encoder: EncoderSpec, costs: list[LayerCost]) -> int:
     theirs (each row needs the rows before it), so ẑ is complete about Σ (frame cycles /
     output rows) of h_a's engines later; the output sends its elements, one per cycle;
     then the indexes, one per cycle, as fast as h_s makes them: h_s has stalled on its
-    full index FIFO since its first rows, so it computes about a whole frame meanwhile,
-    its slowest engine's frame cycles (the serial engines', `layers.SERIAL_TRANSFORMS`).
+    full index FIFO since its first rows, so it computes about a whole frame meanwhile:
+    its slowest engine's frame cycles, plus each engine's first two output rows (the next
+    one's input) as a pipeline fill (the serial engines, `layers.SERIAL_TRANSFORMS`; on
+    the tiny encoder, whose h_s frames are 1 to 4 rows, the bench measured the fill to
+    within a few cycles).
     During all this g_a's last engine may make ŷ at its own pace (its input waits in the
     line buffers upstream), not just at the pipeline's: the buffer takes what it makes in
     that time at its own frame cycles, at most a whole ŷ frame, and two pixels more for
