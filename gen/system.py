@@ -269,7 +269,7 @@ def _ddr(path: dict, megabytes: float) -> str:
 def system_markdown(rows: list[dict], speed: HostSpeed, clock_mhz: float, ddr_usable: float = DDR_USABLE) -> str:
     """:func:`system_rows` as a Markdown table with its sources and assumptions."""
     lines = [
-        "| resolution | host | PL fps | encode: host ms (h_s+indices + rANS) | DDR MB (its fps) | **encode fps** | "
+        "| resolution | host | PL fps (g_a, h_a, h_s) | encode: host ms (rANS) | DDR MB (its fps) | **encode fps** | "
         "encode bottleneck | decode: host ms (rANS + h_s + g_s) | DDR MB (its fps) | **decode fps** | "
         "decode bottleneck |",
         "|---|---|--:|--:|--:|--:|---|--:|--:|--:|---|",
@@ -290,7 +290,7 @@ def system_markdown(rows: list[dict], speed: HostSpeed, clock_mhz: float, ddr_us
         f"Host rates ({s.source}; {s.machine}, {s.date}, BLAS threads {s.blas_threads}, load average "
         f"{' '.join(f'{x:g}' for x in s.load_average)}{'; ' + s.note if s.note else ''}): rANS "
         f"{s.rans_encode_sym_s / 1e6:.1f} M symbols/s encode, {s.rans_decode_sym_s / 1e6:.1f} M decode "
-        f"(constriction through the codec's calls); h_s + scale indices {s.h_s_s_per_px * 1e9:.0f} ns/px, "
+        f"(constriction through the codec's calls); h_s + scale indices (the decoder's) {s.h_s_s_per_px * 1e9:.0f} ns/px, "
         f"g_s {s.g_s_s_per_px * 1e9:.0f} ns/px (integer model {s.model}, fastint, on {s.frame[0]}×{s.frame[1]}).",
         f"PL: the plan's pipeline (balanced for its target frame; line buffers widened for a larger row) at an "
         f"assumed {clock_mhz:g} MHz; DDR at {ddr_usable:.0%} of {DDR_PEAK_BYTES_S / 1e9:.1f} GB/s.",

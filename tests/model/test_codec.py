@@ -117,6 +117,34 @@ def test_backend_output_is_checked(codec):
         codec.encode(np.zeros((64, 64, 3), np.uint8), Wrong())
 
 
+class WithIndexes:
+    """A backend that also runs h_s (as the accelerator's encoder does): its indexes,
+    changed by ``edit``."""
+
+    def __init__(self, codec, edit=lambda s: s):
+        self.codec, self.edit = codec, edit
+
+    def analyse(self, x):
+        y, z = FloatBackend(self.codec.model).analyse(x)
+        return y, z, self.edit(self.codec._y_index(z))
+
+
+def test_a_backends_scale_indexes_are_used_and_checked(codec, rng):
+    image = rng.integers(0, 256, (64, 128, 3), dtype=np.uint8)
+    plain = codec.encode(image, FloatBackend(codec.model)).data
+    assert codec.encode(image, WithIndexes(codec)).data == plain
+    # the file codes ŷ with the backend's indexes: other (valid) ones give another file
+    assert codec.encode(image, WithIndexes(codec, lambda s: np.zeros_like(s))).data != plain
+    levels = len(codec.y_tables)
+    for edit, message in (
+        (lambda s: s[:, :-1], "scale indexes as .* expected integers of shape"),
+        (lambda s: s + levels, f"outside the table's 0…{levels - 1}"),
+        (lambda s: s.astype(float), "expected integers"),
+    ):
+        with pytest.raises(CodecError, match=message):
+            codec.encode(image, WithIndexes(codec, edit))
+
+
 def test_cli_roundtrip(tmp_path, capsys, weights, rng):
     image = rng.integers(0, 256, (37, 23, 3), dtype=np.uint8)
     Image.fromarray(image).save(tmp_path / "in.png")
