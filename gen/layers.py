@@ -80,7 +80,9 @@ class ConvSpec(LayerShape):
     levels: int = 0
     serial: bool = False
 
-    kind = "conv"
+    @property
+    def kind(self) -> str:
+        return "deconv" if self.transposed else "conv"
 
     @property
     def shape(self) -> LayerShape:

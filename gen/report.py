@@ -60,7 +60,7 @@ def plan_report(plan: Plan, clock_mhz: float = CLOCK_MHZ, sweep: list[dict] | No
     """The report of ``plan`` on its planning frame, with the frame rates of
     :data:`RESOLUTIONS` at ``clock_mhz`` and, if given, a :func:`budget_sweep`."""
     costs = plan.costs()
-    interval = max(c.cycles for c in costs)
+    interval = plan.interval()
     pixels = plan.width * plan.height
     rows = []
     for c in costs:
@@ -102,7 +102,8 @@ def plan_report(plan: Plan, clock_mhz: float = CLOCK_MHZ, sweep: list[dict] | No
         for name, m in plan.buffers().items()
     ]
     bram_engines, bram_buffers = sum(c.bram36 for c in costs), sum(b["bram36"] for b in buffers)
-    bottleneck = next(c for c in costs if c.cycles == interval)
+    # An engine, or the output: ŷ, then serially ẑ and the indexes (`Plan.interval`).
+    bottleneck = next((c for c in costs if c.cycles == interval), None)
     dsp = sum(c.dsp for c in costs)
     total_macs = sum(c.macs for c in costs) / interval
     fps = {}
@@ -141,7 +142,7 @@ def plan_report(plan: Plan, clock_mhz: float = CLOCK_MHZ, sweep: list[dict] | No
             "cycles_per_pixel": interval / pixels,
         },
         "bottleneck": {
-            "name": bottleneck.name,
+            "name": bottleneck.name if bottleneck else "output (ŷ, then ẑ and the scale indexes)",
             "cycles_per_frame": interval,
             "cycles_per_pixel": interval / pixels,
             "tied": [c.name for c in costs if c.cycles == interval and c is not bottleneck],
