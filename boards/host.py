@@ -1,7 +1,7 @@
 """Host driver of the accelerator: one interface, two backends.
 
 `Accelerator.encode` streams frames through the AXI-wrapped encoder (`boards.core`) and
-returns each frame's packet of ŷ and ẑ; `EncoderAnalysis` makes that the codec's
+returns each frame's packet of ŷ, ẑ and the scale indices; `EncoderAnalysis` makes that the codec's
 analysis backend (`licfpga compress --backend board|rtl-sim`). What the driver does on
 the bus is one sans-IO program, `frame_program`: a generator that yields `Read`,
 `Write` and `Stream` requests and receives their answers. A backend only carries them
@@ -173,7 +173,7 @@ class Accelerator:
 
     def encode(self, frames):
         """Streams each (H, W, 3) uint8 frame through the encoder; returns for each its
-        packet's elements (ŷ then ẑ) and the CYCLES register."""
+        packet's elements (ŷ, ẑ, then the scale indices) and the CYCLES register."""
         jobs = [
             (
                 f.shape[1],

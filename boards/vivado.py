@@ -367,7 +367,7 @@ def ps_tree(out, core, clock_mhz=300.0, synth=None):
         "out_tdata": core.out_tdata,
         "stream": {
             "in": f"one pixel per beat: {PIXEL_BYTES} × uint8 (R, G, B) in bits 0–23",
-            "out": f"one int{OUT_BITS} element per beat: ŷ then ẑ, TLAST on the frame's last",
+            "out": f"one int{OUT_BITS} element per beat: ŷ, ẑ, then the scale indices, TLAST on the frame's last",
         },
         "address_map": {k: {"base": v[0], "range": v[1]} for k, v in ADDRESS_MAP.items()},
         "resources": estimate.as_json(),

@@ -28,7 +28,7 @@ wait where it is longer (`Plan.interval`).
 Block RAM
 ---------
 A plan's block RAM is its engines' (weight ROMs, line buffers, …) plus the encoder's
-own buffers (:mod:`.buffers`: the FIFO behind every engine, the ŷ and ẑ buffers), with
+own buffers (:mod:`.buffers`: the FIFO behind every engine, the ŷ and two ẑ buffers), with
 line buffers moved to UltraRAM where a device has it and block RAM is short
 (:func:`place`). When the plan above exceeds ``bram_budget`` (higher PE splits the
 weights into more, shallower ROMs, which waste block RAM), the balancer trades speed

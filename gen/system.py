@@ -77,7 +77,7 @@ ASSUMPTIONS = (
     "vs out-of-order with 256-bit SIMD; not measured, no cited benchmark)",
     "the host's parts of a frame run one after another; host_cores cores take different frames (ideal scaling)",
     f"DDR: PS DDR4, 64 bit at 2400 MT/s = {DDR_PEAK_BYTES_S / 1e9:.1f} GB/s peak (ZCU102 UG1182, Zynq US+ TRM UG1085), "
-    f"a share of it usable (an assumption, default DDR_USABLE = {DDR_USABLE:.0%}); traffic counts each frame, ŷ and ẑ written once and read once "
+    f"a share of it usable (an assumption, default DDR_USABLE = {DDR_USABLE:.0%}); traffic counts each frame, ŷ, ẑ and the scale indices written once and read once "
     "(input: a 32-bit word per pixel; ŷ, ẑ: int16; output: 3 bytes per pixel), not the host's own intermediates "
     "(h_s, g_s activations), so it is a lower bound",
     "stages overlap across frames: the slowest is the bottleneck and sets the frame rate",
