@@ -21,7 +21,18 @@ from .gdn import GDN, GDNConfig
 from .glue import Abs, SkidBuffer, StreamFIFO, WidthConverter
 from .stream import beat_layout, beat_signature
 
-__all__ = ["ConvStage", "GDNStage", "EncoderConfig", "Encoder", "pipe_fifo_depth", "z_buffer_depth"]
+__all__ = [
+    "ConvStage",
+    "GDNStage",
+    "EncoderConfig",
+    "Encoder",
+    "pipe_fifo_depth",
+    "z_buffer_depth",
+    "refold",
+    "engine",
+    "frame_signals",
+    "chain",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -284,7 +295,7 @@ class _Fork(wiring.Component):
         return m
 
 
-def _refold(m, name, port, shape, simd_from, simd_to):
+def refold(m, name, port, shape, simd_from, simd_to):
     """``port`` (beats of ``simd_from`` elements) as beats of ``simd_to``: through the
     least common multiple, which divides the channels since both do (a gather, then a
     scatter), so no beat straddles two pixels and each side keeps its own rate."""
@@ -305,6 +316,48 @@ def _fifo(m, name, port, depth):
     m.submodules[f"{name}_fifo"] = fifo
     wiring.connect(m, port, fifo.i)
     return fifo.o
+
+
+def engine(stage):
+    """The engine of ``stage``: a `ConvLayer`, `TransposedConvLayer` or a `GDN` unit."""
+    if isinstance(stage, GDNStage):
+        return GDN(stage.cfg)
+    return (TransposedConvLayer if stage.cfg.transposed else ConvLayer)(stage.cfg, stage.params)
+
+
+def frame_signals(m, stages, width, height, bounds):
+    """Every engine's input frame, by stage name, as signals driven from the top's
+    ``width`` and ``height`` (`LayerShape.out_size` on signals); ``bounds`` gives each
+    one's largest (width, height), its signals' range."""
+    sizes = {}
+    w, h = width, height
+    for stage, (max_w, max_h) in zip(stages, bounds):
+        sw = Signal(range(1, max_w + 1), name=f"{stage.name.replace('.', '_')}_width")
+        sh = Signal(range(1, max_h + 1), name=f"{stage.name.replace('.', '_')}_height")
+        m.d.comb += [sw.eq(w), sh.eq(h)]
+        sizes[stage.name] = (sw, sh)
+        if stage.shape.stride != 1:  # a stride-1 engine passes on the size it got
+            w, h = stage.shape.out_size(sw, sh)
+    return sizes
+
+
+def chain(m, stages, port, simd, sizes, make=engine):
+    """Engines of ``stages`` (each made by ``make``) fed from ``port`` (beats of ``simd``
+    elements), each but the last followed by its FIFO of `pipe_fifo_depth` beats and
+    refolded to the next one's input where the folding differs; a convolution gets its
+    frame from ``sizes`` (`frame_signals`). Returns the last engine's output port."""
+    for n, stage in enumerate(stages):
+        unit = make(stage)
+        m.submodules[stage.name.replace(".", "_")] = unit
+        if isinstance(stage, ConvStage):
+            w, h = sizes[stage.name]
+            m.d.comb += [unit.width.eq(w), unit.height.eq(h)]
+        port = refold(m, stage.name.replace(".", "_"), port, stage.in_shape, simd, stage.in_simd)
+        wiring.connect(m, port, unit.i)
+        port, simd = unit.o, stage.pe
+        if n + 1 < len(stages):
+            port = _fifo(m, stage.name.replace(".", "_"), port, pipe_fifo_depth(stage))
+    return port
 
 
 class Encoder(wiring.Component):
@@ -369,71 +422,43 @@ class Encoder(wiring.Component):
             }
         )
 
-    @staticmethod
-    def engine(stage):
-        """The engine of ``stage``: a `ConvLayer`, `TransposedConvLayer` or a `GDN` unit.
-        (`gen.synth` replaces them with black boxes of the same signature to synthesize
-        the glue on its own.)"""
-        if isinstance(stage, GDNStage):
-            return GDN(stage.cfg)
-        return (TransposedConvLayer if stage.cfg.transposed else ConvLayer)(stage.cfg, stage.params)
-
-    def _chain(self, m, stages, port, simd, sizes):
-        """Engines of ``stages`` fed from ``port`` (beats of ``simd`` elements), each but
-        the last followed by its FIFO; returns the last engine's output port."""
-        for n, stage in enumerate(stages):
-            engine = self.engine(stage)
-            m.submodules[stage.name.replace(".", "_")] = engine
-            if isinstance(stage, ConvStage):
-                w, h = sizes[stage.name]
-                m.d.comb += [engine.width.eq(w), engine.height.eq(h)]
-            port = _refold(m, stage.name.replace(".", "_"), port, stage.in_shape, simd, stage.in_simd)
-            wiring.connect(m, port, engine.i)
-            port, simd = engine.o, stage.pe
-            if n + 1 < len(stages):
-                port = _fifo(m, stage.name.replace(".", "_"), port, pipe_fifo_depth(stage))
-        return port
+    #: The engine of a stage (`engine`); `gen.synth` overrides it with black boxes of the
+    #: same signature to synthesize the glue on its own.
+    engine = staticmethod(engine)
 
     def elaborate(self, platform):
         m = Module()
         cfg = self.cfg
 
-        # Every engine's frame size, from the encoder's (`LayerShape.out_size` on signals).
-        sizes = {}
-        w, h = self.width, self.height
-        for stage in cfg.stages:
-            sw = Signal(range(1, cfg.max_width + 1), name=f"{stage.name.replace('.', '_')}_width")
-            sh = Signal(range(1, cfg.max_height + 1), name=f"{stage.name.replace('.', '_')}_height")
-            m.d.comb += [sw.eq(w), sh.eq(h)]
-            sizes[stage.name] = (sw, sh)
-            if stage.shape.stride != 1:  # a stride-1 engine passes on the size it got
-                w, h = stage.shape.out_size(sw, sh)
+        # Every engine's frame size, from the encoder's; none exceeds the input frame.
+        bounds = [(cfg.max_width, cfg.max_height)] * len(cfg.stages)
+        sizes = frame_signals(m, cfg.stages, self.width, self.height, bounds)
 
         first = cfg.analysis[0]
-        y = self._chain(m, cfg.analysis, wiring.flipped(self.i), first.c_in, sizes)
+        y = chain(m, cfg.analysis, wiring.flipped(self.i), first.c_in, sizes, self.engine)
 
         last = cfg.analysis[-1]
         y_shape = last.out_shape
         m.submodules.fork = fork = _Fork((y_shape, last.pe))
         wiring.connect(m, y, fork.i)
         y_out = _fifo(m, "y", fork.a, cfg.y_buffer)
-        y_out = _refold(m, "y", y_out, y_shape, last.pe, 1)
+        y_out = refold(m, "y", y_out, y_shape, last.pe, 1)
 
         m.submodules.abs = absolute = Abs(y_shape.width, cfg.abs_bits, last.pe)
         wiring.connect(m, fork.b, absolute.i)
         ya = _fifo(m, "abs", absolute.o, pipe_fifo_depth(last))
-        z = self._chain(m, cfg.hyper, ya, last.pe, sizes)
+        z = chain(m, cfg.hyper, ya, last.pe, sizes, self.engine)
 
         z_last = cfg.hyper[-1]
         m.submodules.z_fork = z_fork = _Fork((z_last.out_shape, z_last.pe))
         wiring.connect(m, z, z_fork.i)
         z_out = _fifo(m, "z", z_fork.a, cfg.z_buffer_depth)
-        z_out = _refold(m, "z", z_out, z_last.out_shape, z_last.pe, 1)
+        z_out = refold(m, "z", z_out, z_last.out_shape, z_last.pe, 1)
         zs = _fifo(m, "zs", z_fork.b, cfg.z_buffer_depth)
-        s = self._chain(m, cfg.synthesis, zs, z_last.pe, sizes)
+        s = chain(m, cfg.synthesis, zs, z_last.pe, sizes, self.engine)
         s_last = cfg.synthesis[-1]
         s = _fifo(m, s_last.name.replace(".", "_"), s, pipe_fifo_depth(s_last))
-        s_out = _refold(m, "s", s, s_last.out_shape, s_last.pe, 1)
+        s_out = refold(m, "s", s, s_last.out_shape, s_last.pe, 1)
 
         # The packet: ŷ until its last beat, then ẑ until its last, then the indexes.
         m.submodules.out = out = SkidBuffer(self.o.payload.shape())
