@@ -125,6 +125,8 @@ PLAN: list[Stage] = [
             kd_latent=ky,
             kd_image=kx,
             role="student",
+            # the twins ship; the other arms' figures are the ablation (results/campaign.md)
+            ship=arm in ("nokd", "kd"),
         )
         for arm, (ky, kx) in KD_ARMS.items()
     ],
