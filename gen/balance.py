@@ -55,10 +55,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UserError
-from .buffers import encoder_buffers, engine_buffers, serial_wait, y_elements
+from .buffers import decoder_buffers, encoder_buffers, engine_buffers, serial_wait, y_elements
 from .cost import Folding, LayerCost, Memory, layer_cost, legal_foldings
 from .devices import DEFAULT_DEVICE, DEFAULT_MARGIN
-from .layers import EncoderSpec
+from .layers import DecoderSpec, EncoderSpec
 
 __all__ = [
     "BalanceError",
@@ -75,6 +75,7 @@ __all__ = [
     "DEFAULT_PLAN_FRAME",
     "SERIAL_SPEEDUP",
     "pace",
+    "chain_interval",
 ]
 
 #: DSPs (and block RAMs) kept free of a device's total by default (`devices.DEFAULT_MARGIN`).
@@ -98,6 +99,14 @@ SERIAL_SPEEDUP = 8
 def pace(c: LayerCost) -> int:
     """An engine's frame cycles as the balancer weighs them (`SERIAL_SPEEDUP`)."""
     return c.cycles * SERIAL_SPEEDUP if c.spec.serial else c.cycles
+
+
+def chain_interval(costs: list[LayerCost]) -> int:
+    """The frame interval of a decoder (`layers.DecoderSpec`, a chain of engines, ``costs``
+    every engine's on one frame): its slowest engine's, or its input's, one ŷ element per
+    cycle, where that is slower."""
+    first = costs[0]
+    return max(max(c.cycles for c in costs), first.width * first.height * first.shape.c_in)
 
 
 class BalanceError(UserError, ValueError):
@@ -142,7 +151,9 @@ def place(memories: Iterable[Memory], bram_budget: float, uram: int = 0) -> Plac
 @dataclass(frozen=True)
 class Plan:
     """An encoder with a folding per engine, its built-in maximum input frame and the
-    frame it was balanced on (both padded). ``objective`` says what was asked."""
+    frame it was balanced on (both padded). ``objective`` says what was asked. The
+    decoder's plans hold a `layers.DecoderSpec` in ``encoder``; their frames are the
+    decoded image's."""
 
     encoder: EncoderSpec
     foldings: tuple[Folding, ...]
@@ -168,8 +179,10 @@ class Plan:
     def interval(self, width: int | None = None, height: int | None = None) -> int:
         """Cycles between frames: the slowest engine's outside h_s, or the output's, which
         sends ŷ and then, serially, waits for ẑ and the scale indexes
-        (`buffers.serial_wait`), whichever is longer."""
+        (`buffers.serial_wait`), whichever is longer. A decoder's: `chain_interval`."""
         costs = self.costs(width, height)
+        if isinstance(self.encoder, DecoderSpec):
+            return chain_interval(costs)
         engines = max(c.cycles for c in costs if not c.spec.serial)
         return max(engines, math.ceil(y_elements(self.encoder, costs) + serial_wait(self.encoder, costs)))
 
@@ -178,8 +191,12 @@ class Plan:
         return sum(c.dsp for c in self.costs())
 
     def buffers(self) -> dict[str, Memory]:
-        """The encoder's own buffers (:func:`buffers.encoder_buffers`)."""
-        return encoder_buffers(self.encoder, self.costs(self.max_width, self.max_height))
+        """The encoder's own buffers (:func:`buffers.encoder_buffers`; a decoder's:
+        :func:`buffers.decoder_buffers`)."""
+        costs = self.costs(self.max_width, self.max_height)
+        if isinstance(self.encoder, DecoderSpec):
+            return decoder_buffers(self.encoder, costs)
+        return encoder_buffers(self.encoder, costs)
 
     def memories(self) -> list[Memory]:
         """The engines' memories and the encoder's buffers."""

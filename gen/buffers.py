@@ -12,6 +12,9 @@ Only the ŷ buffer depends on more than one engine's folding (it holds what g_a'
 engine makes while the output waits for a frame's ẑ and scale indexes); every other buffer follows from the folding of
 the engine in front of it (:func:`engine_buffers`), which lets the balancer count them
 per engine.
+
+The decoder (`rtl.decoder.Decoder`, a `layers.DecoderSpec`) is a chain: its buffers are
+the FIFOs behind its engines but the last (:func:`decoder_buffers`).
 """
 
 from __future__ import annotations
@@ -24,9 +27,17 @@ from amaranth.hdl import signed, unsigned
 from ..rtl.encoder import pipe_fifo_depth, z_buffer_depth
 from ..rtl.stream import beat_layout
 from .cost import LayerCost, Memory
-from .layers import AbsSpec, ConvSpec, EncoderSpec
+from .layers import AbsSpec, ConvSpec, DecoderSpec, EncoderSpec
 
-__all__ = ["engine_buffers", "serial_wait", "y_elements", "y_buffer_depth", "y_buffer", "encoder_buffers"]
+__all__ = [
+    "engine_buffers",
+    "serial_wait",
+    "y_elements",
+    "y_buffer_depth",
+    "y_buffer",
+    "encoder_buffers",
+    "decoder_buffers",
+]
 
 
 def _out_shape(spec):
@@ -48,13 +59,17 @@ def engine_buffers(encoder: EncoderSpec, index: int, pe: int, max_width: int, ma
     """The buffers behind engine ``index`` of ``encoder`` folded with ``pe``, by the name
     `EncoderConfig.fifo_depths` gives them: the FIFO of two output pixels (behind |ŷ|
     for g_a's last engine; none behind |ŷ| itself), and behind h_a's last the two ẑ
-    buffers of the largest ẑ frame (to the output, and in front of h_s)."""
+    buffers of the largest ẑ frame (to the output, and in front of h_s). Of a decoder,
+    the FIFO behind every engine but the last (`DecoderConfig.fifo_depths`)."""
     layers = encoder.layers
     spec = layers[index]
     if isinstance(spec, AbsSpec):
         return {}
     shape = spec.shape
     producer = SimpleNamespace(c_out=shape.c_out, pe=pe)
+    if isinstance(encoder, DecoderSpec):
+        last = index + 1 == len(layers)
+        return {} if last else {spec.name: _fifo("fifo", pipe_fifo_depth(producer), _out_shape(spec), pe)}
     if index == _z_index(encoder):
         size = encoder.frame_sizes(max_width, max_height)[index]
         z = _fifo("z buffer", z_buffer_depth(shape.out_size(*size), shape.c_out, pe), _out_shape(spec), pe)
@@ -142,3 +157,13 @@ def encoder_buffers(encoder: EncoderSpec, costs: list[LayerCost]) -> dict[str, M
         out.update(engine_buffers(encoder, index, c.pe, max_width, max_height))
     z, zs = out.pop("z"), out.pop("zs")
     return {**out, "y": y_buffer(encoder, costs), "z": z, "zs": zs}
+
+
+def decoder_buffers(decoder: DecoderSpec, costs: list[LayerCost]) -> dict[str, Memory]:
+    """Every buffer of ``decoder`` folded as ``costs`` (every engine's cost on a frame:
+    a FIFO of two output pixels does not depend on it), by `DecoderConfig.fifo_depths`'
+    names."""
+    out = {}
+    for index, c in enumerate(costs):
+        out.update(engine_buffers(decoder, index, c.pe, c.width, c.height))
+    return out

@@ -4,10 +4,11 @@ artefact or, for planning before any weights exist, from (N, M) alone.
 The encoder is g_a (four convolutions, three GDN units) then |ŷ| then h_a (three
 convolutions whose ReLUs are folded into unsigned requantization) then h_s (two
 stride-2 transposed convolutions and a 3×3 convolution whose output is the scale index
-of every ŷ element, not a requantized value). Both entry points
-go through one function (:func:`_describe`), fed with the artefact's own layer specs
-or with :func:`model.artefact.topology`'s, so planning and generation cannot disagree
-on the shapes.
+of every ŷ element, not a requantized value). The decoder is g_s (four stride-2
+transposed convolutions, three inverse GDN units). All entry points go through one
+function (:func:`_describe`), fed with the artefact's own layer specs or with
+:func:`model.artefact.topology`'s, so planning and generation cannot disagree on the
+shapes.
 
 These descriptions hold shapes (every spec's ``shape`` is a `licfpga.shape.LayerShape`,
 which derives sizes and MACs) and number formats, never weights: the generator looks
@@ -19,7 +20,9 @@ stays here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ..formats import (
     GDN_ACC_BITS,
@@ -39,13 +42,18 @@ __all__ = [
     "GDNSpec",
     "AbsSpec",
     "EncoderSpec",
+    "DecoderSpec",
     "encoder_from_artefact",
     "encoder_topology",
+    "decoder_from_artefact",
+    "decoder_topology",
     "ENCODER_TRANSFORMS",
+    "DECODER_TRANSFORMS",
     "SERIAL_TRANSFORMS",
 ]
 
 ENCODER_TRANSFORMS = ("g_a", "h_a", "h_s")
+DECODER_TRANSFORMS = ("g_s",)
 #: The engines that run between two frames' ŷ (`rtl.encoder.Encoder`): h_s computes a
 #: frame's scale indexes from its whole ẑ while the output waits for them.
 SERIAL_TRANSFORMS = ("h_s",)
@@ -113,7 +121,8 @@ class GDNSpec:
     inputs (≤ 17 bits), the C×C γ-weighted sum with ``coef_bits`` coefficients into an
     ``acc_bits`` accumulator, rsqrt, the output multiply and requantization to ``out_bits``.
     PE folds the output channels i of ``N_i = β_i + Σ_j γ_ij·u_j``, SIMD the inputs j:
-    as the MAC array of a 1×1 layer (``shape``)."""
+    as the MAC array of a 1×1 layer (``shape``). ``inverse``: g_s's inverse GDN, the
+    same array and a tail that multiplies by the root rather than its reciprocal."""
 
     name: str
     channels: int
@@ -121,9 +130,13 @@ class GDNSpec:
     out_bits: int
     coef_bits: int
     acc_bits: int
+    inverse: bool = False
 
-    kind = "gdn"
     serial = False
+
+    @property
+    def kind(self) -> str:
+        return "igdn" if self.inverse else "gdn"
 
     @property
     def shape(self) -> LayerShape:
@@ -164,8 +177,25 @@ class AbsSpec:
 Spec = ConvSpec | GDNSpec | AbsSpec
 
 
+def _frames(layers, width: int, height: int) -> list[tuple[int, int]]:
+    """The input frame of every layer of a chain whose first reads ``width``×``height``."""
+    sizes = []
+    for layer in layers:
+        sizes.append((width, height))
+        width, height = layer.shape.out_size(width, height)
+    return sizes
+
+
+class _Macs:
+    """`macs` of a spec of ``layers`` and their ``frame_sizes``."""
+
+    def macs(self, width: int, height: int) -> int:
+        """MACs of every engine on one ``width``×``height`` frame (`frame_sizes`)."""
+        return sum(layer.macs(w, h) for layer, (w, h) in zip(self.layers, self.frame_sizes(width, height)))
+
+
 @dataclass(frozen=True)
-class EncoderSpec:
+class EncoderSpec(_Macs):
     """The encoder's engines in stream order, and where they came from (``source``: the
     artefact's name, or ``topology N=…, M=…``)."""
 
@@ -174,22 +204,53 @@ class EncoderSpec:
     layers: tuple[Spec, ...]
     source: str
 
+    part: ClassVar[str] = "encoder"
+
     def frame_sizes(self, width: int, height: int) -> list[tuple[int, int]]:
         """The input frame size of every layer for an encoder input of ``width``×``height``."""
-        sizes = []
-        for layer in self.layers:
-            sizes.append((width, height))
-            width, height = layer.shape.out_size(width, height)
-        return sizes
+        return _frames(self.layers, width, height)
 
-    def macs(self, width: int, height: int) -> int:
-        return sum(layer.macs(w, h) for layer, (w, h) in zip(self.layers, self.frame_sizes(width, height)))
+
+@dataclass(frozen=True)
+class DecoderSpec(_Macs):
+    """The decoder's engines (g_s) in stream order, and where they came from, as
+    `EncoderSpec`.
+
+    Its frames are the decoded image's, as the encoder's are its input image, so the
+    planner pads them, and counts cycles per pixel and frame rates, the same way for
+    both (`gen.balance`); the first engine reads ŷ of that frame (`latent_size`)."""
+
+    N: int
+    M: int
+    layers: tuple[Spec, ...]
+    source: str
+
+    part: ClassVar[str] = "decoder"
+
+    @property
+    def upsampling(self) -> int:
+        """The decoded frame's side over ŷ's: 2 per transposed convolution (16 for g_s)."""
+        return math.prod(layer.shape.stride for layer in self.layers)
+
+    def latent_size(self, width: int, height: int) -> tuple[int, int]:
+        """ŷ's frame for a decoded ``width``×``height`` frame: what the encoder's g_a makes
+        of that frame, each side divided by `upsampling`, rounded up."""
+        return -(-width // self.upsampling), -(-height // self.upsampling)
+
+    def frame_sizes(self, width: int, height: int) -> list[tuple[int, int]]:
+        """The input frame size of every layer for a decoded frame of ``width``×``height``."""
+        return _frames(self.layers, *self.latent_size(width, height))
 
 
 def _describe(
-    specs: list[LayerSpec], bias_max: dict[str, int], gdn: dict[str, tuple[int, int]], levels: dict[str, int]
+    specs: list[LayerSpec],
+    bias_max: dict[str, int],
+    gdn: dict[str, tuple[int, int]],
+    levels: dict[str, int],
+    transforms: tuple[str, ...] = ENCODER_TRANSFORMS,
 ) -> tuple[Spec, ...]:
-    """Engines of g_a, |ŷ|, h_a and h_s from the integer network's layer specs.
+    """Engines of ``transforms`` from the integer network's layer specs: the encoder's
+    g_a, |ŷ|, h_a and h_s, or the decoder's g_s (`DECODER_TRANSFORMS`).
 
     ``bias_max`` gives max|bias| per convolution (0 when planning: a trained bias sits far
     below the product bound, and the artefact path uses the real one); ``gdn`` gives a GDN
@@ -197,7 +258,7 @@ def _describe(
     a scale index (its ``out_type`` is None)."""
     out: list[Spec] = []
     for s in specs:
-        if s.transform not in ENCODER_TRANSFORMS:
+        if s.transform not in transforms:
             continue
         if s.kind in ("conv", "deconv"):
             x_max = s.in_type.range[1]
@@ -230,16 +291,17 @@ def _describe(
                     serial=s.transform in SERIAL_TRANSFORMS,
                 )
             )
-        elif s.kind == "gdn":
+        elif s.kind in ("gdn", "igdn"):
             coef_bits, acc_bits = gdn[s.name]
-            out.append(GDNSpec(s.name, s.c_in, s.in_type.bits, s.out_type.bits, coef_bits, acc_bits))
+            out.append(GDNSpec(s.name, s.c_in, s.in_type.bits, s.out_type.bits, coef_bits, acc_bits, s.kind == "igdn"))
         else:
-            raise ValueError(f"layer {s.name}: kind {s.kind!r} has no encoder engine")
+            raise ValueError(f"layer {s.name}: kind {s.kind!r} has no engine")
     return tuple(out)
 
 
-def encoder_from_artefact(artefact: Artefact) -> EncoderSpec:
-    """The encoder of a trained integer artefact (its types, biases and GDN widths)."""
+def _from_artefact(artefact: Artefact, transforms: tuple[str, ...]) -> tuple[Spec, ...]:
+    """The engines of ``transforms`` of a trained integer artefact (its types, biases and
+    GDN widths)."""
     bias_max = {
         layer.name: int(abs(layer.bias).max())
         for layer in artefact.layers
@@ -255,18 +317,34 @@ def encoder_from_artefact(artefact: Artefact) -> EncoderSpec:
         for layer in artefact.layers
         if isinstance(layer, ConvLayer) and layer.thresholds is not None
     }
-    return EncoderSpec(
-        artefact.N,
-        artefact.M,
-        _describe([layer.spec for layer in artefact.layers], bias_max, gdn, levels),
-        artefact.name,
-    )
+    return _describe([layer.spec for layer in artefact.layers], bias_max, gdn, levels, transforms)
+
+
+def _from_topology(N: int, M: int, gdn_in_bits: int, transforms: tuple[str, ...]) -> tuple[Spec, ...]:
+    """The engines of ``transforms`` of a student of width N before training: the
+    topology's types, no biases, GDN32 widths."""
+    specs = topology(N, M, gdn_in_bits)
+    gdn = {s.name: (GDN_COEF_BITS, GDN_ACC_BITS) for s in specs if s.kind in ("gdn", "igdn")}
+    levels = {s.name: SCALE_LEVELS for s in specs if s.out_type is None}
+    return _describe(specs, {}, gdn, levels, transforms)
+
+
+def encoder_from_artefact(artefact: Artefact) -> EncoderSpec:
+    """The encoder of a trained integer artefact (its types, biases and GDN widths)."""
+    return EncoderSpec(artefact.N, artefact.M, _from_artefact(artefact, ENCODER_TRANSFORMS), artefact.name)
 
 
 def encoder_topology(N: int, M: int = 192, gdn_in_bits: int = 8) -> EncoderSpec:
     """The encoder of a student of width N before training: the topology's types, no
     biases, GDN32 widths."""
-    specs = topology(N, M, gdn_in_bits)
-    gdn = {s.name: (GDN_COEF_BITS, GDN_ACC_BITS) for s in specs if s.kind == "gdn"}
-    levels = {s.name: SCALE_LEVELS for s in specs if s.out_type is None}
-    return EncoderSpec(N, M, _describe(specs, {}, gdn, levels), f"topology N={N}, M={M}")
+    return EncoderSpec(N, M, _from_topology(N, M, gdn_in_bits, ENCODER_TRANSFORMS), f"topology N={N}, M={M}")
+
+
+def decoder_from_artefact(artefact: Artefact) -> DecoderSpec:
+    """The decoder (g_s) of a trained integer artefact."""
+    return DecoderSpec(artefact.N, artefact.M, _from_artefact(artefact, DECODER_TRANSFORMS), artefact.name)
+
+
+def decoder_topology(N: int, M: int = 192, gdn_in_bits: int = 8) -> DecoderSpec:
+    """The decoder (g_s) of a student of width N before training."""
+    return DecoderSpec(N, M, _from_topology(N, M, gdn_in_bits, DECODER_TRANSFORMS), f"topology N={N}, M={M}")

@@ -11,9 +11,14 @@ Block RAM: ``totals.bram36`` and ``lut_mem`` are the engines' (line buffers, wei
 ROMs, …); the encoder's own buffers (:mod:`.buffers`: the FIFOs between engines, the ŷ
 and ẑ buffers) are rows of ``buffers`` and ``totals.buffers_bram36``;
 ``totals.bram36_total`` is both, the figure the Markdown table's total row shows.
+
+A decoder's plan (a `layers.DecoderSpec`, ``part`` "decoder") reports the same way, per
+decoded pixel; its buffers are the FIFOs behind its engines.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from .balance import BalanceError, Plan, balance_dsp, padded
 from .cost import LUT_MAX_DEPTH
@@ -24,6 +29,11 @@ REPORT_FORMAT = "licfpga-plan-1"
 CLOCK_MHZ = 300.0
 RESOLUTIONS = {"720p": (1280, 720), "1080p": (1920, 1080)}
 
+#: How the report speaks of a plan's buffers (one line of `ASSUMPTIONS`).
+ENCODER_BUFFERS = (
+    "the encoder's buffers (gen.buffers): a FIFO of two output pixels behind every engine, ŷ's buffer (what g_a "
+    "makes while h_a flushes a frame) and the ẑ buffer (a whole ẑ frame), each one memory of depth × beat bits"
+)
 ASSUMPTIONS = (
     "cycles/frame = max(H_out·row, input beats), row = max(NF·SF, p+1) + (W_out−1)·max(NF·SF, s), "
     "NF = C_out/PE, SF = K²·C_in/SIMD; GDN: H·W·(C/PE)·(C/SIMD); frames back to back, fill latency excluded",
@@ -32,16 +42,39 @@ ASSUMPTIONS = (
     "accumulator), ⌈PE/SF⌉ lanes; GDN: 1 DSP per γ·u lane, 1 per squarer lane, 6 per tail lane",
     "block RAM: line buffers of K+s rows × max width, one weight ROM per PE (NF·SF × SIMD·8 bits), "
     f"simple-dual-port RAMB18/RAMB36 shapes; memories of ≤ {LUT_MAX_DEPTH} words in LUTs",
-    "the encoder's buffers (gen.buffers): a FIFO of two output pixels behind every engine, ŷ's buffer (what g_a "
-    "makes while h_a flushes a frame) and the ẑ buffer (a whole ẑ frame), each one memory of depth × beat bits",
+    ENCODER_BUFFERS,
     "the clock is assumed, not a timing result",
 )
 
 
+class _Part(NamedTuple):
+    """What differs between an encoder's report and a decoder's (`layers.EncoderSpec.part`)."""
+
+    interval: str  # what sets the interval when no engine's cycles do (`Plan.interval`)
+    buffers: str  # what the buffers row holds
+    pixel: str  # whose pixels the per-pixel figures count
+    assumption: str  # the buffers' line of `ASSUMPTIONS`
+
+
+_PARTS = {
+    "encoder": _Part(
+        "output (ŷ, then ẑ and the scale indexes)", "behind the engines, ŷ, ẑ", "input pixel", ENCODER_BUFFERS
+    ),
+    "decoder": _Part(
+        "input (ŷ, one element per cycle)",
+        "behind the engines",
+        "decoded pixel",
+        "the decoder's buffers (gen.buffers): a FIFO of two output pixels behind every engine but the last, "
+        "each one memory of depth × beat bits",
+    ),
+}
+
+
 def budget_sweep(plan: Plan, fractions=(1, 1 / 2, 1 / 4)) -> list[dict]:
-    """The same encoder re-balanced (`balance.balance_dsp`, default block-RAM budget) within
-    each fraction of ``plan``'s DSPs, on its frame: how the cycles per pixel scale with the
-    budget (halving it about doubles them while the foldings divide evenly)."""
+    """The same encoder (or decoder) re-balanced (`balance.balance_dsp`, default block-RAM
+    budget) within each fraction of ``plan``'s DSPs, on its frame: how the cycles per
+    pixel scale with the budget (halving it about doubles them while the foldings divide
+    evenly)."""
     rows = []
     for fraction in fractions:
         budget = int(plan.dsp * fraction)
@@ -102,7 +135,9 @@ def plan_report(plan: Plan, clock_mhz: float = CLOCK_MHZ, sweep: list[dict] | No
         for name, m in plan.buffers().items()
     ]
     bram_engines, bram_buffers = sum(c.bram36 for c in costs), sum(b["bram36"] for b in buffers)
-    # An engine, or the output: ŷ, then serially ẑ and the indexes (`Plan.interval`).
+    # An engine, or the encoder's output (ŷ, then serially ẑ and the indexes), or the
+    # decoder's input (`Plan.interval`).
+    part = _PARTS[plan.encoder.part]
     bottleneck = next((c for c in costs if c.cycles == interval), None)
     dsp = sum(c.dsp for c in costs)
     total_macs = sum(c.macs for c in costs) / interval
@@ -121,6 +156,7 @@ def plan_report(plan: Plan, clock_mhz: float = CLOCK_MHZ, sweep: list[dict] | No
         fps[label] = entry
     return {
         "format": REPORT_FORMAT,
+        "part": plan.encoder.part,
         "encoder": {"source": plan.encoder.source, "N": plan.encoder.N, "M": plan.encoder.M},
         "objective": plan.objective,
         "frame": [plan.width, plan.height],
@@ -142,22 +178,23 @@ def plan_report(plan: Plan, clock_mhz: float = CLOCK_MHZ, sweep: list[dict] | No
             "cycles_per_pixel": interval / pixels,
         },
         "bottleneck": {
-            "name": bottleneck.name if bottleneck else "output (ŷ, then ẑ and the scale indexes)",
+            "name": bottleneck.name if bottleneck else part.interval,
             "cycles_per_frame": interval,
             "cycles_per_pixel": interval / pixels,
             "tied": [c.name for c in costs if c.cycles == interval and c is not bottleneck],
         },
         "fps": fps,
         **({"budget_sweep": sweep} if sweep is not None else {}),
-        "assumptions": list(ASSUMPTIONS),
+        "assumptions": [part.assumption if a == ENCODER_BUFFERS else a for a in ASSUMPTIONS],
     }
 
 
 def markdown(report: dict) -> str:
     """The report as a Markdown section: the per-engine table, totals, bottleneck, fps."""
     w, h = report["frame"]
+    part = _PARTS[report["part"]]
     lines = [
-        f"### Encoder of {report['encoder']['source']}: {report['objective']}",
+        f"### {report['part'].capitalize()} of {report['encoder']['source']}: {report['objective']}",
         "",
         f"Cycles per pixel on the {w}×{h} (padded) frame; line buffers for up to "
         f"{report['max_frame'][0]}×{report['max_frame'][1]}.",
@@ -174,8 +211,7 @@ def markdown(report: dict) -> str:
         )
     t = report["totals"]
     lines.append(
-        f"| buffers ({len(report['buffers'])} FIFOs: behind the engines, ŷ, ẑ) | | | | | | | | | | "
-        f"{t['buffers_bram36']:g} | | |"
+        f"| buffers ({len(report['buffers'])} FIFOs: {part.buffers}) | | | | | | | | | | {t['buffers_bram36']:g} | | |"
     )
     lines.append(
         f"| **total** | | | | | | | {t['cycles_per_frame']:,} | {t['cycles_per_pixel']:.3f} | {t['dsp']} | "
@@ -186,7 +222,7 @@ def markdown(report: dict) -> str:
     lines += [
         "",
         f"Bottleneck: **{b['name']}**{tied}, {b['cycles_per_frame']:,} cycles per frame "
-        f"({b['cycles_per_pixel']:.3f} per input pixel). LUTs used as memory: {t['lut_mem']:,}.",
+        f"({b['cycles_per_pixel']:.3f} per {part.pixel}). LUTs used as memory: {t['lut_mem']:,}.",
         "",
     ]
     for label, entry in report["fps"].items():
@@ -202,7 +238,7 @@ def markdown(report: dict) -> str:
     if report.get("budget_sweep"):
         lines += [
             "",
-            "The same encoder re-balanced within a fraction of these DSPs:",
+            f"The same {report['part']} re-balanced within a fraction of these DSPs:",
             "",
             "| DSP budget | DSPs used | cycles/px |",
             "|--:|--:|--:|",

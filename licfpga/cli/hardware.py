@@ -1,7 +1,8 @@
 """The encoder's hardware: ``plan`` (the student width a device affords), ``generate``
-(Verilog, manifest, report), ``synth`` (Yosys resources), ``bench-rtl`` (a full frame in
-Verilator) and ``regress`` (the cocotb regression). The handlers import the hardware
-packages inside, so that the codec commands and ``--help`` stay light."""
+(Verilog, manifest, report; ``--part decoder``: the decoder's), ``synth`` (Yosys
+resources), ``bench-rtl`` (a full frame in Verilator) and ``regress`` (the cocotb
+regression). The handlers import the hardware packages inside, so that the codec
+commands and ``--help`` stay light."""
 
 from __future__ import annotations
 
@@ -49,21 +50,30 @@ def cmd_plan(args) -> int:
 
 
 def _design(args):
-    """The `gen.encoder.plan_design` of the design options (`_add_design_args`)."""
-    from licfpga.gen.encoder import plan_design  # light CLI: loaded when used
+    """The `gen.encoder.plan_design` of the design options (`_add_design_args`), or
+    `gen.decoder`'s where ``--part decoder`` asks for it."""
+    # light CLI: loaded when used
+    if getattr(args, "part", "encoder") == "decoder":
+        from licfpga.gen.decoder import plan_design
+    else:
+        from licfpga.gen.encoder import plan_design
 
     return plan_design(args.model, args.dsp_budget, args.fps, args.clock_mhz, args.resolution, args.max_frame)
 
 
 def cmd_generate(args) -> int:
-    from licfpga.gen.encoder import generate  # light CLI: loaded when used
+    # light CLI: loaded when used
+    if args.part == "decoder":
+        from licfpga.gen.decoder import generate
+    else:
+        from licfpga.gen.encoder import generate
 
     design = _design(args)
     start = time.perf_counter()
     files = generate(design, Path(args.out), args.clock_mhz)
     plan = design.plan
     print(
-        f"{args.out}: encoder of {design.artefact.name} ({plan.objective}, {plan.dsp} DSPs, "
+        f"{args.out}: {args.part} of {design.artefact.name} ({plan.objective}, {plan.dsp} DSPs, "
         f"{plan.interval() / (plan.width * plan.height):.3f} cycles/px on {plan.width}×{plan.height}), "
         f"generated in {time.perf_counter() - start:.1f} s: {', '.join(p.name for p in files.values())}"
     )
@@ -142,8 +152,21 @@ def register(sub) -> None:
     p.add_argument("--json", help="write the decision (or the table) here as JSON")
     p.set_defaults(func=cmd_plan)
 
-    p = sub.add_parser("generate", help="the encoder's Verilog, manifest and report from an integer artefact")
-    p.add_argument("--out", required=True, help="folder for licfpga_encoder.v, manifest.json, report.md/.json")
+    p = sub.add_parser(
+        "generate", help="the encoder's (or decoder's) Verilog, manifest and report from an integer artefact"
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        help="folder for licfpga_encoder.v (or licfpga_decoder.v), manifest.json, report.md/.json",
+    )
+    p.add_argument(
+        "--part",
+        choices=("encoder", "decoder"),
+        default="encoder",
+        help="encoder: g_a, h_a, h_s (pixels in, ŷ/ẑ/scale indexes out); decoder: g_s (ŷ in, pixels out; "
+        "frames are the decoded image's)",
+    )
     _add_design_args(p)
     p.set_defaults(func=cmd_generate)
 

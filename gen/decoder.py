@@ -1,0 +1,206 @@
+"""From a trained integer artefact and a folding plan to the decoder's RTL: the
+`rtl.decoder.DecoderConfig` (every g_s engine's config and integers), its Verilog, a
+manifest and the plan's report (`licfpga generate --part decoder`).
+
+The decoder's plan is `gen.balance`'s, on a `layers.DecoderSpec` (`decoder_from_artefact`):
+its frames are the decoded image's, padded to a multiple of 64 as the encoder's input,
+and the RTL's frame is ŷ's, a sixteenth of that on each side (`DecoderSpec.latent_size`).
+
+The generated tree (:func:`generate`) is a function of its inputs only, byte for byte:
+``licfpga_decoder.v`` (one top-level module; weight ROMs initialised inside it),
+``manifest.json`` (the artefact and its hash, the maximum frame, every engine's config
+and folding, the FIFO depths, the ports) and ``report.md``/``report.json`` (`gen.report`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from amaranth.back import verilog
+
+from ..formats import OUT_BITS, RSQRT_TABLE, gdn_square_shift
+from ..model.artefact import Artefact
+from ..model.golden import GoldenModel
+from ..rtl.decoder import Decoder, DecoderConfig
+from ..rtl.encoder import GDNStage
+from ..rtl.gdn import GDNConfig
+from .balance import DEFAULT_DSP_MARGIN, DEFAULT_MAX_FRAME, BalanceError, Plan, balance_dsp, balance_fps, chain_interval
+from .cost import Memory, layer_cost
+from .devices import DEVICES
+from .encoder import _conv_stage, _stage_json, default_model, load
+from .layers import ConvSpec, decoder_from_artefact, decoder_topology
+from .report import CLOCK_MHZ, budget_sweep, markdown, plan_report
+
+__all__ = [
+    "decoder_from_artefact",
+    "decoder_topology",
+    "decoder_config",
+    "DecoderDesign",
+    "design",
+    "generate",
+    "plan_design",
+    "golden_decoded",
+    "TOP",
+    "MANIFEST_FORMAT",
+]
+
+TOP = "licfpga_decoder"
+MANIFEST_FORMAT = "licfpga-decoder-1"
+
+
+def decoder_config(artefact: Artefact, plan: Plan) -> DecoderConfig:
+    """The decoder of ``artefact`` folded as ``plan`` (made for this artefact's
+    `decoder_from_artefact`), with line buffers for the ŷ of the plan's maximum frame."""
+    decoder = decoder_from_artefact(artefact)
+    if decoder != plan.encoder:
+        raise ValueError(f"the plan was made for {plan.encoder.source}, not for the decoder of {artefact.name}")
+    maxima = decoder.frame_sizes(plan.max_width, plan.max_height)
+    stages = []
+    for spec, folding, size in zip(decoder.layers, plan.foldings, maxima):
+        if isinstance(spec, ConvSpec):
+            stages.append(_conv_stage(spec, artefact.layer(spec.name), folding, size))
+        else:
+            params = artefact.layer(spec.name).params
+            cfg = GDNConfig.from_params(
+                params,
+                pe=folding.pe,
+                simd=folding.simd,
+                rsqrt_table=RSQRT_TABLE,
+                square_shift=gdn_square_shift(params.in_bits),
+            )
+            stages.append(GDNStage(spec.name, cfg))
+    return DecoderConfig(tuple(stages), *maxima[0])
+
+
+@dataclass(frozen=True, eq=False)
+class DecoderDesign:
+    """An artefact, its decoder's plan and the decoder they make; ``artefact_sha256`` as
+    `gen.encoder.EncoderDesign`'s. Frames here are ŷ's, as the RTL's ports take them."""
+
+    artefact: Artefact
+    plan: Plan
+    config: DecoderConfig
+    artefact_sha256: str | None
+
+    def check_frame(self, width: int, height: int) -> None:
+        """Raises `BalanceError` for a ŷ frame the built-in line buffers cannot take."""
+        for what, size, limit in (("width", width, self.config.max_width), ("height", height, self.config.max_height)):
+            if size > limit:
+                raise BalanceError(
+                    f"ŷ frame {what} {size} exceeds the decoder's built-in maximum of {limit} "
+                    f"(a decoded {what} of {self.plan.encoder.upsampling * limit}): generate it with a larger "
+                    f"--max-frame"
+                )
+
+    def costs(self, width: int, height: int) -> list:
+        """`gen.cost`'s `LayerCost` of every engine for a width×height ŷ frame (what is
+        streamed), with the line buffers of the plan's maximum frame."""
+        maxima = self.config.frame_sizes(self.config.max_width, self.config.max_height)
+        return [
+            layer_cost(spec, f, w, h, mw)
+            for spec, f, (w, h), (mw, _) in zip(
+                self.plan.encoder.layers, self.plan.foldings, self.config.frame_sizes(width, height), maxima
+            )
+        ]
+
+    def model_cycles(self, width: int, height: int) -> int:
+        """`gen.cost`'s frame interval for a width×height ŷ frame (`balance.chain_interval`)."""
+        return chain_interval(self.costs(width, height))
+
+    def buffers(self) -> dict:
+        """Every FIFO's depth, payload bits and memory, as `EncoderDesign.buffers`."""
+        out = {}
+        bits = self.config.fifo_bits
+        for name, depth in self.config.fifo_depths.items():
+            mem = Memory("fifo", depth, bits[name], 1, rom=False)
+            out[name] = {"depth": depth, "bits": bits[name], "bram36": mem.bram36, "luts": mem.luts}
+        return out
+
+    def component(self) -> Decoder:
+        return Decoder(self.config)
+
+    def verilog(self) -> str:
+        return verilog.convert(self.component(), name=TOP, emit_src=False)
+
+    def manifest(self, verilog_sha256: str | None = None) -> dict:
+        a = self.artefact
+        up = self.plan.encoder.upsampling
+        return {
+            "format": MANIFEST_FORMAT,
+            "top": TOP,
+            "artefact": {"name": a.name, "N": a.N, "M": a.M, "npz_sha256": self.artefact_sha256},
+            "objective": self.plan.objective,
+            "plan_frame": [self.plan.width, self.plan.height],
+            "max_frame": [self.plan.max_width, self.plan.max_height],
+            "max_latent": [self.config.max_width, self.config.max_height],
+            "ports": {
+                "i": f"one int{OUT_BITS} element of ŷ per beat: M channels per pixel, pixels in raster order "
+                "(the encoder's ŷ)",
+                "width/height": "the ŷ frame size, set while the decoder is empty",
+                "o": f"one decoded pixel per beat: 3 × uint8 (R, G, B), raster order, {up}·width × {up}·height; "
+                "first/last mark the frame",
+            },
+            "engines": [_stage_json(s) for s in self.config.stages],
+            "fifos": self.buffers(),
+            "fifo_rule": "behind every engine but the last: two output pixels, 2·C_out/PE beats (at least 3)",
+            **({"verilog_sha256": verilog_sha256} if verilog_sha256 else {}),
+        }
+
+
+def golden_decoded(artefact: Artefact, y) -> np.ndarray:
+    """What the decoder emits for ŷ given as an (h, w, M) array (pixels in raster order,
+    channel fastest: ``i``'s element order), from the integer golden model: x̂ as a
+    (16h, 16w, 3) uint8 array, whose raster order is the output beats'."""
+    y = np.ascontiguousarray(y).transpose(2, 0, 1)[None].astype(np.int64)
+    return GoldenModel(artefact).g_s(y)[0].transpose(1, 2, 0).astype(np.uint8)
+
+
+def design(artefact: Artefact, plan: Plan, artefact_sha256: str | None) -> DecoderDesign:
+    return DecoderDesign(artefact, plan, decoder_config(artefact, plan), artefact_sha256)
+
+
+def generate(d: DecoderDesign, out: Path, clock_mhz: float = CLOCK_MHZ) -> dict[str, Path]:
+    """Writes the tree into ``out``; returns the written files by role."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    text = d.verilog()
+    files = {
+        "verilog": out / f"{TOP}.v",
+        "manifest": out / "manifest.json",
+        "report_md": out / "report.md",
+        "report_json": out / "report.json",
+    }
+    files["verilog"].write_text(text)
+    files["manifest"].write_text(json.dumps(d.manifest(hashlib.sha256(text.encode()).hexdigest()), indent=1) + "\n")
+    report = plan_report(d.plan, clock_mhz, budget_sweep(d.plan))
+    files["report_json"].write_text(json.dumps(report, indent=1) + "\n")
+    files["report_md"].write_text(markdown(report))
+    return files
+
+
+def plan_design(
+    model: str | None = None,
+    dsp_budget: int | None = None,
+    fps: float | None = None,
+    clock_mhz: float = CLOCK_MHZ,
+    resolution: tuple[int, int] = (1280, 720),
+    max_frame: tuple[int, int] | None = None,
+) -> DecoderDesign:
+    """The decoder `licfpga generate --part decoder` makes, with the options of
+    `gen.encoder.plan_design` (frames are the decoded image's)."""
+    if dsp_budget is not None and fps is not None:
+        raise BalanceError("give a DSP budget or a frame rate, not both")
+    artefact, sha256 = load(model or default_model())
+    decoder = decoder_from_artefact(artefact)
+    max_frame = max_frame or DEFAULT_MAX_FRAME
+    if fps is not None:
+        plan = balance_fps(decoder, fps, clock_mhz, resolution, max_frame)
+    else:
+        if dsp_budget is None:
+            dsp_budget = int(DEVICES["XCZU9EG"].dsp * (1 - DEFAULT_DSP_MARGIN))
+        plan = balance_dsp(decoder, dsp_budget, resolution, max_frame)
+    return design(artefact, plan, sha256)
