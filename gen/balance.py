@@ -22,8 +22,8 @@ folding within it.
 h_s runs between two frames' ŷ (the output sends ŷ, ẑ, then the scale indexes h_s makes
 from the whole ẑ): its engines are weighed at `SERIAL_SPEEDUP` times their frame cycles
 (`pace`), so they get that share of the interval, and the ŷ buffer holds what g_a makes
-meanwhile. A plan's interval is its slowest other engine's, or the output's ŷ plus that
-wait where it is longer (`Plan.interval`).
+meanwhile. A plan's interval is its slowest other engine's, or the output's (one element
+of ŷ, ẑ and the indexes per cycle) where it is longer (`Plan.interval`).
 
 Block RAM
 ---------
@@ -55,7 +55,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UserError
-from .buffers import decoder_buffers, encoder_buffers, engine_buffers, serial_wait, y_elements
+from .buffers import decoder_buffers, encoder_buffers, encoder_interval, engine_buffers
 from .cost import Folding, LayerCost, Memory, layer_cost, legal_foldings
 from .devices import DEFAULT_DEVICE, DEFAULT_MARGIN
 from .layers import DecoderSpec, EncoderSpec
@@ -177,14 +177,12 @@ class Plan:
         ]
 
     def interval(self, width: int | None = None, height: int | None = None) -> int:
-        """Cycles between frames: the slowest engine's outside h_s, or the output's, which
-        sends ŷ and then, serially, waits for ẑ and the scale indexes
-        (`buffers.serial_wait`), whichever is longer. A decoder's: `chain_interval`."""
+        """Cycles between frames: an encoder's `buffers.encoder_interval`, a decoder's
+        `chain_interval`."""
         costs = self.costs(width, height)
         if isinstance(self.encoder, DecoderSpec):
             return chain_interval(costs)
-        engines = max(c.cycles for c in costs if not c.spec.serial)
-        return max(engines, math.ceil(y_elements(self.encoder, costs) + serial_wait(self.encoder, costs)))
+        return encoder_interval(self.encoder, costs)
 
     @property
     def dsp(self) -> int:

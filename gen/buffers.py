@@ -32,6 +32,7 @@ from .layers import AbsSpec, ConvSpec, DecoderSpec, EncoderSpec
 __all__ = [
     "engine_buffers",
     "serial_wait",
+    "encoder_interval",
     "y_elements",
     "y_buffer_depth",
     "y_buffer",
@@ -106,6 +107,21 @@ def serial_wait(encoder: EncoderSpec, costs: list[LayerCost]) -> float:
         2 * c.cycles / spec.shape.out_size(c.width, c.height)[1] for spec, c in serial
     )
     return flush + z_elements + max(index_elements, h_s)
+
+
+def encoder_interval(encoder: EncoderSpec, costs: list[LayerCost]) -> int:
+    """The encoder's frame interval (``costs``: every engine's on that frame): the slowest
+    engine's outside h_s (the ŷ buffer keeps g_a streaming through the serial wait), or
+    the output's, which moves one element of ŷ, ẑ and the indexes per cycle, whichever
+    is longer. (The wait itself, :func:`serial_wait`, is an upper bound that sizes the
+    buffer: on the tiny encoder's 48×32 frames it is 1.7× what the bench measures.)"""
+    engines = max(c.cycles for c in costs if not c.spec.serial)
+    layers, zi, last = encoder.layers, _z_index(encoder), len(encoder.layers) - 1
+    z_elements = math.prod(layers[zi].shape.out_size(costs[zi].width, costs[zi].height)) * layers[zi].shape.c_out
+    index_elements = (
+        math.prod(layers[last].shape.out_size(costs[last].width, costs[last].height)) * layers[last].shape.c_out
+    )
+    return max(engines, y_elements(encoder, costs) + z_elements + index_elements)
 
 
 def y_elements(encoder: EncoderSpec, costs: list[LayerCost]) -> int:

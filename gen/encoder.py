@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from ..rtl.conv import ConvParams
 from ..rtl.encoder import ConvStage, Encoder, EncoderConfig, GDNStage
 from ..rtl.gdn import GDNConfig
 from .balance import DEFAULT_DSP_MARGIN, DEFAULT_MAX_FRAME, BalanceError, Plan, balance_dsp, balance_fps
-from .buffers import serial_wait, y_buffer_depth, y_elements
+from .buffers import encoder_interval, y_buffer_depth
 from .cost import Memory, layer_cost
 from .devices import DEVICES
 from .layers import ConvSpec, GDNSpec, encoder_from_artefact
@@ -187,12 +186,8 @@ class EncoderDesign:
 
     def model_cycles(self, width: int, height: int) -> int:
         """`gen.cost`'s frame interval for a width×height input (unpadded: what is
-        streamed): the slowest engine's outside h_s, or the output's ŷ and its wait for ẑ
-        and the indexes (`gen.balance.Plan.interval`)."""
-        costs = self.costs(width, height)
-        engines = max(c.cycles for c in costs if not c.spec.serial)
-        encoder = self.plan.encoder
-        return max(engines, math.ceil(y_elements(encoder, costs) + serial_wait(encoder, costs)))
+        streamed): `gen.buffers.encoder_interval`."""
+        return encoder_interval(self.plan.encoder, self.costs(width, height))
 
     def buffers(self) -> dict:
         """Every FIFO's depth, payload bits and memory (`gen.cost.Memory`: block RAM above
