@@ -14,7 +14,8 @@ the engine in front of it (:func:`engine_buffers`), which lets the balancer coun
 per engine.
 
 The decoder (`rtl.decoder.Decoder`, a `layers.DecoderSpec`) is a chain: its buffers are
-the FIFOs behind its engines but the last (:func:`decoder_buffers`).
+the FIFOs behind its engines but the last (:func:`decoder_buffers`), of
+`rtl.decoder.decoder_fifo_depth` (an output row more behind a transposed convolution).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from types import SimpleNamespace
 
 from amaranth.hdl import signed, unsigned
 
+from ..rtl.decoder import decoder_fifo_depth
 from ..rtl.encoder import pipe_fifo_depth, z_buffer_depth
 from ..rtl.stream import beat_layout
 from .cost import LayerCost, Memory
@@ -69,8 +71,7 @@ def engine_buffers(encoder: EncoderSpec, index: int, pe: int, max_width: int, ma
     shape = spec.shape
     producer = SimpleNamespace(c_out=shape.c_out, pe=pe)
     if isinstance(encoder, DecoderSpec):
-        last = index + 1 == len(layers)
-        return {} if last else {spec.name: _fifo("fifo", pipe_fifo_depth(producer), _out_shape(spec), pe)}
+        return _decoder_fifo(encoder, index, pe, encoder.frame_sizes(max_width, max_height)[index][0])
     if index == _z_index(encoder):
         size = encoder.frame_sizes(max_width, max_height)[index]
         z = _fifo("z buffer", z_buffer_depth(shape.out_size(*size), shape.c_out, pe), _out_shape(spec), pe)
@@ -175,11 +176,20 @@ def encoder_buffers(encoder: EncoderSpec, costs: list[LayerCost]) -> dict[str, M
     return {**out, "y": y_buffer(encoder, costs), "z": z, "zs": zs}
 
 
+def _decoder_fifo(decoder: DecoderSpec, index: int, pe: int, max_width: int) -> dict[str, Memory]:
+    """The FIFO behind engine ``index`` of ``decoder`` (none behind the last), whose
+    largest input frame is ``max_width`` wide."""
+    spec = decoder.layers[index]
+    if index + 1 == len(decoder.layers):
+        return {}
+    producer = SimpleNamespace(shape=spec.shape, c_out=spec.shape.c_out, pe=pe)
+    return {spec.name: _fifo("fifo", decoder_fifo_depth(producer, max_width), _out_shape(spec), pe)}
+
+
 def decoder_buffers(decoder: DecoderSpec, costs: list[LayerCost]) -> dict[str, Memory]:
-    """Every buffer of ``decoder`` folded as ``costs`` (every engine's cost on a frame:
-    a FIFO of two output pixels does not depend on it), by `DecoderConfig.fifo_depths`'
-    names."""
+    """Every buffer of ``decoder`` folded as ``costs`` (every engine's cost on the
+    built-in maximum frame), by `DecoderConfig.fifo_depths`' names."""
     out = {}
     for index, c in enumerate(costs):
-        out.update(engine_buffers(decoder, index, c.pe, c.width, c.height))
+        out.update(_decoder_fifo(decoder, index, c.pe, c.width))
     return out

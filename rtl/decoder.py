@@ -17,10 +17,32 @@ from ..formats import OUT_BITS
 from .encoder import ConvStage, GDNStage, chain, frame_signals, pipe_fifo_depth, refold
 from .stream import beat_layout, beat_signature
 
-__all__ = ["DecoderConfig", "Decoder", "PIXEL_CHANNELS"]
+__all__ = ["DecoderConfig", "Decoder", "PIXEL_CHANNELS", "decoder_fifo_depth"]
 
 #: A decoded pixel: R, G, B.
 PIXEL_CHANNELS = 3
+
+
+def decoder_fifo_depth(producer, max_width):
+    """The FIFO behind a decoder engine (``producer``: its ``shape``, ``c_out`` and ``pe``;
+    ``max_width``: its largest input frame's width): two output pixels
+    (`pipe_fifo_depth`), and behind a transposed convolution a whole output row more,
+    2·max_width·C_out/PE beats.
+
+    Why a row: `SubpixelRows` sends an input row's odd output row from its row buffer
+    after the even one, its input waiting meanwhile, so the phase engine stops for as long
+    as the consumer takes to drain that row. g_s's consumers are GDN units (no line
+    buffers to absorb it), which take the odd row at their own pace: on the tiny decoder
+    at 150 DSPs that made two frames back to back 28% slower than `gen.cost`'s interval,
+    which counts the replay at a beat per cycle. With the row in the FIFO the replay runs
+    at that rate and the phase engine goes on with the next row while the unit drains it;
+    the unit's backlog peaks at one odd row, which the FIFO holds beside the two pixels.
+    """
+    depth = pipe_fifo_depth(producer)
+    if producer.shape.transposed:
+        out_width, _ = producer.shape.out_size(max_width, 1)
+        depth += out_width * producer.c_out // producer.pe
+    return depth
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,8 +116,9 @@ class DecoderConfig:
 
     @property
     def fifo_depths(self):
-        """The FIFO behind every engine but the last, by name (`pipe_fifo_depth`)."""
-        return {a.name: pipe_fifo_depth(a) for a in self.stages[:-1]}
+        """The FIFO behind every engine but the last, by name (`decoder_fifo_depth`)."""
+        sizes = self.frame_sizes(self.max_width, self.max_height)
+        return {a.name: decoder_fifo_depth(a, w) for a, (w, _) in zip(self.stages[:-1], sizes)}
 
     @property
     def fifo_bits(self):
@@ -121,8 +144,10 @@ class Decoder(wiring.Component):
     Structure
     ---------
     One engine per layer (`TransposedConvLayer`, `GDN`; `rtl.encoder.chain`), each but
-    the last followed by a `StreamFIFO` of `pipe_fifo_depth` beats (two of its output
-    pixels) and, where the producer's PE differs from the consumer's input folding,
+    the last followed by a `StreamFIFO` of `decoder_fifo_depth` beats (two of its output
+    pixels, and behind a transposed convolution a whole output row, which lets its row
+    shuffle send the odd row at full rate while the GDN unit behind drains it) and,
+    where the producer's PE differs from the consumer's input folding,
     `WidthConverter`\\ s through their least common multiple. A gather folds ``i``'s
     elements into the first engine's input beats, another the last engine's PE into a
     whole pixel. A linear chain cannot deadlock: every engine waits only on the one after
@@ -157,7 +182,7 @@ class Decoder(wiring.Component):
         cfg = self.cfg
         bounds = cfg.frame_sizes(cfg.max_width, cfg.max_height)  # the frame grows along g_s
         sizes = frame_signals(m, cfg.stages, self.width, self.height, bounds)
-        x = chain(m, cfg.stages, wiring.flipped(self.i), 1, sizes)
+        x = chain(m, cfg.stages, wiring.flipped(self.i), 1, sizes, depths=cfg.fifo_depths)
         last = cfg.stages[-1]
         x = refold(m, "o", x, last.out_shape, last.pe, PIXEL_CHANNELS)
         wiring.connect(m, x, wiring.flipped(self.o))

@@ -341,11 +341,12 @@ def frame_signals(m, stages, width, height, bounds):
     return sizes
 
 
-def chain(m, stages, port, simd, sizes, make=engine):
+def chain(m, stages, port, simd, sizes, make=engine, depths=None):
     """Engines of ``stages`` (each made by ``make``) fed from ``port`` (beats of ``simd``
-    elements), each but the last followed by its FIFO of `pipe_fifo_depth` beats and
-    refolded to the next one's input where the folding differs; a convolution gets its
-    frame from ``sizes`` (`frame_signals`). Returns the last engine's output port."""
+    elements), each but the last followed by its FIFO (of `pipe_fifo_depth` beats, or
+    ``depths[name]``) and refolded to the next one's input where the folding differs; a
+    convolution gets its frame from ``sizes`` (`frame_signals`). Returns the last
+    engine's output port."""
     for n, stage in enumerate(stages):
         unit = make(stage)
         m.submodules[stage.name.replace(".", "_")] = unit
@@ -356,7 +357,8 @@ def chain(m, stages, port, simd, sizes, make=engine):
         wiring.connect(m, port, unit.i)
         port, simd = unit.o, stage.pe
         if n + 1 < len(stages):
-            port = _fifo(m, stage.name.replace(".", "_"), port, pipe_fifo_depth(stage))
+            depth = pipe_fifo_depth(stage) if depths is None else depths[stage.name]
+            port = _fifo(m, stage.name.replace(".", "_"), port, depth)
     return port
 
 

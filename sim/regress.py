@@ -18,6 +18,7 @@ from ..rtl.glue import Abs, SkidBuffer, StreamFIFO, WidthConverter
 from ..rtl.stream import beat_layout
 from .benches import axi_case, conv_case, deconv_case, gdn_case, glue_case, saturated_abs, window_case
 from .case import Case, run_case
+from .decoder_bench import decoder_case
 from .encoder_bench import axi_encoder_case, encoder_case
 from .runner import SIMULATORS
 
@@ -151,7 +152,7 @@ DEFAULT = {
     "verilator": [("window", n) for n in ("k5s2c3", "k3s1c4", "k3s2c2", "k5s2c8-addressed")]
     + [("glue", "abs"), ("glue", "gather")]
     + [("conv", "k5s2c3-first"), ("conv", "k3s2c4-relu"), ("gdn", "c4-gdn"), ("gdn", "c6-igdn")]
-    + [("encoder", "tiny-student-int8")],
+    + [("encoder", "tiny-student-int8"), ("decoder", "tiny-student-int8")],
     "icarus": [("window", "k5s2c3")]
     + [("glue", n) for n in GLUE]
     + [("axi", "k5s2c3")]
@@ -174,6 +175,8 @@ def _case(kind, name, simulator, smoke):
         return gdn_case(name, simulator, frames[:2] if smoke else frames, *unit)
     if kind == "encoder":
         return encoder_case(simulator)
+    if kind == "decoder":
+        return decoder_case(simulator)
     if kind == "axi-encoder":  # CI runs it through tests/boards/test_core.py
         return axi_encoder_case(simulator)
     if kind == "axi":
@@ -196,7 +199,11 @@ def cases(full=False, simulators=SIMULATORS):
                 + [("gdn", n) for n in GDNS]
                 + [("deconv", n) for n in DECONVS]
                 + (
-                    [("encoder", "tiny-student-int8"), ("axi-encoder", "tiny-student-int8")]
+                    [
+                        ("encoder", "tiny-student-int8"),
+                        ("decoder", "tiny-student-int8"),
+                        ("axi-encoder", "tiny-student-int8"),
+                    ]
                     if simulator == "verilator"
                     else []
                 )

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from amaranth.hdl import Fragment
 
-from licfpga.rtl.decoder import Decoder, DecoderConfig
-from licfpga.rtl.encoder import GDNStage
+from licfpga.rtl.decoder import Decoder, DecoderConfig, decoder_fifo_depth
+from licfpga.rtl.encoder import GDNStage, pipe_fifo_depth
 from licfpga.sim.stimuli import gdn_config, gdn_params
 from tests.rtl.test_encoder import conv
 
@@ -35,8 +35,9 @@ def test_a_consistent_decoder_elaborates():
     assert dec.i.payload.shape().size == 16 + 4
     assert dec.o.payload.shape().size == 3 * 8 + 4
     Fragment.get(dec, None)
-    # Two output pixels behind every engine but the last (at least 3 beats).
-    assert cfg.fifo_depths == {"g_s.0": 4, "g_s.1": 4}
+    # Two output pixels behind every engine but the last (at least 3 beats), and a whole
+    # output row more behind a transposed convolution: 8 pixels of 2 beats for g_s.0.
+    assert cfg.fifo_depths == {"g_s.0": 4 + 8 * 2, "g_s.1": 4}
     assert cfg.fifo_bits == {"g_s.0": 8 + 4, "g_s.1": 8 + 4}
 
 
@@ -90,3 +91,9 @@ def test_scale_indexes_and_empty_configs_are_refused():
         DecoderConfig((), 4, 4)
     with pytest.raises(ValueError, match=re.escape("max_width=0 must be a positive integer")):
         DecoderConfig(stages(), 0, 4)
+
+
+def test_the_fifo_behind_a_transposed_convolution_holds_an_output_row():
+    deconv = conv("g_s.0", 4, 6, transposed=True, in_bits=16, pe=2, max_size=(5, 4))
+    assert decoder_fifo_depth(deconv, 5) == pipe_fifo_depth(deconv) + 10 * 3
+    assert decoder_fifo_depth(igdn("g_s.1"), 10) == pipe_fifo_depth(igdn("g_s.1"))
