@@ -146,7 +146,8 @@ class DecoderDesign:
             },
             "engines": [_stage_json(s) for s in self.config.stages],
             "fifos": self.buffers(),
-            "fifo_rule": "behind every engine but the last: two output pixels, 2·C_out/PE beats (at least 3)",
+            "fifo_rule": "behind every engine but the last: two output pixels, 2·C_out/PE beats (at least 3), "
+            "and behind a transposed convolution one output row more (rtl.decoder.decoder_fifo_depth)",
             **({"verilog_sha256": verilog_sha256} if verilog_sha256 else {}),
         }
 

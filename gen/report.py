@@ -65,7 +65,7 @@ _PARTS = {
         "behind the engines",
         "decoded pixel",
         "the decoder's buffers (gen.buffers): a FIFO of two output pixels behind every engine but the last, "
-        "each one memory of depth × beat bits",
+        "one output row more behind a transposed convolution, each one memory of depth × beat bits",
     ),
 }
 
