@@ -52,21 +52,19 @@ def cmd_plan(args) -> int:
 def _design(args):
     """The `gen.encoder.plan_design` of the design options (`_add_design_args`), or
     `gen.decoder`'s where ``--part decoder`` asks for it."""
-    # light CLI: loaded when used
     if getattr(args, "part", "encoder") == "decoder":
-        from licfpga.gen.decoder import plan_design
+        from licfpga.gen.decoder import plan_design  # light CLI: loaded when used
     else:
-        from licfpga.gen.encoder import plan_design
+        from licfpga.gen.encoder import plan_design  # light CLI: loaded when used
 
     return plan_design(args.model, args.dsp_budget, args.fps, args.clock_mhz, args.resolution, args.max_frame)
 
 
 def cmd_generate(args) -> int:
-    # light CLI: loaded when used
     if args.part == "decoder":
-        from licfpga.gen.decoder import generate
+        from licfpga.gen.decoder import generate  # light CLI: loaded when used
     else:
-        from licfpga.gen.encoder import generate
+        from licfpga.gen.encoder import generate  # light CLI: loaded when used
 
     design = _design(args)
     start = time.perf_counter()
