@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .balance import DEFAULT_DSP_MARGIN, BalanceError, Plan, balance_dsp, balance_fps, padded, place
 from .devices import DEVICES, Device
-from .layers import encoder_topology
+from .layers import decoder_topology, encoder_topology
 from .report import CLOCK_MHZ, RESOLUTIONS
 from .system import ARM_FACTOR, DDR_USABLE, HostSpeed, hosts, system_markdown, system_rows
 
@@ -232,6 +232,26 @@ def chosen_plan(decision: dict, M: int = 192) -> Plan | None:
     return plan
 
 
+def chosen_decoder_plan(decision: dict, M: int = 192) -> Plan | BalanceError | None:
+    """The g_s decoder of :func:`choose_width`'s chosen width balanced alone for the
+    decision's frame rate on a device of the same kind (None if no width was chosen; the
+    `BalanceError` where it does not fit)."""
+    if decision["chosen"] is None:
+        return None
+    device, frame = DEVICES[decision["device"]], tuple(decision["padded"])
+    try:
+        return balance_fps(
+            decoder_topology(decision["chosen"], M),
+            decision["fps"],
+            decision["clock_mhz"],
+            frame,
+            frame,
+            **_budgets(device, decision["margin"]),
+        )
+    except BalanceError as exc:
+        return exc
+
+
 def system_of(
     decision: dict,
     speed: HostSpeed,
@@ -259,6 +279,7 @@ def system_of(
             "(benchmarks/host_speed.py --model) and pass it as --host-speed."
         )
         return {"rows": [], "why": why, "markdown": why + "\n"}
+    decoder = chosen_decoder_plan(decision, M)
     rows = system_rows(
         plan,
         resolutions,
@@ -267,7 +288,15 @@ def system_of(
         M,
         decision["chosen"],
         ddr_usable,
+        decoder if isinstance(decoder, Plan) else None,
     )
+    if isinstance(decoder, Plan):
+        decoder_line = (
+            f"PL g_s: the N={decision['chosen']} decoder alone on a {decision['device']} for the same target: "
+            f"{decoder.dsp} DSPs, {decoder.bram36:g} RAMB36 (`licfpga generate --part decoder`).\n"
+        )
+    else:
+        decoder_line = f"No PL g_s: the decoder does not meet the target alone on a {decision['device']}: {decoder}\n"
     return {
         "N": decision["chosen"],
         "host_speed": {**speed.as_json(), "source": speed.source},
@@ -275,7 +304,10 @@ def system_of(
         "host_cores": host_cores,
         "ddr_usable": ddr_usable,
         "rows": rows,
-        "markdown": system_markdown(rows, speed, decision["clock_mhz"], ddr_usable),
+        "decoder": (
+            {"dsp": decoder.dsp, "bram36": decoder.bram36} if isinstance(decoder, Plan) else {"error": str(decoder)}
+        ),
+        "markdown": system_markdown(rows, speed, decision["clock_mhz"], ddr_usable) + "\n" + decoder_line,
     }
 
 

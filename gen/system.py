@@ -1,14 +1,17 @@
 """The whole system's frame rates, encode and decode, for today's hardware split: the
-FPGA (PL) runs g_a, h_a and h_s with the scale indices; the host runs rANS and the whole
-decoder. The plan's engines are only one stage of it (`licfpga plan` prints both).
+FPGA (PL) runs g_a, h_a and h_s with the scale indices; the host runs rANS and the
+decoder's h_s, and g_s unless a PL of its own runs it (the decoder, `gen.decoder`,
+balanced alone on the same kind of device: the two do not share one). The plan's
+engines are only one stage of it (`licfpga plan` prints both).
 
 A frame's stages and what each costs (P = padded input pixels, S = ŷ and ẑ symbols,
 M·P/256 + N·P/4096):
 
-* **PL** (encode): the balanced pipeline's interval at the assumed clock
-  (:meth:`balance.Plan.interval`, the cycle model the benches match to the cycle);
+* **PL** (encode; decode where a decoder plan is given): the balanced pipeline's
+  interval at the assumed clock (:meth:`balance.Plan.interval`, the cycle model the
+  benches match to the cycle);
 * **host** (encode: rANS of S symbols with the PL's scale indices; decode: rANS of
-  S symbols, h_s, g_s): the rates of :class:`~licfpga.model.hostspeed.HostSpeed`,
+  S symbols, h_s, and g_s without a PL decoder): the rates of :class:`~licfpga.model.hostspeed.HostSpeed`,
   measured on this machine, once as measured and once scaled to the ZCU102's
   Cortex-A53 by :data:`ARM_FACTOR`; the host's parts run one after another on
   ``host_cores`` cores working on different frames (ideal scaling; default 1);
@@ -26,11 +29,13 @@ from dataclasses import dataclass, replace
 from ..model.hostspeed import HostSpeed
 from .balance import Plan, padded
 
-#: The encoder's stage on the PL.
+#: The encoder's and the decoder's stages on the PL.
 PL_ENCODER = "PL g_a+h_a+h_s"
+PL_DECODER = "PL g_s"
 
 __all__ = [
     "PL_ENCODER",
+    "PL_DECODER",
     "HostSpeed",
     "ARM_FACTOR",
     "DDR_PEAK_BYTES_S",
@@ -186,9 +191,12 @@ def paths(
     M: int,
     N: int,
     ddr_usable: float = DDR_USABLE,
+    decoder: Plan | None = None,
 ) -> dict[str, FramePath]:
     """Encode and decode of one frame at ``resolution`` (padded to 64) on ``host``,
-    the PL running ``plan`` (its foldings; line buffers as wide as the frame needs)."""
+    the PL running ``plan`` (its foldings; line buffers as wide as the frame needs) and,
+    given a ``decoder`` plan, g_s on a PL of its own (the host keeps rANS and the hyper
+    path's h_s); without one the host runs g_s too."""
     w, h = padded(*resolution)
     pixels, syms = w * h, symbols(w, h, M, N)
     speed = host.speed
@@ -207,11 +215,19 @@ def paths(
             Stage("DDR", sum(traffic["encode"].values()) / ddr_rate),
         )
     )
-    g_s = host.seconds(pixels * speed.g_s_s_per_px)
     rans = host.seconds(syms / speed.rans_decode_sym_s)
+    if decoder is None:
+        g_s = host.seconds(pixels * speed.g_s_s_per_px)
+        on_host = (("rANS decode", rans), ("h_s + scale indices", h_s), ("g_s", g_s))
+        pl = ()
+    else:
+        wide_decoder = replace(decoder, max_width=max(decoder.max_width, w), max_height=max(decoder.max_height, h))
+        on_host = (("rANS decode", rans), ("h_s + scale indices", h_s))
+        pl = (Stage(PL_DECODER, wide_decoder.interval(w, h) / (clock_mhz * 1e6)),)
     decode = FramePath(
         (
-            Stage("host", rans + h_s + g_s, (("rANS decode", rans), ("h_s + scale indices", h_s), ("g_s", g_s))),
+            Stage("host", sum(t for _, t in on_host), on_host),
+            *pl,
             Stage("DDR", sum(traffic["decode"].values()) / ddr_rate),
         )
     )
@@ -226,6 +242,7 @@ def system_rows(
     M: int,
     N: int,
     ddr_usable: float = DDR_USABLE,
+    decoder: Plan | None = None,
 ) -> list[dict]:
     """Per resolution and host: encode and decode (:func:`paths`) and the DDR bytes."""
     rows = []
@@ -233,7 +250,7 @@ def system_rows(
         w, h = padded(*resolution)
         traffic = ddr_traffic(w, h, M, N)
         for host in host_list:
-            p = paths(plan, resolution, host, clock_mhz, M, N, ddr_usable)
+            p = paths(plan, resolution, host, clock_mhz, M, N, ddr_usable, decoder)
             rows.append(
                 {
                     "resolution": label,
@@ -270,9 +287,9 @@ def system_markdown(rows: list[dict], speed: HostSpeed, clock_mhz: float, ddr_us
     """:func:`system_rows` as a Markdown table with its sources and assumptions."""
     lines = [
         "| resolution | host | PL fps (g_a, h_a, h_s) | encode: host ms (rANS) | DDR MB (its fps) | **encode fps** | "
-        "encode bottleneck | decode: host ms (rANS + h_s + g_s) | DDR MB (its fps) | **decode fps** | "
+        "encode bottleneck | decode: host ms (rANS + h_s [+ g_s]) | PL g_s fps | DDR MB (its fps) | **decode fps** | "
         "decode bottleneck |",
-        "|---|---|--:|--:|--:|--:|---|--:|--:|--:|---|",
+        "|---|---|--:|--:|--:|--:|---|--:|--:|--:|--:|---|",
     ]
     for r in rows:
         enc = {s["name"]: s for s in r["encode"]["stages"]}
@@ -281,6 +298,7 @@ def system_markdown(rows: list[dict], speed: HostSpeed, clock_mhz: float, ddr_us
             f"| {r['resolution']} ({r['padded'][0]}×{r['padded'][1]}) | {r['host']} | {_num(enc[PL_ENCODER]['fps'])} | "
             f"{_ms(enc['host'])} | {_ddr(r['encode'], r['ddr_bytes']['encode'] / 1e6)} | "
             f"**{_num(r['encode']['fps'])}** | {r['encode']['bottleneck_detail']} | {_ms(dec['host'])} | "
+            f"{_num(dec[PL_DECODER]['fps']) if PL_DECODER in dec else '— (host)'} | "
             f"{_ddr(r['decode'], r['ddr_bytes']['decode'] / 1e6)} | **{_num(r['decode']['fps'])}** | "
             f"{r['decode']['bottleneck_detail']} |"
         )
@@ -293,7 +311,8 @@ def system_markdown(rows: list[dict], speed: HostSpeed, clock_mhz: float, ddr_us
         f"(constriction through the codec's calls); h_s + scale indices (the decoder's) {s.h_s_s_per_px * 1e9:.0f} ns/px, "
         f"g_s {s.g_s_s_per_px * 1e9:.0f} ns/px (integer model {s.model}, fastint, on {s.frame[0]}×{s.frame[1]}).",
         f"PL: the plan's pipeline (balanced for its target frame; line buffers widened for a larger row) at an "
-        f"assumed {clock_mhz:g} MHz; DDR at {ddr_usable:.0%} of {DDR_PEAK_BYTES_S / 1e9:.1f} GB/s.",
+        f"assumed {clock_mhz:g} MHz; PL g_s: the decoder balanced alone for the same target on a device of its "
+        f"own, where one is given; DDR at {ddr_usable:.0%} of {DDR_PEAK_BYTES_S / 1e9:.1f} GB/s.",
         "",
     ]
     lines += [f"- {a}" for a in ASSUMPTIONS]

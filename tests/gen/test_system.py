@@ -8,7 +8,7 @@ import pytest
 
 from licfpga.cli import main
 from licfpga.gen.balance import balance_dsp
-from licfpga.gen.layers import encoder_topology
+from licfpga.gen.layers import decoder_topology, encoder_topology
 from licfpga.gen.plan import DEVICES, choose_width, system_of
 from licfpga.gen.system import (
     DDR_PEAK_BYTES_S,
@@ -85,6 +85,19 @@ def test_the_bottleneck_is_the_slowest_stage(plan, rates, usable, encode_bottlen
         assert path.describe_bottleneck().startswith(name)
     pl = next(s for s in p["encode"].stages if s.name == "PL g_a+h_a+h_s")
     assert pl.seconds == plan.interval(1280, 768) / 300e6
+
+
+def test_a_pl_decoder_takes_g_s_off_the_host(plan):
+    decoder = balance_dsp(decoder_topology(64), 2268)
+    host = Host("h", speed(rans=1e12, h_s=1e-15, g_s=1e-3))
+    without, with_pl = (paths(plan, (1280, 720), host, 300.0, 192, 64, decoder=d)["decode"] for d in (None, decoder))
+    assert without.describe_bottleneck().startswith("host: g_s")
+    stages = {s.name: s for s in with_pl.stages}
+    assert set(stages) == {"host", "PL g_s", "DDR"}
+    assert [name for name, _ in stages["host"].parts] == ["rANS decode", "h_s + scale indices"]
+    assert stages["PL g_s"].seconds == decoder.interval(1280, 768) / 300e6
+    # the host's work is negligible here, so the PL's g_s sets the rate
+    assert with_pl.bottleneck.name == "PL g_s" and with_pl.fps > without.fps
 
 
 def test_host_time_is_the_sum_of_its_parts_scaled_by_factor_and_cores(plan):
