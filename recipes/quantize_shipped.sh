@@ -8,7 +8,7 @@ RUNS=${RUNS:-runs}
 STEPS=${STEPS:-100}
 export OMP_WAIT_POLICY=PASSIVE
 for name in student-n64-q1 student-n64-q2 student-n64-q3 student-n64-q4 \
-            student-n64-nokd-q2 student-n64-nokd-q3 student-n32-q2 student-n32-q3; do
+            student-n64-nokd-q1 student-n64-nokd-q2 student-n64-nokd-q3 student-n64-nokd-q4 student-n32-q2 student-n32-q3; do
     [ -f "model/weights/$name.pt" ] || { echo "skip $name: not trained yet"; continue; }
     licfpga quantize --model "$name" --data "$DATA" --steps "$STEPS" --batch 8 --crop 128 \
         --checkpoint "$RUNS/$name-qat.pt"
