@@ -14,8 +14,6 @@ and folding, the FIFO depths, the ports) and ``report.md``/``report.json`` (`gen
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,9 +29,9 @@ from ..rtl.gdn import GDNConfig
 from .balance import DEFAULT_DSP_MARGIN, DEFAULT_MAX_FRAME, BalanceError, Plan, balance_dsp, balance_fps, chain_interval
 from .cost import Memory, layer_cost
 from .devices import DEVICES
-from .encoder import _conv_stage, _stage_json, default_model, load
+from .encoder import _conv_stage, _stage_json, default_model, load, write_tree
 from .layers import ConvSpec, decoder_from_artefact, decoder_topology
-from .report import CLOCK_MHZ, budget_sweep, markdown, plan_report
+from .report import CLOCK_MHZ
 
 __all__ = [
     "decoder_from_artefact",
@@ -166,21 +164,7 @@ def design(artefact: Artefact, plan: Plan, artefact_sha256: str | None) -> Decod
 
 def generate(d: DecoderDesign, out: Path, clock_mhz: float = CLOCK_MHZ) -> dict[str, Path]:
     """Writes the tree into ``out``; returns the written files by role."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    text = d.verilog()
-    files = {
-        "verilog": out / f"{TOP}.v",
-        "manifest": out / "manifest.json",
-        "report_md": out / "report.md",
-        "report_json": out / "report.json",
-    }
-    files["verilog"].write_text(text)
-    files["manifest"].write_text(json.dumps(d.manifest(hashlib.sha256(text.encode()).hexdigest()), indent=1) + "\n")
-    report = plan_report(d.plan, clock_mhz, budget_sweep(d.plan))
-    files["report_json"].write_text(json.dumps(report, indent=1) + "\n")
-    files["report_md"].write_text(markdown(report))
-    return files
+    return write_tree(d, out, TOP, clock_mhz)
 
 
 def plan_design(

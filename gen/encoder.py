@@ -39,6 +39,7 @@ __all__ = [
     "EncoderDesign",
     "design",
     "generate",
+    "write_tree",
     "default_model",
     "load",
     "golden_packet",
@@ -253,11 +254,17 @@ def design(artefact: Artefact, plan: Plan, artefact_sha256: str | None) -> Encod
 
 def generate(d: EncoderDesign, out: Path, clock_mhz: float = CLOCK_MHZ) -> dict[str, Path]:
     """Writes the tree into ``out``; returns the written files by role."""
+    return write_tree(d, out, TOP, clock_mhz)
+
+
+def write_tree(d, out: Path, top: str, clock_mhz: float) -> dict[str, Path]:
+    """A design's tree (an encoder's or a decoder's: ``verilog()``, ``manifest()``,
+    ``plan``) in ``out``: ``top``.v, manifest.json, report.md/.json; the files by role."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     text = d.verilog()
     files = {
-        "verilog": out / f"{TOP}.v",
+        "verilog": out / f"{top}.v",
         "manifest": out / "manifest.json",
         "report_md": out / "report.md",
         "report_json": out / "report.json",
