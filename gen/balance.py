@@ -49,8 +49,8 @@ DSP budget, at the slowest interval).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -67,6 +67,9 @@ __all__ = [
     "place",
     "balance_dsp",
     "balance_fps",
+    "balance_interval",
+    "balance_shared",
+    "SharedPlan",
     "padded",
     "DEFAULT_DSP_MARGIN",
     "DEFAULT_BRAM_BUDGET",
@@ -370,22 +373,30 @@ class _Memory:
                 return plan
         return None
 
+    def pareto(self, cycles: int, dsp_budget: int | None) -> list[tuple[int, float, Plan]]:
+        """(DSPs, RAMB36 placed whole, plan) of the programme's allocations within
+        ``cycles`` and ``dsp_budget``: by rising DSPs, each with less block RAM than all
+        before it (line buffers in UltraRAM as far as it goes)."""
+        found = self._options(cycles, dsp_budget)
+        if found is None:
+            return []
+        options, cap = found
+        least, picks = self._programme(options, cap)
+        least = least[:, self.uram]
+        drops = np.flatnonzero(np.diff(least, prepend=least[0] + 1) < 0)
+        out = []
+        for d in drops[least[drops] < _UNREACHABLE]:
+            plan = self._allocation(options, picks, int(d))
+            bram = self.placed(plan, 0).bram36
+            if not out or bram < out[-1][1]:
+                out.append((plan.dsp, bram, plan))
+        return out
+
     def smallest(self, intervals: Iterable[int], dsp_budget: int | None) -> float:
         """The least RAMB36 (line buffers in UltraRAM as far as it goes) of the
         allocations within any of ``intervals`` and ``dsp_budget`` that the programme
         offers (every interval: a faster h_s can need less, `balance_dsp`)."""
-        best = math.inf
-        for cycles in intervals:
-            found = self._options(cycles, dsp_budget)
-            if found is None:
-                continue
-            options, cap = found
-            least, picks = self._programme(options, cap)
-            least = least[:, self.uram]
-            drops = np.flatnonzero(np.diff(least, prepend=least[0] + 1) < 0)
-            for d in drops[least[drops] < _UNREACHABLE]:
-                best = min(best, self.placed(self._allocation(options, picks, int(d)), 0).bram36)
-        return best
+        return min((p[-1][1] for p in (self.pareto(c, dsp_budget) for c in intervals) if p), default=math.inf)
 
 
 def _planner(
@@ -481,9 +492,34 @@ def balance_fps(
     unfolded, or the smallest block RAM at this rate."""
     if fps <= 0 or clock_mhz <= 0:
         raise BalanceError(f"fps ({fps}) and clock ({clock_mhz} MHz) must be positive")
+    w, h, _, _ = _frame(*frame, max_frame)
+    return balance_interval(
+        encoder,
+        math.floor(clock_mhz * 1e6 / fps),
+        frame,
+        max_frame,
+        bram_budget,
+        uram,
+        objective=f"{fps:g} fps on {w}×{h} at {clock_mhz:g} MHz",
+        too_slow=lambda cycles: f"at most {clock_mhz * 1e6 / cycles:.1f} fps at {clock_mhz:g} MHz, not {fps:g}",
+    )
+
+
+def balance_interval(
+    encoder: EncoderSpec,
+    interval: int,
+    frame: tuple[int, int] = DEFAULT_PLAN_FRAME,
+    max_frame: tuple[int, int] = DEFAULT_MAX_FRAME,
+    bram_budget: float | None = DEFAULT_BRAM_BUDGET,
+    uram: int = 0,
+    objective: str | None = None,
+    too_slow: Callable[[int], str] | None = None,
+) -> Plan:
+    """The fewest DSPs whose engines each take at most ``interval`` cycles per ``frame``
+    (`pace`) within ``bram_budget`` RAMB36: `balance_fps` in cycles. ``too_slow(cycles)``
+    words the limit of an engine that needs ``cycles`` even fully unfolded."""
     w, h, mw, mh = _frame(*frame, max_frame)
-    interval = math.floor(clock_mhz * 1e6 / fps)
-    objective = f"{fps:g} fps on {w}×{h} at {clock_mhz:g} MHz"
+    objective = objective or f"{interval} cycles per {w}×{h} frame"
     costs = _all_costs(encoder, w, h, mw, mh)
     chosen = []
     for spec, frontier in zip(encoder.layers, (_frontier(cs) for cs in costs)):
@@ -491,10 +527,10 @@ def balance_fps(
         if best is None:
             fastest = pace(frontier[-1])
             serial = f" (h_s: its frame cycles ×{SERIAL_SPEEDUP}, as it runs between frames)" if spec.serial else ""
+            limit = too_slow(fastest) if too_slow else f"not {interval}"
             raise BalanceError(
                 f"{spec.name} of {encoder.source} needs at least {fastest} cycles per {w}×{h} frame{serial} "
-                f"even fully unfolded: at most {clock_mhz * 1e6 / fastest:.1f} fps at {clock_mhz:g} MHz, "
-                f"not {fps:g}"
+                f"even fully unfolded: {limit}"
             )
         chosen.append(best)
     make_plan, memory = _planner(encoder, costs, (w, h, mw, mh), objective, bram_budget, uram)
@@ -505,7 +541,117 @@ def balance_fps(
     if found is None:
         raise BalanceError(
             f"a block-RAM budget of {bram_budget:g} RAMB36 is below the smallest that fits "
-            f"{encoder.source} at {fps:g} fps: {memory.smallest([interval], None):g} RAMB36"
+            f"{encoder.source} at {objective}: {memory.smallest([interval], None):g} RAMB36"
             + (f" (with {uram} UltraRAMs)" if uram else "")
         )
     return found
+
+
+@dataclass(frozen=True)
+class SharedPlan:
+    """An encoder and a decoder on one device (`balance_shared`): both plans, on the same
+    frame, the budgets they share and the UltraRAMs each may take."""
+
+    encoder: Plan
+    decoder: Plan
+    dsp_budget: int
+    bram_budget: float
+    uram: tuple[int, int] = (0, 0)
+
+    @property
+    def dsp(self) -> int:
+        return self.encoder.dsp + self.decoder.dsp
+
+    def placements(self) -> tuple[Placement, Placement]:
+        """Each plan's memories placed (line buffers in its share of UltraRAM as far as
+        that brings it within the block RAM the other leaves)."""
+        e = place(self.encoder.memories(), self.bram_budget - self.decoder.bram36, self.uram[0])
+        return e, place(self.decoder.memories(), self.bram_budget - e.bram36, self.uram[1])
+
+    @property
+    def bram36(self) -> float:
+        return sum(p.bram36 for p in self.placements())
+
+    def interval(self, width: int | None = None, height: int | None = None) -> int:
+        """Cycles per frame of the slower of the two (both run at once, on their own streams)."""
+        return max(self.encoder.interval(width, height), self.decoder.interval(width, height))
+
+
+def balance_shared(
+    encoder: EncoderSpec,
+    decoder: DecoderSpec,
+    dsp_budget: int,
+    frame: tuple[int, int] = DEFAULT_PLAN_FRAME,
+    max_frame: tuple[int, int] = DEFAULT_MAX_FRAME,
+    bram_budget: float = DEFAULT_BRAM_BUDGET,
+    uram: int = 0,
+) -> SharedPlan:
+    """The encoder and the decoder on one device: the shortest frame interval both meet
+    together within ``dsp_budget`` DSPs and ``bram_budget`` RAMB36, and there the pair
+    of plans with the fewest DSPs. At an interval, each side's allocations that trade
+    DSPs for block RAM (`_Memory.pareto`: a faster h_s shrinks the ŷ buffer, a slower g_a
+    too, a smaller PE packs weight ROMs better) are paired, the pairs within both budgets
+    kept. UltraRAMs split evenly (the encoder takes an odd one).
+
+    The interval is bisected between the faster of the two alone within the whole
+    budgets and the first doubling at which a pair fits: a search, on the assumption
+    that a longer interval never needs more, which holds for DSPs and, except near the
+    block-RAM limit (`balance_dsp`'s note on h_s and the ŷ buffer), for block RAM.
+    Raises :class:`BalanceError` where no interval up to the slowest foldings' fits."""
+    w, h, mw, mh = _frame(*frame, max_frame)
+    sides = []
+    for spec, u in ((encoder, (uram + 1) // 2), (decoder, uram // 2)):
+        costs = _all_costs(spec, w, h, mw, mh)
+        memory = _planner(spec, costs, (w, h, mw, mh), "", bram_budget, u)[1]
+        sides.append((spec, costs, memory))
+    slowest = max(pace(c) for _, costs, _ in sides for cs in costs for c in cs)
+
+    least = [math.inf, math.inf]  # each side's least RAMB36 within the DSP budget at the intervals tried
+
+    def pair(cycles: int) -> tuple[Plan, Plan] | None:
+        (_, _, me), (_, _, md) = sides
+        encoders = me.pareto(cycles, dsp_budget)
+        fits = []
+        for de, be, pe in encoders:
+            decoders = md.pareto(cycles, dsp_budget - de)
+            least[1] = min([least[1]] + [b for _, b, _ in decoders])
+            fits += [(de + dd, pe, pd) for dd, bd, pd in decoders if be + bd <= bram_budget]
+        least[0] = min([least[0]] + [b for _, b, _ in encoders])
+        return min(fits, key=lambda f: f[0])[1:] if fits else None
+
+    try:
+        fastest = [
+            balance_dsp(spec, dsp_budget, frame, max_frame, bram_budget=bram_budget, uram=m.uram).interval()
+            for spec, _, m in sides
+        ]
+    except BalanceError:
+        fastest = [1, 1]
+    low, high = max(fastest) - 1, max(fastest)  # low: shorter than either alone manages
+    found = pair(high)
+    while found is None:
+        if high > slowest:
+            raise BalanceError(
+                f"{encoder.source} and its decoder do not fit one device together at any frame rate: within "
+                f"{dsp_budget} DSPs the encoder takes at least {least[0]:g} RAMB36 and the decoder {least[1]:g} "
+                f"({least[0] + least[1]:g} together, of {bram_budget:g}"
+                + (f"; {uram} UltraRAMs split between them" if uram else "")
+                + ")"
+            )
+        low, high = high, 2 * high
+        found = pair(high)
+    while high - low > max(1, high // 1000):  # to 0.1%
+        mid = (low + high) // 2
+        got = pair(mid)
+        if got is None:
+            low = mid
+        else:
+            high, found = mid, got
+    e, d = found
+    objective = f"sharing {dsp_budget} DSPs and {bram_budget:g} RAMB36"
+    return SharedPlan(
+        replace(e, objective=f"encoder {objective} with its decoder"),
+        replace(d, objective=f"decoder {objective} with its encoder"),
+        dsp_budget,
+        bram_budget,
+        (sides[0][2].uram, sides[1][2].uram),
+    )

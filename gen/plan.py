@@ -14,7 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .balance import DEFAULT_DSP_MARGIN, BalanceError, Plan, balance_dsp, balance_fps, padded, place
+from .balance import (
+    DEFAULT_DSP_MARGIN,
+    BalanceError,
+    Plan,
+    SharedPlan,
+    balance_dsp,
+    balance_fps,
+    balance_shared,
+    padded,
+    place,
+)
 from .devices import DEVICES, Device
 from .layers import decoder_topology, encoder_topology
 from .report import CLOCK_MHZ, RESOLUTIONS
@@ -28,6 +38,8 @@ __all__ = [
     "rd_ranking",
     "choose_width",
     "chosen_plan",
+    "chosen_decoder_plan",
+    "shared_plan",
     "system_of",
     "device_table",
     "table_markdown",
@@ -252,6 +264,28 @@ def chosen_decoder_plan(decision: dict, M: int = 192) -> Plan | BalanceError | N
         return exc
 
 
+def shared_plan(decision: dict, M: int = 192) -> SharedPlan | BalanceError | None:
+    """The encoder and the decoder of :func:`choose_width`'s chosen width on one device
+    of the decision's kind, the budgets split by `balance.balance_shared` (None if no
+    width was chosen; the `BalanceError` where the two do not fit together)."""
+    if decision["chosen"] is None:
+        return None
+    device, frame = DEVICES[decision["device"]], tuple(decision["padded"])
+    margin = decision["margin"]
+    try:
+        return balance_shared(
+            encoder_topology(decision["chosen"], M),
+            decoder_topology(decision["chosen"], M),
+            device.dsp_budget(margin),
+            frame,
+            frame,
+            device.bram36_budget(margin),
+            device.uram,
+        )
+    except BalanceError as exc:
+        return exc
+
+
 def system_of(
     decision: dict,
     speed: HostSpeed,
@@ -280,6 +314,7 @@ def system_of(
         )
         return {"rows": [], "why": why, "markdown": why + "\n"}
     decoder = chosen_decoder_plan(decision, M)
+    shared = shared_plan(decision, M)
     rows = system_rows(
         plan,
         resolutions,
@@ -297,6 +332,39 @@ def system_of(
         )
     else:
         decoder_line = f"No PL g_s: the decoder does not meet the target alone on a {decision['device']}: {decoder}\n"
+    frame = "{}×{}".format(*decision["padded"])
+    if isinstance(shared, SharedPlan):
+        (pe, pd), clock = shared.placements(), decision["clock_mhz"]
+        shared_rows = system_rows(
+            shared.encoder,
+            resolutions,
+            hosts(speed, arm_factor, host_cores),
+            clock,
+            M,
+            decision["chosen"],
+            ddr_usable,
+            shared.decoder,
+        )
+        urams = f" and {pe.uram + pd.uram} UltraRAMs" if pe.uram + pd.uram else ""
+        shared_md = (
+            f"\nEncoder and decoder on one {decision['device']} (`balance.balance_shared`: the shortest frame "
+            f"interval both meet within its {shared.dsp_budget} DSPs and {shared.bram_budget:g} RAMB36): encoder "
+            f"{shared.encoder.dsp} DSPs and {pe.bram36:g} RAMB36, decoder {shared.decoder.dsp} and {pd.bram36:g} "
+            f"({shared.dsp} DSPs, {pe.bram36 + pd.bram36:g} RAMB36{urams} together); each "
+            f"{clock * 1e6 / shared.interval():.1f} fps on {frame} at {clock:g} MHz:\n\n"
+            + system_markdown(shared_rows, speed, clock, ddr_usable, shared=True)
+        )
+        shared_json = {
+            "encoder": {"dsp": shared.encoder.dsp, "bram36": pe.bram36, "uram": pe.uram},
+            "decoder": {"dsp": shared.decoder.dsp, "bram36": pd.bram36, "uram": pd.uram},
+            "fps": clock * 1e6 / shared.interval(),
+            "rows": shared_rows,
+        }
+    elif shared is None:
+        shared_md, shared_json = "", None
+    else:
+        shared_md = f"\nNo encoder and decoder on one {decision['device']}: {shared}.\n"
+        shared_json = {"error": str(shared)}
     return {
         "N": decision["chosen"],
         "host_speed": {**speed.as_json(), "source": speed.source},
@@ -307,7 +375,8 @@ def system_of(
         "decoder": (
             {"dsp": decoder.dsp, "bram36": decoder.bram36} if isinstance(decoder, Plan) else {"error": str(decoder)}
         ),
-        "markdown": system_markdown(rows, speed, decision["clock_mhz"], ddr_usable) + "\n" + decoder_line,
+        "shared": shared_json,
+        "markdown": system_markdown(rows, speed, decision["clock_mhz"], ddr_usable) + "\n" + decoder_line + shared_md,
     }
 
 

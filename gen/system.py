@@ -283,8 +283,11 @@ def _ddr(path: dict, megabytes: float) -> str:
     return f"{megabytes:.3g} ({_num(ddr['fps'])} fps)"
 
 
-def system_markdown(rows: list[dict], speed: HostSpeed, clock_mhz: float, ddr_usable: float = DDR_USABLE) -> str:
-    """:func:`system_rows` as a Markdown table with its sources and assumptions."""
+def system_markdown(
+    rows: list[dict], speed: HostSpeed, clock_mhz: float, ddr_usable: float = DDR_USABLE, shared: bool = False
+) -> str:
+    """:func:`system_rows` as a Markdown table with its sources and assumptions;
+    ``shared``: the encoder and the decoder share one device (`balance.balance_shared`)."""
     lines = [
         "| resolution | host | PL fps (g_a, h_a, h_s) | encode: host ms (rANS) | DDR MB (its fps) | **encode fps** | "
         "encode bottleneck | decode: host ms (rANS + h_s [+ g_s]) | PL g_s fps | DDR MB (its fps) | **decode fps** | "
@@ -311,8 +314,13 @@ def system_markdown(rows: list[dict], speed: HostSpeed, clock_mhz: float, ddr_us
         f"(constriction through the codec's calls); h_s + scale indices (the decoder's) {s.h_s_s_per_px * 1e9:.0f} ns/px, "
         f"g_s {s.g_s_s_per_px * 1e9:.0f} ns/px (integer model {s.model}, fastint, on {s.frame[0]}×{s.frame[1]}).",
         f"PL: the plan's pipeline (balanced for its target frame; line buffers widened for a larger row) at an "
-        f"assumed {clock_mhz:g} MHz; PL g_s: the decoder balanced alone for the same target on a device of its "
-        f"own, where one is given; DDR at {ddr_usable:.0%} of {DDR_PEAK_BYTES_S / 1e9:.1f} GB/s.",
+        f"assumed {clock_mhz:g} MHz; PL g_s: "
+        + (
+            "the decoder beside the encoder on the same device, the budgets split between them"
+            if shared
+            else "the decoder balanced alone for the same target on a device of its own, where one is given"
+        )
+        + f"; DDR at {ddr_usable:.0%} of {DDR_PEAK_BYTES_S / 1e9:.1f} GB/s.",
         "",
     ]
     lines += [f"- {a}" for a in ASSUMPTIONS]

@@ -3,9 +3,19 @@ import re
 
 import pytest
 
-from licfpga.gen.balance import DEFAULT_BRAM_BUDGET, BalanceError, balance_dsp, balance_fps, pace, padded, place
+from licfpga.gen.balance import (
+    DEFAULT_BRAM_BUDGET,
+    BalanceError,
+    balance_dsp,
+    balance_fps,
+    balance_interval,
+    balance_shared,
+    pace,
+    padded,
+    place,
+)
 from licfpga.gen.cost import Folding, layer_cost, legal_foldings
-from licfpga.gen.layers import ConvSpec, GDNSpec, encoder_topology
+from licfpga.gen.layers import ConvSpec, GDNSpec, decoder_topology, encoder_topology
 
 CLOCK = 300.0
 XCZU9EG_BUDGET = 2268  # the XCZU9EG's 2,520 DSP48E2 less the default 10% margin
@@ -200,7 +210,7 @@ def test_fps_target_within_a_bram_budget(n64):
     with pytest.raises(
         BalanceError,
         match=r"a block-RAM budget of 50 RAMB36 is below the smallest that fits "
-        r"topology N=64, M=192 at 30 fps: [\d.]+ RAMB36",
+        r"topology N=64, M=192 at 30 fps on 1280×768 at 300 MHz: [\d.]+ RAMB36",
     ):
         balance_fps(n64, 30, CLOCK, bram_budget=50)
 
@@ -211,3 +221,48 @@ def test_ultraram_takes_line_buffers_the_block_ram_cannot(n64):
         balance_dsp(n64, 1555, bram_budget=500)
     plan = balance_dsp(n64, 1555, bram_budget=500, uram=96)
     assert place(plan.memories(), 500, 96).bram36 <= 500 < plan.bram36
+
+
+FRAME_720P = (1280, 768)
+
+
+@pytest.fixture(scope="module")
+def shared32():
+    return balance_shared(
+        encoder_topology(32), decoder_topology(32), XCZU9EG_BUDGET, FRAME_720P, FRAME_720P, DEFAULT_BRAM_BUDGET
+    )
+
+
+def test_shared_device_fits_both_within_the_budgets(shared32):
+    e, d = shared32.placements()
+    assert shared32.dsp == shared32.encoder.dsp + shared32.decoder.dsp <= XCZU9EG_BUDGET
+    assert e.bram36 + d.bram36 == shared32.bram36 <= DEFAULT_BRAM_BUDGET
+    assert shared32.interval() == max(shared32.encoder.interval(), shared32.decoder.interval())
+    assert "with its decoder" in shared32.encoder.objective and "with its encoder" in shared32.decoder.objective
+
+
+def test_shared_device_beats_an_even_split_and_loses_to_a_device_each(shared32):
+    enc, dec = encoder_topology(32), decoder_topology(32)
+    halves = [
+        balance_dsp(t, XCZU9EG_BUDGET // 2, FRAME_720P, FRAME_720P, bram_budget=DEFAULT_BRAM_BUDGET / 2)
+        for t in (enc, dec)
+    ]
+    alone = [balance_dsp(t, XCZU9EG_BUDGET, FRAME_720P, FRAME_720P) for t in (enc, dec)]
+    assert max(p.interval() for p in alone) < shared32.interval() <= max(p.interval() for p in halves)
+
+
+def test_shared_interval_is_the_shortest_within_a_tenth_of_a_percent(shared32):
+    """0.2% faster, no pair of the two sides' cheapest plans fits the DSPs."""
+    faster = int(shared32.interval() * 0.998)
+    enc, dec = encoder_topology(32), decoder_topology(32)
+    cheapest = [balance_interval(t, faster, FRAME_720P, FRAME_720P, bram_budget=None) for t in (enc, dec)]
+    assert sum(p.dsp for p in cheapest) > XCZU9EG_BUDGET
+
+
+def test_shared_device_too_small_names_what_each_side_needs():
+    with pytest.raises(
+        BalanceError,
+        match=r"do not fit one device together at any frame rate: within 2268 DSPs the "
+        r"encoder takes at least [\d.]+ RAMB36 and the decoder [\d.]+ \([\d.]+ together, of 300\)",
+    ):
+        balance_shared(encoder_topology(32), decoder_topology(32), XCZU9EG_BUDGET, FRAME_720P, FRAME_720P, 300)

@@ -144,6 +144,27 @@ def test_system_of_a_plan_decision():
     assert [r["resolution"] for r in odd["rows"]][::2] == ["720p", "1080p", "1000x600"]
     other = system_of(decision, speed(N=32))
     assert other["rows"] == [] and "measured with" in other["why"] and "N=32" in other["why"]
+    # N=64's encoder and decoder overrun one XCZU9EG's block RAM together: said, with both needs
+    assert "do not fit one device together" in system["shared"]["error"]
+    assert "No encoder and decoder on one XCZU9EG" in system["markdown"]
+
+
+def test_system_of_a_shared_device():
+    decision = choose_width(DEVICES["XCZU9EG"], 100, (1280, 720))
+    assert decision["chosen"] == 32
+    system = system_of(decision, speed(N=32))
+    shared = system["shared"]
+    assert shared["encoder"]["dsp"] + shared["decoder"]["dsp"] <= DEVICES["XCZU9EG"].dsp_budget()
+    assert shared["encoder"]["bram36"] + shared["decoder"]["bram36"] <= DEVICES["XCZU9EG"].bram36_budget()
+    alone = system["rows"][0]["decode"]["stages"]
+    row = shared["rows"][0]
+    pl = {s["name"]: s["fps"] for s in row["encode"]["stages"] + row["decode"]["stages"] if s["name"].startswith("PL")}
+    # sharing the device, each side runs at the common rate, below what it does alone
+    assert pl["PL g_s"] == pytest.approx(shared["fps"], rel=0.02) and pl["PL g_s"] < next(
+        s["fps"] for s in alone if s["name"] == "PL g_s"
+    )
+    assert "Encoder and decoder on one XCZU9EG" in system["markdown"]
+    assert "the decoder beside the encoder on the same device" in system["markdown"]
 
 
 def test_plan_prints_the_decision_then_the_system(tmp_path, capsys):
