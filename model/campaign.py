@@ -224,15 +224,19 @@ class Campaign:
 
     def _seed_from_weights(self) -> None:
         """Stages that shipped weights record as done (an earlier session, another
-        machine) count as done here too, with their validations."""
+        machine) count as done here too, with their validations, where those weights were
+        trained as the stage says (same init, teacher and distillation weights: a stage
+        whose recipe changed trains again)."""
         for s in self.plan:
             if s.name in self.state:
                 continue
             try:
-                previous = resolve_model(self._weights_of(s.name), self.weights).training.get("campaign", {})
+                training = resolve_model(self._weights_of(s.name), self.weights).training
             except ModelError:
                 continue
-            if previous.get("done"):
+            previous = training.get("campaign", {})
+            recipe = (training.get("init"), training.get("teacher"), training.get("kd_latent"), training.get("kd_image"))
+            if previous.get("done") and recipe == (s.init, s.teacher, s.kd_latent, s.kd_image):
                 self.record(s.name).update(
                     done=True, validations=list(previous.get("validations", [])), init_steps=previous.get("init_steps")
                 )

@@ -172,3 +172,18 @@ def test_compiled_campaign_compiles_once_per_stage(photos, tmp_path):
     assert rec["done"] and len(rec["validations"]) == 3 and all(np.isfinite(v["loss"]) for v in rec["validations"])
     first, later = times[1] - times[0], [b - a for a, b in zip(times[1:], times[2:])]
     assert max(later) < first  # the first segment compiled, the others reused it
+
+
+def test_shipped_weights_of_another_recipe_do_not_count_as_done(photos, tmp_path):
+    """A stage whose distillation weights changed trains again on a fresh machine; the
+    shipped weights of the same recipe count as done."""
+    kwargs = dict(segment_min=0.02, batch=2, crop=64, weights=tmp_path / "none", log=lambda _: None)
+    plan = tiny_plan()
+    camp = campaign.run(tmp_path / "runs", photos, time.time() + 120, plan=plan, **kwargs)
+    shipped = tmp_path / "shipped"
+    for name in ("a", "b"):
+        camp.export(name, shipped)
+    assert campaign.Campaign(tmp_path / "fresh", plan, shipped).state["b"]["done"]
+    distilled = [plan[0], campaign.Stage("b", 8, 3, M=8, steps=3, init="a", teacher="a", kd_latent=0.1, kd_image=0.1)]
+    fresh = campaign.Campaign(tmp_path / "fresh2", distilled, shipped)
+    assert fresh.state["a"]["done"] and "b" not in fresh.state and fresh.next_stage().name == "b"
