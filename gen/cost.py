@@ -58,9 +58,10 @@ DSP48E2s (what the RTL engine implements)
   output (``levels`` L > 0) replaces the requantizer by a binary search over per-channel
   thresholds: no DSP. A transposed convolution counts its phase convolution's.
 - GDN: one DSP per γ·u lane (26×17 bits), PE·SIMD; one squarer DSP per SIMD lane (the
-  squares are computed once, in the first pass, and replayed); ⌈PE/SF⌉ tail lanes of 6
-  DSPs each: three for the Newton step (m·y0, w·y0, y0·d), one for x·r, two for the
-  41×17-bit ·M.
+  squares are computed once, in the first pass, and replayed); ⌈PE/SF⌉ tail lanes of
+  `gdn_tail_dsp` DSPs each, a product's one or two (`gdn_tail_products`): the Newton
+  step's m·y0 (1), w·y0 and y0·d (28-bit operands: 2 each), x·r (1), the 41×17-bit ·M
+  (2): 8; the inverse's m·r (2) more: 10.
 
 Two products per DSP48E2 (:func:`dual_product_cost`, `rtl.dsp.DualMAC`)
 ------------------------------------------------------------------------
@@ -103,6 +104,8 @@ import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from amaranth.hdl import Shape, signed
+
 from ..formats import (
     ACC_BITS,
     DSP_A_BITS,
@@ -117,6 +120,8 @@ from ..formats import (
     index_bits,
     int_range,
 )
+from ..rtl import gdn
+from ..rtl.mvau import product_stages
 from ..shape import LayerShape
 from .layers import AbsSpec, ConvSpec, GDNSpec, Spec
 
@@ -137,7 +142,27 @@ __all__ = [
 LUT_MAX_DEPTH = 64
 CONV_PARAM_BITS = ACC_BITS + MULTIPLIER_BITS + SHIFT_BITS
 GDN_PARAM_BITS = GDN_ACC_BITS + MULTIPLIER_BITS + SHIFT_BITS + SHIFT_BITS
-GDN_TAIL_DSP = 6
+
+
+#: The products of a GDN unit's tail lane (`rtl.gdn.gdn_tail`: the Newton step's three,
+#: the inverse's m·r, x·r and ·M), as (a, b) shapes: one DSP48E2 each, two where an
+#: operand is wider than the multiplier takes (`rtl.mvau.product_stages`).
+def gdn_tail_products(inverse: bool, in_bits: int) -> list[tuple[Shape, Shape]]:
+    return [
+        (gdn.MANTISSA, gdn.SEED),
+        (gdn.W, gdn.SEED),
+        (gdn.SEED, gdn.D),
+        *([(gdn.MANTISSA, gdn.R)] if inverse else []),
+        (signed(in_bits), gdn.ROOT if inverse else gdn.R),
+        (gdn.xr_shape(in_bits), gdn.MULT),
+    ]
+
+
+def gdn_tail_dsp(inverse: bool, in_bits: int) -> int:
+    """DSP48E2s of one GDN tail lane: 8 forward, 10 inverse (matches Yosys' count)."""
+    return sum(product_stages(a, b) for a, b in gdn_tail_products(inverse, in_bits))
+
+
 RSQRT_WORDS, RSQRT_BITS = 1 << RSQRT_TABLE_BITS, RSQRT_SEED_BITS
 #: (depth, width, RAMB36 units) of every simple-dual-port shape (UG573, tables 1-3/1-4).
 _BRAM_SHAPES = tuple((16384 >> i, w, 1) for i, w in enumerate((1, 2, 4, 9, 18, 36))) + tuple(
@@ -369,7 +394,7 @@ def _gdn(spec: GDNSpec, f: Folding, width: int, height: int) -> LayerCost:
         width * height * nf * sf,
         spec.macs(width, height),
         f.pe * f.simd * (1 if fits_one else 2),
-        f.simd + lanes * GDN_TAIL_DSP,
+        f.simd + lanes * gdn_tail_dsp(spec.inverse, spec.in_bits),
         tuple(memories),
     )
 

@@ -12,10 +12,13 @@ from licfpga.gen.cost import (
     divisors,
     dual_chain,
     dual_product_cost,
+    gdn_tail_dsp,
+    gdn_tail_products,
     layer_cost,
     legal_foldings,
 )
 from licfpga.gen.layers import ConvSpec, GDNSpec
+from licfpga.rtl.gdn import gdn_tail
 from licfpga.sim.reference import window_cycles
 
 
@@ -141,8 +144,8 @@ def test_dsp_mapping():
     assert (cost.dsp_mac, cost.dsp_other) == (3200, 16 * 2)
     gdn = GDNSpec("g", 64, 8, 8, 26, 48)
     cost = layer_cost(gdn, Folding(16, 8), 8, 8, 8)
-    # 128 γ lanes, 8 squarers, ⌈16/8⌉ = 2 tail lanes of 6.
-    assert (cost.dsp_mac, cost.dsp_other) == (128, 8 + 2 * 6)
+    # 128 γ lanes, 8 squarers, ⌈16/8⌉ = 2 tail lanes of 8 (the inverse's: 10).
+    assert (cost.dsp_mac, cost.dsp_other) == (128, 8 + 2 * 8)
 
 
 def test_illegal_folding_and_frame_are_refused():
@@ -305,3 +308,14 @@ def test_requantized_output_costs_as_before():
             rows.append((c.pe, c.simd, c.window, c.cycles, c.macs, c.dsp_mac, c.dsp_other, memories))
     assert len(rows) == 416
     assert hashlib.sha256(repr(rows).encode()).hexdigest()[:16] == "6056c8a62a730c70"
+
+
+@pytest.mark.parametrize("inverse", [False, True])
+@pytest.mark.parametrize("in_bits", [8, 16])
+def test_gdn_tail_dsps_are_the_tail_pipelines_products(inverse, in_bits):
+    """The cost model's tail products are the RTL tail's: each takes as many DSP48E2s as
+    its pipeline stage has cycles (`product_stages`: 1 or 2)."""
+    stages = gdn_tail(inverse, in_bits).stages
+    products = [n for n in stages if "·" in n and not n.startswith(("w =", "sqrt ="))]
+    assert len(products) == len(gdn_tail_products(inverse, in_bits))
+    assert gdn_tail_dsp(inverse, in_bits) == sum(stages[n] for n in products) == (10 if inverse else 8)

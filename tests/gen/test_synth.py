@@ -48,14 +48,14 @@ def rtl_dsp(unit, stage, cost):
     """The DSP48E2s the RTL builds, from its operand widths: gen.cost's count, except
     where the RTL's product exceeds the DSP48E2's 27×18 signed multiplier and Yosys (as
     Vivado) cascades a second DSP: the convolution's requantizer multiplies ``acc +
-    bias`` (``rq0_v``) by the 17-bit M, one DSP up to 27 bits, two above; the GDN tail's
-    ``w·y0`` (w: 27 bits unsigned, so 28 signed) and ``y0·d`` (d: 28 bits signed) take
-    two each where the model counts one. (The window generators take none.)"""
+    bias`` (``rq0_v``) by the 17-bit M, one DSP up to 27 bits, two above. A GDN unit's
+    count is the model's (its tail's ``w·y0`` and ``y0·d``, 28-bit operands, two each).
+    (The window generators take none.)"""
     lanes = math.ceil(cost.pe / (cost.shape.window_len // cost.simd))
     if isinstance(stage, ConvStage):
         return cost.dsp_mac + lanes * (1 if register_bits(unit, "rq0_v") <= DSP_A_BITS else 2)
     assert register_bits(unit, "gdn0_w") == 27 and register_bits(unit, "gdn0_d") == 28
-    return cost.dsp + 2 * lanes
+    return cost.dsp
 
 
 @pytest.mark.parametrize("index", [0, 1])
