@@ -18,20 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from amaranth.back import verilog
 
-from ..formats import OUT_BITS, RSQRT_TABLE, gdn_square_shift
+from ..formats import OUT_BITS
 from ..model.artefact import Artefact
 from ..model.golden import GoldenModel
 from ..rtl.decoder import Decoder, DecoderConfig
-from ..rtl.encoder import GDNStage
-from ..rtl.gdn import GDNConfig
-from .balance import DEFAULT_DSP_MARGIN, DEFAULT_MAX_FRAME, BalanceError, Plan, balance_dsp, balance_fps, chain_interval
-from .cost import Memory, layer_cost
-from .devices import DEVICES
-from .encoder import _conv_stage, _stage_json, default_model, load, write_tree
-from .layers import ConvSpec, decoder_from_artefact, decoder_topology
+from .balance import BalanceError, Plan, chain_interval
+from .encoder import default_model, load, write_tree
+from .layers import decoder_from_artefact, decoder_topology
 from .report import CLOCK_MHZ
+from .stages import ChainDesign, balanced, stage, stage_json
 
 __all__ = [
     "decoder_from_artefact",
@@ -41,6 +37,7 @@ __all__ = [
     "design",
     "generate",
     "plan_design",
+    "golden_latent",
     "golden_decoded",
     "TOP",
     "MANIFEST_FORMAT",
@@ -57,32 +54,18 @@ def decoder_config(artefact: Artefact, plan: Plan) -> DecoderConfig:
     if decoder != plan.encoder:
         raise ValueError(f"the plan was made for {plan.encoder.source}, not for the decoder of {artefact.name}")
     maxima = decoder.frame_sizes(plan.max_width, plan.max_height)
-    stages = []
-    for spec, folding, size in zip(decoder.layers, plan.foldings, maxima):
-        if isinstance(spec, ConvSpec):
-            stages.append(_conv_stage(spec, artefact.layer(spec.name), folding, size))
-        else:
-            params = artefact.layer(spec.name).params
-            cfg = GDNConfig.from_params(
-                params,
-                pe=folding.pe,
-                simd=folding.simd,
-                rsqrt_table=RSQRT_TABLE,
-                square_shift=gdn_square_shift(params.in_bits),
-            )
-            stages.append(GDNStage(spec.name, cfg))
-    return DecoderConfig(tuple(stages), *maxima[0])
+    stages = tuple(stage(artefact, spec, f, size) for spec, f, size in zip(decoder.layers, plan.foldings, maxima))
+    return DecoderConfig(stages, *maxima[0])
 
 
 @dataclass(frozen=True, eq=False)
-class DecoderDesign:
+class DecoderDesign(ChainDesign):
     """An artefact, its decoder's plan and the decoder they make; ``artefact_sha256`` as
     `gen.encoder.EncoderDesign`'s. Frames here are ŷ's, as the RTL's ports take them."""
 
-    artefact: Artefact
-    plan: Plan
     config: DecoderConfig
-    artefact_sha256: str | None
+
+    top = TOP
 
     def check_frame(self, width: int, height: int) -> None:
         """Raises `BalanceError` for a ŷ frame the built-in line buffers cannot take."""
@@ -94,35 +77,12 @@ class DecoderDesign:
                     f"--max-frame"
                 )
 
-    def costs(self, width: int, height: int) -> list:
-        """`gen.cost`'s `LayerCost` of every engine for a width×height ŷ frame (what is
-        streamed), with the line buffers of the plan's maximum frame."""
-        maxima = self.config.frame_sizes(self.config.max_width, self.config.max_height)
-        return [
-            layer_cost(spec, f, w, h, mw)
-            for spec, f, (w, h), (mw, _) in zip(
-                self.plan.encoder.layers, self.plan.foldings, self.config.frame_sizes(width, height), maxima
-            )
-        ]
-
     def model_cycles(self, width: int, height: int) -> int:
         """`gen.cost`'s frame interval for a width×height ŷ frame (`balance.chain_interval`)."""
         return chain_interval(self.costs(width, height))
 
-    def buffers(self) -> dict:
-        """Every FIFO's depth, payload bits and memory, as `EncoderDesign.buffers`."""
-        out = {}
-        bits = self.config.fifo_bits
-        for name, depth in self.config.fifo_depths.items():
-            mem = Memory("fifo", depth, bits[name], 1, rom=False)
-            out[name] = {"depth": depth, "bits": bits[name], "bram36": mem.bram36, "luts": mem.luts}
-        return out
-
     def component(self) -> Decoder:
         return Decoder(self.config)
-
-    def verilog(self) -> str:
-        return verilog.convert(self.component(), name=TOP, emit_src=False)
 
     def manifest(self, verilog_sha256: str | None = None) -> dict:
         a = self.artefact
@@ -142,12 +102,20 @@ class DecoderDesign:
                 "o": f"one decoded pixel per beat: 3 × uint8 (R, G, B), raster order, {up}·width × {up}·height; "
                 "first/last mark the frame",
             },
-            "engines": [_stage_json(s) for s in self.config.stages],
+            "engines": [stage_json(s) for s in self.config.stages],
             "fifos": self.buffers(),
             "fifo_rule": "behind every engine but the last: two output pixels, 2·C_out/PE beats (at least 3), "
             "and behind a transposed convolution one output row more (rtl.decoder.decoder_fifo_depth)",
             **({"verilog_sha256": verilog_sha256} if verilog_sha256 else {}),
         }
+
+
+def golden_latent(artefact: Artefact, frame) -> np.ndarray:
+    """The decoder's input for an (H, W, 3) uint8 frame (H and W multiples of 16): ŷ from
+    the integer golden g_a, as an (H/16, W/16, M) array in ``i``'s element order (the
+    encoder's)."""
+    x = np.ascontiguousarray(frame).transpose(2, 0, 1)[None].astype(np.int64)
+    return GoldenModel(artefact).g_a(x)[0].transpose(1, 2, 0)
 
 
 def golden_decoded(artefact: Artefact, y) -> np.ndarray:
@@ -177,15 +145,6 @@ def plan_design(
 ) -> DecoderDesign:
     """The decoder `licfpga generate --part decoder` makes, with the options of
     `gen.encoder.plan_design` (frames are the decoded image's)."""
-    if dsp_budget is not None and fps is not None:
-        raise BalanceError("give a DSP budget or a frame rate, not both")
     artefact, sha256 = load(model or default_model())
-    decoder = decoder_from_artefact(artefact)
-    max_frame = max_frame or DEFAULT_MAX_FRAME
-    if fps is not None:
-        plan = balance_fps(decoder, fps, clock_mhz, resolution, max_frame)
-    else:
-        if dsp_budget is None:
-            dsp_budget = int(DEVICES["XCZU9EG"].dsp * (1 - DEFAULT_DSP_MARGIN))
-        plan = balance_dsp(decoder, dsp_budget, resolution, max_frame)
+    plan = balanced(decoder_from_artefact(artefact), dsp_budget, fps, clock_mhz, resolution, max_frame)
     return design(artefact, plan, sha256)

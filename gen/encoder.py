@@ -20,19 +20,17 @@ from pathlib import Path
 import numpy as np
 from amaranth.back import verilog
 
-from ..formats import OUT_BITS, RSQRT_TABLE, gdn_square_shift
-from ..model.artefact import Artefact, ConvLayer, read_manifest
+from ..formats import OUT_BITS
+from ..model.artefact import Artefact, read_manifest
 from ..model.golden import GoldenModel
 from ..model.registry import DEFAULT_MODEL, ModelError, list_models, load_integer_model
-from ..rtl.conv import ConvParams
-from ..rtl.encoder import ConvStage, Encoder, EncoderConfig, GDNStage
-from ..rtl.gdn import GDNConfig
-from .balance import DEFAULT_DSP_MARGIN, DEFAULT_MAX_FRAME, BalanceError, Plan, balance_dsp, balance_fps
+from ..rtl.encoder import Encoder, EncoderConfig
+from .balance import BalanceError, Plan
 from .buffers import encoder_interval, y_buffer_depth
-from .cost import Memory, layer_cost
-from .devices import DEVICES
-from .layers import ConvSpec, GDNSpec, encoder_from_artefact
+from .cost import layer_cost
+from .layers import AbsSpec, encoder_from_artefact
 from .report import CLOCK_MHZ, budget_sweep, markdown, plan_report
+from .stages import balanced, fifo_report, stage, stage_json
 
 __all__ = [
     "encoder_config",
@@ -51,23 +49,6 @@ TOP = "licfpga_encoder"
 MANIFEST_FORMAT = "licfpga-encoder-1"
 
 
-def _conv_stage(spec: ConvSpec, layer: ConvLayer, folding, max_size) -> ConvStage:
-    cfg = spec.layer_config(folding.pe, folding.simd, *max_size)
-    if layer.kind == "deconv":
-        # rtl.deconv wants (C_out, C_in, K, K); ConvTranspose2d's layout is (C_in, C_out, K, K).
-        weight = layer.weight.transpose(1, 0, 2, 3)
-    else:
-        weight = layer.weight  # rtl.conv wants (C_out, C_in, K, K): the artefact's layout
-    if layer.thresholds is not None:  # h_s's last: scale indexes, no requantization
-        ones, zeros = np.ones(spec.c_out, dtype=np.int64), np.zeros(spec.c_out, dtype=np.int64)
-        params = ConvParams(weight, layer.bias, ones, zeros, spec.out_bits, False, thresholds=layer.thresholds)
-    else:
-        params = ConvParams(
-            weight, layer.bias, layer.multiplier, layer.shift, layer.out_type.bits, layer.out_type.signed
-        )
-    return ConvStage(spec.name, cfg, params)
-
-
 def encoder_config(artefact: Artefact, plan: Plan) -> EncoderConfig:
     """The encoder of ``artefact`` folded as ``plan`` (made for this artefact's
     `gen.layers.encoder_from_artefact`), with line buffers for the plan's maximum frame."""
@@ -77,24 +58,10 @@ def encoder_config(artefact: Artefact, plan: Plan) -> EncoderConfig:
     chains = {"g_a": [], "h_a": [], "h_s": []}
     maxima = encoder.frame_sizes(plan.max_width, plan.max_height)
     for spec, folding, size in zip(encoder.layers, plan.foldings, maxima):
-        if isinstance(spec, ConvSpec):
-            stage = _conv_stage(spec, artefact.layer(spec.name), folding, size)
-        elif isinstance(spec, GDNSpec):
-            params = artefact.layer(spec.name).params
-            stage = GDNStage(
-                spec.name,
-                GDNConfig.from_params(
-                    params,
-                    pe=folding.pe,
-                    simd=folding.simd,
-                    rsqrt_table=RSQRT_TABLE,
-                    square_shift=gdn_square_shift(params.in_bits),
-                ),
-            )
-        else:  # |ŷ|: the encoder's own glue between g_a and h_a
+        if isinstance(spec, AbsSpec):  # |ŷ|: the encoder's own glue between g_a and h_a
             abs_bits = spec.out_bits
             continue
-        chains[spec.name.split(".")[0]].append(stage)
+        chains[spec.name.split(".")[0]].append(stage(artefact, spec, folding, size))
     return EncoderConfig(
         tuple(chains["g_a"]),
         tuple(chains["h_a"]),
@@ -104,43 +71,6 @@ def encoder_config(artefact: Artefact, plan: Plan) -> EncoderConfig:
         y_buffer_depth(encoder, plan.costs(plan.max_width, plan.max_height)),
         abs_bits,
     )
-
-
-def _stage_json(stage) -> dict:
-    if isinstance(stage, ConvStage):
-        c = stage.cfg
-        return {
-            "name": stage.name,
-            "engine": "conv",
-            "kernel": c.kernel,
-            "stride": c.stride,
-            "transposed": c.transposed,
-            "c_in": c.c_in,
-            "c_out": c.c_out,
-            "pe": c.pe,
-            "simd": c.simd,
-            "window": "addressed" if c.addressed(c.simd) else "sliding",
-            "max_width": c.max_width,
-            "max_height": c.max_height,
-            "in_bits": c.in_bits,
-            "in_signed": c.in_signed,
-            "acc_bits": c.acc_bits,
-            "out_bits": stage.params.out_bits,
-            "out_signed": stage.params.out_signed,
-            **({"scale_levels": int(stage.params.thresholds.shape[1])} if stage.params.thresholds is not None else {}),
-        }
-    c = stage.cfg
-    return {
-        "name": stage.name,
-        "engine": "igdn" if c.inverse else "gdn",
-        "channels": c.channels,
-        "pe": c.pe,
-        "simd": c.simd,
-        "in_bits": c.in_bits,
-        "out_bits": c.out_bits,
-        "coef_bits": c.coef_bits,
-        "acc_bits": c.acc_bits,
-    }
 
 
 @dataclass(frozen=True, eq=False)
@@ -153,6 +83,8 @@ class EncoderDesign:
     plan: Plan
     config: EncoderConfig
     artefact_sha256: str | None
+
+    top = TOP
 
     def check_frame(self, width: int, height: int) -> None:
         """Raises `BalanceError` for a frame the built-in line buffers cannot take."""
@@ -191,14 +123,8 @@ class EncoderDesign:
         return encoder_interval(self.plan.encoder, self.costs(width, height))
 
     def buffers(self) -> dict:
-        """Every FIFO's depth, payload bits and memory (`gen.cost.Memory`: block RAM above
-        64 words, else LUTs); these come on top of the plan's per-engine estimate."""
-        out = {}
-        bits = self.config.fifo_bits
-        for name, depth in self.config.fifo_depths.items():
-            mem = Memory("fifo", depth, bits[name], 1, rom=False)
-            out[name] = {"depth": depth, "bits": bits[name], "bram36": mem.bram36, "luts": mem.luts}
-        return out
+        """Every FIFO's depth, payload bits and memory (`gen.stages.fifo_report`)."""
+        return fifo_report(self.config)
 
     def component(self) -> Encoder:
         return Encoder(self.config)
@@ -222,10 +148,10 @@ class EncoderDesign:
                 f"(N channels, sign-extended int8), then the scale index of every ŷ element (M per pixel of "
                 f"4× ẑ's frame, zero-extended); first/last mark the frame's packet",
             },
-            "engines": [_stage_json(s) for s in self.config.analysis]
+            "engines": [stage_json(s) for s in self.config.analysis]
             + [{"name": "abs", "engine": "abs", "bits": self.config.abs_bits}]
-            + [_stage_json(s) for s in self.config.hyper]
-            + [_stage_json(s) for s in self.config.synthesis],
+            + [stage_json(s) for s in self.config.hyper]
+            + [stage_json(s) for s in self.config.synthesis],
             "fifos": self.buffers(),
             "fifo_rule": "behind every engine: two output pixels, 2·C_out/PE beats (at least 3); ŷ to the "
             "output: what g_a makes while the output waits for a frame's ẑ and scale indexes "
@@ -308,18 +234,9 @@ def plan_design(
     max_frame: tuple[int, int] | None = None,
 ) -> EncoderDesign:
     """The encoder `licfpga generate` makes: ``model`` (default: the shipped default
-    student) balanced within ``dsp_budget`` DSPs (default: the XCZU9EG's less the
-    margin) or, given ``fps``, with the fewest DSPs for that rate at ``clock_mhz``, on a
+    student) planned by `gen.stages.balanced` (within ``dsp_budget`` DSPs, default the
+    XCZU9EG's less the margin, or with the fewest DSPs for ``fps`` at ``clock_mhz``) on a
     ``resolution`` frame, with line buffers for ``max_frame`` (default 1920×1088)."""
-    if dsp_budget is not None and fps is not None:
-        raise BalanceError("give a DSP budget or a frame rate, not both")
     artefact, sha256 = load(model or default_model())
-    encoder = encoder_from_artefact(artefact)
-    max_frame = max_frame or DEFAULT_MAX_FRAME
-    if fps is not None:
-        plan = balance_fps(encoder, fps, clock_mhz, resolution, max_frame)
-    else:
-        if dsp_budget is None:
-            dsp_budget = int(DEVICES["XCZU9EG"].dsp * (1 - DEFAULT_DSP_MARGIN))
-        plan = balance_dsp(encoder, dsp_budget, resolution, max_frame)
+    plan = balanced(encoder_from_artefact(artefact), dsp_budget, fps, clock_mhz, resolution, max_frame)
     return design(artefact, plan, sha256)

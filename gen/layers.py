@@ -5,7 +5,8 @@ The encoder is g_a (four convolutions, three GDN units) then |ŷ| then h_a (thre
 convolutions whose ReLUs are folded into unsigned requantization) then h_s (two
 stride-2 transposed convolutions and a 3×3 convolution whose output is the scale index
 of every ŷ element, not a requantized value). The decoder is g_s (four stride-2
-transposed convolutions, three inverse GDN units). All entry points go through one
+transposed convolutions, three inverse GDN units); the hyper-decoder is h_s again, as a
+core of its own on the decoding side (:class:`HyperSpec`). All entry points go through one
 function (:func:`_describe`), fed with the artefact's own layer specs or with
 :func:`model.artefact.topology`'s, so planning and generation cannot disagree on the
 shapes.
@@ -21,7 +22,7 @@ stays here.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from ..formats import (
@@ -34,6 +35,7 @@ from ..formats import (
     index_bits,
 )
 from ..model.artefact import Artefact, ConvLayer, GDNLayer, LayerSpec, topology
+from ..model.topology import ALIGNMENT
 from ..rtl.config import LayerConfig
 from ..shape import LayerShape
 
@@ -43,17 +45,22 @@ __all__ = [
     "AbsSpec",
     "EncoderSpec",
     "DecoderSpec",
+    "HyperSpec",
     "encoder_from_artefact",
     "encoder_topology",
     "decoder_from_artefact",
     "decoder_topology",
+    "hyper_from_artefact",
     "ENCODER_TRANSFORMS",
     "DECODER_TRANSFORMS",
+    "HYPER_TRANSFORMS",
     "SERIAL_TRANSFORMS",
 ]
 
 ENCODER_TRANSFORMS = ("g_a", "h_a", "h_s")
 DECODER_TRANSFORMS = ("g_s",)
+#: The hyper-decoder's: h_s as a core of its own on the decoding side (`HyperSpec`).
+HYPER_TRANSFORMS = ("h_s",)
 #: The engines that run between two frames' ŷ (`rtl.encoder.Encoder`): h_s computes a
 #: frame's scale indexes from its whole ẑ while the output waits for them.
 SERIAL_TRANSFORMS = ("h_s",)
@@ -232,14 +239,39 @@ class DecoderSpec(_Macs):
         """The decoded frame's side over ŷ's: 2 per transposed convolution (16 for g_s)."""
         return math.prod(layer.shape.stride for layer in self.layers)
 
+    @property
+    def frame_scale(self) -> int:
+        """The planned frame's side over the first engine's input's: `upsampling`."""
+        return self.upsampling
+
     def latent_size(self, width: int, height: int) -> tuple[int, int]:
         """ŷ's frame for a decoded ``width``×``height`` frame: what the encoder's g_a makes
-        of that frame, each side divided by `upsampling`, rounded up."""
-        return -(-width // self.upsampling), -(-height // self.upsampling)
+        of that frame, each side divided by `frame_scale`, rounded up."""
+        return -(-width // self.frame_scale), -(-height // self.frame_scale)
 
     def frame_sizes(self, width: int, height: int) -> list[tuple[int, int]]:
         """The input frame size of every layer for a decoded frame of ``width``×``height``."""
         return _frames(self.layers, *self.latent_size(width, height))
+
+
+@dataclass(frozen=True)
+class HyperSpec(DecoderSpec):
+    """The hyper-decoder's engines (h_s as a core of its own, `rtl.decoder.HyperDecoder`)
+    in stream order: a chain, planned as `DecoderSpec`'s (`gen.balance` plans and counts
+    any `DecoderSpec` as one). Its engines are not ``serial``: they are the whole core,
+    not a pass between two frames of the encoder's.
+
+    Its frames are the image's, as the encoder's and the decoder's, so that one frame
+    plans all three: the first engine reads ẑ of that frame, a 64th of each side
+    (`latent_size`), the last writes the scale index of every ŷ element, a 16th."""
+
+    part: ClassVar[str] = "hyper"
+
+    @property
+    def frame_scale(self) -> int:
+        """The image's side over ẑ's: 64 (the host pads the image to a multiple of it), so
+        `latent_size` is ẑ's frame."""
+        return ALIGNMENT
 
 
 def _describe(
@@ -348,3 +380,10 @@ def decoder_from_artefact(artefact: Artefact) -> DecoderSpec:
 def decoder_topology(N: int, M: int = 192, gdn_in_bits: int = 8) -> DecoderSpec:
     """The decoder (g_s) of a student of width N before training."""
     return DecoderSpec(N, M, _from_topology(N, M, gdn_in_bits, DECODER_TRANSFORMS), f"topology N={N}, M={M}")
+
+
+def hyper_from_artefact(artefact: Artefact) -> HyperSpec:
+    """The hyper-decoder (h_s) of a trained integer artefact: the encoder's h_s engines, not
+    serial."""
+    layers = tuple(replace(s, serial=False) for s in _from_artefact(artefact, HYPER_TRANSFORMS))
+    return HyperSpec(artefact.N, artefact.M, layers, artefact.name)

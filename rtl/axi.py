@@ -163,17 +163,19 @@ class AXIWrapper(wiring.Component):
     The core is any `wiring.Component` with an input stream ``i`` and an output stream
     ``o`` of `rtl.stream` beats, and, if it has them, ``width``/``height`` inputs (held
     constant from START to the end of its output frame, so they only change while it is
-    empty, as `rtl.window` asks). One input beat carries one pixel: its elements, packed
-    as the beat's ``data``, are the low bits of TDATA. The output's ``data`` becomes the
-    low bits of TDATA and its ``last`` marker TLAST: one AXI packet per frame, which is
-    what an AXI DMA S2MM transfer ends on.
+    empty, as `rtl.window` asks). A pixel of the input frame is ``beats_per_pixel`` beats:
+    one for a core that takes a whole pixel per beat (the encoder: R, G, B), or one beat
+    per channel, channel fastest (the decoder's cores: an element of ŷ or ẑ per beat).
+    A beat's elements, packed as its ``data``, are the low bits of TDATA. The output's
+    ``data`` becomes the low bits of TDATA and its ``last`` marker TLAST: one AXI packet
+    per frame, which is what an AXI DMA S2MM transfer ends on.
 
-    Framing: the wrapper counts pixels and gives the core the ``first``/``last``/``eol``/
-    ``eop`` markers; TLAST only checks them. An early TLAST sets ``EARLY_TLAST`` and the
-    wrapper pads the frame with zero pixels, so the core still emits one whole output
-    packet and ends empty; a last pixel without TLAST sets ``MISSING_TLAST`` and the
-    wrapper drops input up to the next TLAST (or START). Either way the next frame starts
-    clean.
+    Framing: the wrapper counts beats and pixels and gives the core the ``first``/
+    ``last``/``eol``/``eop`` markers; TLAST only checks them. An early TLAST sets
+    ``EARLY_TLAST`` and the wrapper pads the frame with zero beats, so the core still
+    emits one whole output packet and ends empty; a frame's last beat without TLAST sets
+    ``MISSING_TLAST`` and the wrapper drops input up to the next TLAST (or START). Either
+    way the next frame starts clean.
 
     ``model_id`` (0…2**32 − 1) is what the MODEL register reads, so that a host can
     check the core was built for its model.
@@ -183,18 +185,21 @@ class AXIWrapper(wiring.Component):
     DONE).
     Latency: the core's, plus none: TREADY and the core's input are joined by gates on
     registered state, the output passes straight through. Throughput: the core's, one
-    pixel per cycle at most. Registers: BVALID comes two cycles after the later of a
+    beat per cycle at most. Registers: BVALID comes two cycles after the later of a
     write's address and data handshakes, RVALID one cycle after a read's address; a new
     write address or data is taken once the previous write is done, a new read address
     once the previous read data has left.
     """
 
-    def __init__(self, core, max_width, max_height, model_id=0):
+    def __init__(self, core, max_width, max_height, model_id=0, beats_per_pixel=1):
         if not isinstance(model_id, int) or not 0 <= model_id < 1 << 32:
             raise ValueError(
                 f"AXIWrapper: model_id={model_id!r} must be an integer in 0…2**32 − 1 (the MODEL register)"
             )
+        if not isinstance(beats_per_pixel, int) or isinstance(beats_per_pixel, bool) or beats_per_pixel < 1:
+            raise ValueError(f"AXIWrapper: beats_per_pixel={beats_per_pixel!r} must be a positive integer")
         self.core = core
+        self.beats_per_pixel = beats_per_pixel
         self.model_id = model_id
         self.max_width = max_width
         self.max_height = max_height
@@ -258,18 +263,26 @@ class AXIWrapper(wiring.Component):
         # --- input framing ----------------------------------------------------------
         x = Signal(range(self.max_width))
         y = Signal(range(self.max_height))
-        at_eol = x == width - 1
-        at_last = at_eol & (y == height - 1)
         beat = core.i.payload
+        moved = core.i.valid & core.i.ready
+        x_end = x == width - 1
+        if self.beats_per_pixel == 1:  # a pixel per beat: no channel counter
+            at_first, at_eop, at_eol, step = (x == 0) & (y == 0), 1, x_end, moved
+        else:
+            c = Signal(range(self.beats_per_pixel))
+            at_eop = c == self.beats_per_pixel - 1
+            at_first, at_eol, step = (c == 0) & (x == 0) & (y == 0), at_eop & x_end, moved & at_eop
+            with m.If(moved):
+                m.d.sync += c.eq(Mux(at_eop, 0, c + 1))
+        at_last = at_eol & (y == height - 1)
         m.d.comb += [
-            beat.first.eq((x == 0) & (y == 0)),
+            beat.first.eq(at_first),
             beat.eol.eq(at_eol),
             beat.last.eq(at_last),
-            beat.eop.eq(1),
+            beat.eop.eq(at_eop),
         ]
-        moved = core.i.valid & core.i.ready
-        with m.If(moved):
-            m.d.sync += [x.eq(Mux(at_eol, 0, x + 1)), y.eq(Mux(at_eol, y + 1, y))]
+        with m.If(step):
+            m.d.sync += [x.eq(Mux(x_end, 0, x + 1)), y.eq(Mux(x_end, y + 1, y))]
             with m.If(at_last):
                 m.d.sync += y.eq(0)
         with m.FSM():

@@ -32,6 +32,9 @@ __all__ = [
     "engine",
     "frame_signals",
     "chain",
+    "chain_problems",
+    "index_problems",
+    "size_problems",
 ]
 
 
@@ -110,6 +113,52 @@ class GDNStage:
         return self.cfg.shape
 
 
+def size_problems(**sizes):
+    """One message for each of ``sizes`` (name=value: a config's maximum frame) that is not
+    a positive integer."""
+    return [
+        f"{name}={value!r} must be a positive integer"
+        for name, value in sizes.items()
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1
+    ]
+
+
+def chain_problems(stages, sizes, frame, source=None):
+    """One message for each way ``stages`` (engines in stream order) fail to make a chain:
+    an engine that reads other channels or another element type than the one before it
+    writes (``source``, where given, is the engine in front of the first one), or a
+    convolution whose line buffers do not hold the frame that reaches it (``sizes``: every
+    stage's input frame for the top's largest frame, which ``frame`` names: "a 64×64
+    frame"). The encoder, the decoder and the hyper-decoder check their engines with it."""
+    problems = []
+    before = ((source,) if source is not None else ()) + tuple(stages)
+    after = tuple(stages) if source is not None else tuple(stages[1:])
+    for a, b in zip(before, after):
+        if a.c_out != b.c_in:
+            problems.append(f"{b.name} reads C_in={b.c_in}, {a.name} writes C_out={a.c_out}")
+        if a.out_shape != b.in_shape:
+            problems.append(f"{b.name} reads {b.in_shape}, {a.name} writes {a.out_shape}")
+    for stage, (w, h) in zip(stages, sizes):
+        if isinstance(stage, ConvStage) and (stage.cfg.max_width < w or stage.cfg.max_height < h):
+            problems.append(
+                f"{stage.name}: line buffers for {stage.cfg.max_width}×{stage.cfg.max_height}, "
+                f"but {frame} reaches it as {w}×{h}"
+            )
+    return problems
+
+
+def index_problems(synthesis):
+    """One message for each way the engines of h_s (``synthesis``) fail to end in scale
+    indexes: the last one has no thresholds, or one before it has."""
+    problems = []
+    if synthesis[-1].params.thresholds is None:
+        problems.append(f"{synthesis[-1].name}: h_s's last engine must output scale indexes (thresholds)")
+    for stage in synthesis[:-1]:
+        if stage.params.thresholds is not None:
+            problems.append(f"{stage.name}: only h_s's last engine outputs scale indexes")
+    return problems
+
+
 def pipe_fifo_depth(producer):
     """The FIFO behind an engine: two output pixels of it, 2·C_out/PE beats (at least 3:
     a `StreamFIFO` below 3 halves the rate).
@@ -160,13 +209,9 @@ class EncoderConfig:
     abs_bits: int = 8
 
     def __post_init__(self):
-        problems = []
         if not self.analysis or not self.hyper or not self.synthesis:
             raise ValueError("EncoderConfig: analysis, hyper and synthesis need at least one engine each")
-        for name in ("max_width", "max_height"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                problems.append(f"{name}={value!r} must be a positive integer")
+        problems = size_problems(max_width=self.max_width, max_height=self.max_height)
         if not isinstance(self.y_buffer, int) or self.y_buffer < 3:
             problems.append(
                 f"y_buffer={self.y_buffer!r} must be an integer of at least 3 (a FIFO below 3 beats halves the rate)"
@@ -192,30 +237,20 @@ class EncoderConfig:
             problems.append(f"{h0.name} reads {h0.in_shape}, but |ŷ| is unsigned({self.abs_bits})")
         if h0.c_in != self.analysis[-1].c_out:
             problems.append(f"{h0.name} reads C_in={h0.c_in}, ŷ has {self.analysis[-1].c_out} channels")
+        problems += index_problems(self.synthesis)
         index = self.synthesis[-1]
-        if index.params.thresholds is None:
-            problems.append(f"{index.name}: h_s's last engine must output scale indexes (thresholds)")
-        elif index.out_shape.width >= OUT_BITS:
+        if index.params.thresholds is not None and index.out_shape.width >= OUT_BITS:
             problems.append(f"{index.name}: a scale index of {index.out_shape.width} bits does not fit int{OUT_BITS}")
         if index.c_out != self.analysis[-1].c_out:
             problems.append(
                 f"{index.name} writes {index.c_out} indexes per pixel, ŷ has {self.analysis[-1].c_out} channels"
             )
-        for stage in self.synthesis[:-1]:
-            if stage.params.thresholds is not None:
-                problems.append(f"{stage.name}: only h_s's last engine outputs scale indexes")
-        for chain in (self.analysis, self.hyper, (self.hyper[-1],) + tuple(self.synthesis)):
-            for a, b in zip(chain, chain[1:]):
-                if a.c_out != b.c_in:
-                    problems.append(f"{b.name} reads C_in={b.c_in}, {a.name} writes C_out={a.c_out}")
-                if a.out_shape != b.in_shape:
-                    problems.append(f"{b.name} reads {b.in_shape}, {a.name} writes {a.out_shape}")
-        for stage, (w, h) in zip(self.stages, self.frame_sizes(self.max_width, self.max_height)):
-            if isinstance(stage, ConvStage) and (stage.cfg.max_width < w or stage.cfg.max_height < h):
-                problems.append(
-                    f"{stage.name}: line buffers for {stage.cfg.max_width}×{stage.cfg.max_height}, "
-                    f"but a {self.max_width}×{self.max_height} frame reaches it as {w}×{h}"
-                )
+        sizes = self.frame_sizes(self.max_width, self.max_height)
+        frame = f"a {self.max_width}×{self.max_height} frame"
+        n_y, n_z = len(self.analysis), len(self.analysis) + len(self.hyper)
+        problems += chain_problems(self.analysis, sizes[:n_y], frame)
+        problems += chain_problems(self.hyper, sizes[n_y:n_z], frame)
+        problems += chain_problems(self.synthesis, sizes[n_z:], frame, source=self.hyper[-1])
         if problems:
             raise ValueError("EncoderConfig: " + "; ".join(problems))
 

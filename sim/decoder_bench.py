@@ -1,6 +1,7 @@
-"""The case of the generated decoder (`decoder_case`): the tiny trained student of
-`sim.encoder_bench`, its g_s at a small DSP budget, the integer golden encoder's ŷ of
-small real crops, and the golden decoder's x̂ of that ŷ (`gen.decoder.golden_decoded`).
+"""The cases of the generated decoder's two cores: the tiny trained student of
+`sim.encoder_bench`, its g_s (`decoder_case`) and its h_s (`hyper_case`) at small DSP
+budgets, the integer golden encoder's ŷ and ẑ of small real crops, and what the golden
+decoder makes of them (`gen.decoder.golden_decoded`, `gen.hyper.golden_indexes`).
 """
 
 from functools import lru_cache
@@ -9,20 +10,36 @@ from pathlib import Path
 import numpy as np
 from amaranth.hdl import signed, unsigned
 
+from ..gen import hyper
 from ..gen.balance import balance_dsp
-from ..gen.decoder import decoder_from_artefact, design, golden_decoded
+from ..gen.decoder import decoder_from_artefact, design, golden_decoded, golden_latent
+from ..gen.layers import hyper_from_artefact
 from ..model.artefact import load_artefact, read_manifest
 from ..model.golden import GoldenModel
 from .case import Beats, Case, Run, StreamBench, Transfer
 from .encoder_bench import ARTEFACT, crops, tiny_student
 from .reference import pixel_beats
 
-__all__ = ["BUDGET", "MAX_FRAME", "tiny_decoder", "latent", "decoder_case"]
+__all__ = [
+    "BUDGET",
+    "MAX_FRAME",
+    "HYPER_BUDGET",
+    "HYPER_MAX_FRAME",
+    "tiny_decoder",
+    "tiny_hyper",
+    "hyper_latent",
+    "decoder_case",
+    "hyper_case",
+]
 
 #: A DSP budget that keeps the tiny decoder near 4.5 cycles per decoded pixel (64×64).
 BUDGET = 150
 #: The decoded frame the plan is balanced on and the line buffers hold: ŷ of 4×4.
 MAX_FRAME = (64, 64)
+#: The tiny hyper-decoder's budget: h_s's 3×3 convolution at 9 MACs a cycle.
+HYPER_BUDGET = 20
+#: The image frame the hyper-decoder is planned on and its line buffers hold: ẑ of 2×2.
+HYPER_MAX_FRAME = (128, 128)
 
 
 @lru_cache(maxsize=None)
@@ -33,11 +50,20 @@ def tiny_decoder(manifest: Path, budget: int = BUDGET, max_frame: tuple[int, int
     return design(artefact, plan, read_manifest(manifest)["npz"]["sha256"])
 
 
-def latent(artefact, frame) -> np.ndarray:
-    """ŷ of an (H, W, 3) uint8 frame from the golden g_a, as an (h, w, M) array: what the
-    encoder sends, in its element order."""
+@lru_cache(maxsize=None)
+def tiny_hyper(manifest: Path, budget: int = HYPER_BUDGET, max_frame: tuple[int, int] = HYPER_MAX_FRAME):
+    """The generated hyper-decoder of an artefact at ``budget`` DSPs, planned on ``max_frame``."""
+    artefact = load_artefact(manifest)
+    plan = balance_dsp(hyper_from_artefact(artefact), budget, frame=max_frame, max_frame=max_frame)
+    return hyper.design(artefact, plan, read_manifest(manifest)["npz"]["sha256"])
+
+
+def hyper_latent(artefact, frame) -> np.ndarray:
+    """ẑ of an (H, W, 3) uint8 frame from the golden g_a and h_a, as an (h, w, N) array: the
+    hyper-decoder's input, in its element order."""
+    golden = GoldenModel(artefact)
     x = np.ascontiguousarray(frame).transpose(2, 0, 1)[None].astype(np.int64)
-    return GoldenModel(artefact).g_a(x)[0].transpose(1, 2, 0)
+    return golden.h_a(golden.g_a(x))[0].transpose(1, 2, 0)
 
 
 def decoder_case(simulator="verilator"):
@@ -59,7 +85,7 @@ def decoder_case(simulator="verilator"):
         d = tiny_decoder(tiny_student())
         frames = []
         for frame in crops(rng, sizes):
-            y = latent(d.artefact, frame)
+            y = golden_latent(d.artefact, frame)
             d.check_frame(y.shape[1], y.shape[0])
             frames.append((y, golden_decoded(d.artefact, y)))
 
@@ -112,3 +138,72 @@ def decoder_case(simulator="verilator"):
         )
 
     return Case(f"decoder/{ARTEFACT}", simulator, prepare)
+
+
+def hyper_case(simulator="verilator"):
+    """The tiny student's hyper-decoder (`Case`): ẑ of Kodak crops and gradients of four
+    sizes (2×2 to 1×1) one after another, the size set before each while the core is
+    empty, with random source idle and sink back-pressure; two 2×2 frames back to back
+    while the sink refuses the output for 3,000 cycles three times (mid-frame, on the
+    second frame's first index, and in it); and the same two at full rate, their
+    interval within 2% of `gen.hyper`'s model plus one output row of indexes."""
+    sizes = [(128, 128), (64, 64), (128, 64), (64, 128), (128, 128), (128, 128)]  # images; ẑ a 64th
+    sequence, pair, tolerance = [0, 1, 2, 3], [4, 5], 0.02
+
+    def prepare(rng):
+        d = tiny_hyper(tiny_student())
+        frames = []
+        for frame in crops(rng, sizes):
+            z = hyper_latent(d.artefact, frame)
+            d.check_frame(z.shape[1], z.shape[0])
+            frames.append((z, hyper.golden_indexes(d.artefact, z)))
+
+        def transfer(indexes, **handshake):
+            height, width = frames[indexes[0]][0].shape[:2]
+            return Transfer(
+                f"ẑ {width}×{height}" + (f" ×{len(indexes)}" if len(indexes) > 1 else ""),
+                [b for n in indexes for b in pixel_beats(frames[n][0], 1)],
+                [b for n in indexes for b in pixel_beats(frames[n][1], 1)],
+                ports={"width": width, "height": height},
+                frames=len(indexes),
+                **handshake,
+            )
+
+        z, s = frames[pair[0]]
+        elements = s.size
+        interval = d.model_cycles(z.shape[1], z.shape[0])
+        # A frame's last output row leaves the index convolution after the interval.
+        row = s.shape[1] * s.shape[2]
+        last = d.config.stages[-1]
+        return StreamBench(
+            d.component(),
+            Beats(d.config.stages[0].in_shape, 1),
+            Beats(last.out_shape, 1),
+            (
+                Run("frames_random_handshake", tuple(transfer([n], idle=0.3, stall=0.3) for n in sequence)),
+                Run(
+                    "long_sink_stall",
+                    (
+                        transfer(
+                            pair,
+                            stall=0.1,
+                            long_stalls=((elements // 3, 3000), (elements, 3000), (elements + elements // 2, 3000)),
+                        ),
+                    ),
+                ),
+                Run(
+                    "throughput",
+                    (
+                        transfer(
+                            pair,
+                            cycle_limit=interval * (1 + tolerance) + row,
+                            cycle_model=f"gen.hyper's {interval} ·(1 + {tolerance}) + a row of {row} indexes",
+                        ),
+                    ),
+                ),
+            ),
+            patience=20_000,
+            drain=16,
+        )
+
+    return Case(f"hyper/{ARTEFACT}", simulator, prepare)

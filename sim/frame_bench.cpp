@@ -1,27 +1,29 @@
-// Full-frame harness of the generated encoder (`sim.frame_bench`): Verilator's model of
-// licfpga_encoder driven from memory, no cocotb, no Python per cycle.
+// Full-frame harness of a generated top (`sim.frame_bench`: the encoder, licfpga_encoder,
+// or the decoder, licfpga_decoder): Verilator's model of it, built with --prefix Vtop,
+// driven from memory, no cocotb, no Python per cycle.
 //
 //   frame_bench STIMULUS OUTPUT
 //
-// STIMULUS (little-endian): u32 width, height, frames, beats (input beats per frame),
-// elements (output elements per frame), u64 patience (cycles without a beat moving on
-// either side before giving up); then frames*beats u32 input payloads, already packed
-// (3 × uint8 pixel, first, last, eol, eop). The source is valid whenever a beat is
-// left (full rate) and the sink is always ready, so the run measures the pipeline's own
-// throughput.
+// STIMULUS (little-endian): u32 width, height (the top's frame ports), frames, beats
+// (input beats per frame), elements (output beats per frame), u64 patience (cycles
+// without a beat moving on either side before giving up); then frames*beats u32 input
+// payloads, already packed (the elements of a beat, then first, last, eol, eop: 3 ×
+// uint8 pixel for the encoder, an int16 element of ŷ for the decoder). The source is
+// valid whenever a beat is left (full rate) and the sink is always ready, so the run
+// measures the pipeline's own throughput.
 //
-// OUTPUT: frames*elements u32 output payloads (int16 element, first, last, eol, eop),
-// as received. stdout: one JSON line with the cycle of the first input beat of each
-// frame and of the last output beat of each frame (cycles counted from the end of reset).
-// stderr: "progress CYCLE IN OUT" every 2^18 cycles. Exit 2 on a stall, 1 on bad
-// arguments.
+// OUTPUT: frames*elements u32 output payloads (the encoder's int16 element or the
+// decoder's 3 × uint8 pixel, then first, last, eol, eop), as received. stdout: one JSON
+// line with the cycle of the first input beat of each frame and of the last output beat
+// of each frame (cycles counted from the end of reset). stderr: "progress CYCLE IN OUT"
+// every 2^18 cycles. Exit 2 on a stall, 1 on bad arguments.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <vector>
 
-#include "Vlicfpga_encoder.h"
+#include "Vtop.h"
 #include "verilated.h"
 
 // Verilator escapes the "__" of Amaranth's port names (i__valid) as "___05F".
@@ -57,7 +59,7 @@ int main(int argc, char **argv) {
     fclose(in);
 
     auto context = std::make_unique<VerilatedContext>();
-    auto top = std::make_unique<Vlicfpga_encoder>(context.get());
+    auto top = std::make_unique<Vtop>(context.get());
     top->width = width;
     top->height = height;
     top->I_VALID = 0;

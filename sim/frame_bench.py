@@ -1,12 +1,17 @@
-"""Full-frame benchmark of a generated encoder (`licfpga bench-rtl`): Verilator's model of
-the whole ``licfpga_encoder`` driven by a C++ harness (``frame_bench.cpp``) from a
-stimulus file, not by Python per cycle, and checked against the integer golden model.
+"""Full-frame benchmark of a generated encoder or decoder (`licfpga bench-rtl --part
+encoder|decoder`): Verilator's model of the whole top (``licfpga_encoder``,
+``licfpga_decoder``) driven by a C++ harness (``frame_bench.cpp``) from a stimulus file,
+not by Python per cycle, and checked against the integer golden model.
 
-Frames stream back to back at full rate into a sink that is always ready, so the
-measurement is the pipeline's own: the **frame interval** (cycles between the last
-output beats of consecutive frames, i.e. in steady state, fill latency excluded) and
-the first frame's **latency** (first input beat to last output beat). Cycles per pixel
-divide the interval by the frame's pixels; `gen.cost` predicts the same interval.
+The encoder takes the frame's pixels and sends ŷ, ẑ and the scale indexes; the decoder
+takes the golden encoder's ŷ of the frame and sends the decoded pixels (its frame is as
+large as the encoder's input, so both count cycles per pixel of one image). Frames
+stream back to back at full rate into a sink that is always ready, so the measurement
+is the pipeline's own: the **frame interval** (cycles between the last output beats of
+consecutive frames, i.e. in steady state, fill latency excluded) and the first frame's
+**latency** (first input beat to last output beat). Cycles per pixel divide the
+interval by the frame's pixels; `gen.cost` predicts the same interval
+(`EncoderDesign.model_cycles`, `DecoderDesign.model_cycles`).
 
 Builds are cached under ``build/sim/frame/<name>-<hash>``, keyed by the Verilog, the
 harness and the build flags. A build of the shipped N=64 encoder (about 13 MB of
@@ -31,8 +36,10 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..formats import OUT_BITS
+from ..gen import decoder, encoder
 from ..gen.balance import BalanceError
-from ..gen.encoder import TOP, golden_packet
+from ..rtl.decoder import PIXEL_CHANNELS
+from ..rtl.stream import MARKERS
 from .runner import BUILD_ROOT, BenchFailure
 
 __all__ = [
@@ -40,8 +47,8 @@ __all__ = [
     "BENCH_FRAME",
     "FrameRun",
     "build_harness",
-    "stimulus_words",
-    "split_packets",
+    "beat_words",
+    "split_beats",
     "run_frames",
     "bench_frame",
     "bench",
@@ -71,8 +78,8 @@ VERILATOR_ARGS = (
     "--output-split-cfuncs",
     "2000",
 )
-#: Input beat payload bits (`rtl.stream.beat_layout` of 3 × uint8): data, then the markers.
-_IN_MARKERS = 24
+#: The harness's payload words.
+WORD_BITS = 32
 
 
 def _verilator() -> Path:
@@ -81,18 +88,18 @@ def _verilator() -> Path:
     return Path(verilator.__file__).parent / "bin" / "verilator"
 
 
-def build_harness(verilog_text: str, name: str, jobs: int = 1, log=print) -> Path:
-    """The harness executable for ``verilog_text`` (top module ``licfpga_encoder``),
-    built unless cached. ``log`` receives one line before a build starts."""
+def build_harness(verilog_text: str, name: str, top: str = encoder.TOP, jobs: int = 1, log=print) -> Path:
+    """The harness executable for ``verilog_text`` (top module ``top``: the encoder's or
+    the decoder's), built unless cached. ``log`` receives one line before a build starts."""
     key = hashlib.sha256(
-        verilog_text.encode() + HARNESS.read_bytes() + json.dumps([MAKEFLAGS, VERILATOR_ARGS]).encode()
+        verilog_text.encode() + HARNESS.read_bytes() + json.dumps([MAKEFLAGS, VERILATOR_ARGS, top]).encode()
     ).hexdigest()[:16]
     folder = BUILD_ROOT / "frame" / f"{name}-{key}"
-    exe = folder / "obj" / f"V{TOP}"
+    exe = folder / "obj" / "Vtop"
     if exe.exists():
         return exe
     folder.mkdir(parents=True, exist_ok=True)
-    source = folder / f"{TOP}.v"
+    source = folder / f"{top}.v"
     source.write_text(verilog_text)
     env = {**os.environ, "MAKEFLAGS": MAKEFLAGS, "PATH": f"{_verilator().parent}{os.pathsep}{os.environ['PATH']}"}
     command = [
@@ -101,7 +108,9 @@ def build_harness(verilog_text: str, name: str, jobs: int = 1, log=print) -> Pat
         "-j",
         str(jobs),
         "--top-module",
-        TOP,
+        top,
+        "--prefix",
+        "Vtop",
         "-Mdir",
         str(folder / "obj"),
         str(source),
@@ -120,30 +129,40 @@ def build_harness(verilog_text: str, name: str, jobs: int = 1, log=print) -> Pat
     return exe
 
 
-def stimulus_words(frame: np.ndarray) -> np.ndarray:
-    """The input beats of an (H, W, 3) uint8 frame as packed payload words (uint32):
-    one pixel per beat, R in bits 0–7, G 8–15, B 16–23, then first, last, eol, eop
-    (`sim.reference.pixel_beats`, packed as `sim.reference.pack` does)."""
-    h, w, c = frame.shape
-    if c != 3 or frame.dtype != np.uint8:
-        raise ValueError(f"an (H, W, 3) uint8 frame expected, got {frame.shape} {frame.dtype}")
-    px = frame.reshape(-1, 3).astype(np.uint32)
-    words = px[:, 0] | px[:, 1] << 8 | px[:, 2] << 16
-    markers = np.zeros((h, w), dtype=np.uint32)
-    markers[:, -1] |= 1 << 2  # eol
-    markers = markers.reshape(-1) | 1 << 3  # eop: a pixel is one beat
+def beat_words(array: np.ndarray, bits: int, simd: int) -> np.ndarray:
+    """The beats of an (H, W, C) array of per-pixel vectors of ``bits``-bit elements (two's
+    complement where negative), ``simd`` per beat, as packed payload words (uint32): the
+    elements from bit 0 up, then first, last, eol, eop (`sim.reference.pixel_beats`,
+    packed as `sim.reference.pack` does). The encoder's pixels are ``bits`` 8, ``simd`` 3;
+    the decoder's ŷ ``bits`` 16, ``simd`` 1."""
+    h, w, c = array.shape
+    if c % simd or simd * bits + len(MARKERS) > WORD_BITS:
+        raise ValueError(f"{c} channels of {bits} bits do not make {WORD_BITS}-bit beats of {simd} elements")
+    n = c // simd
+    elements = (np.asarray(array, dtype=np.int64).reshape(-1, simd) & ((1 << bits) - 1)).astype(np.uint32)
+    words = np.zeros(len(elements), dtype=np.uint32)
+    for j in range(simd):
+        words |= elements[:, j] << (j * bits)
+    end = np.zeros((h, w, n), dtype=bool)
+    end[..., -1] = True
+    eol = end.copy()
+    eol[:, :-1] = False
+    markers = (eol.reshape(-1).astype(np.uint32) << 2) | (end.reshape(-1).astype(np.uint32) << 3)
     markers[0] |= 1  # first
     markers[-1] |= 1 << 1  # last
-    return words | markers << _IN_MARKERS
+    return words | markers << (simd * bits)
 
 
-def split_packets(words: np.ndarray, elements: int) -> tuple[np.ndarray, np.ndarray]:
-    """Output payload words → (elements int16 per frame, (frames, elements)) and the
-    (first, last) markers of each element (frames, elements, 2)."""
-    words = words.reshape(-1, elements)
-    values = (words & 0xFFFF).astype(np.uint16).view(np.int16)
-    markers = np.stack([(words >> OUT_BITS) & 1, (words >> (OUT_BITS + 1)) & 1], axis=-1)
-    return values.astype(np.int64), markers
+def split_beats(words: np.ndarray, beats: int, bits: int, simd: int, signed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Output payload words → the elements of every beat, (frames, beats, simd) int64, and
+    its (first, last) markers, (frames, beats, 2)."""
+    words = words.reshape(-1, beats).astype(np.int64)
+    mask = (1 << bits) - 1
+    values = np.stack([(words >> (j * bits)) & mask for j in range(simd)], axis=-1)
+    if signed:
+        values = np.where(values >> (bits - 1), values - (1 << bits), values)
+    markers = np.stack([(words >> (simd * bits)) & 1, (words >> (simd * bits + 1)) & 1], axis=-1)
+    return values, markers
 
 
 @dataclass(frozen=True)
@@ -152,21 +171,20 @@ class FrameRun:
 
     width: int
     height: int
-    packets: np.ndarray  # (frames, elements) int64
-    markers_ok: bool  # first on each packet's first element, last on its last only
+    words: np.ndarray  # (frames, output beats) uint32 payloads
     first_in: tuple[int, ...]  # cycle of each frame's first input beat
     last_out: tuple[int, ...]  # cycle of each frame's last output beat
     run_s: float
 
     @property
     def latency(self) -> int:
-        """Cycles from the first frame's first input beat to its packet's last beat."""
+        """Cycles from the first frame's first input beat to its output's last beat."""
         return self.last_out[0] - self.first_in[0]
 
     @property
     def interval(self) -> int:
-        """Steady-state cycles per frame: between the last two packets' ends (the
-        latency when only one frame ran)."""
+        """Steady-state cycles per frame: between the last two outputs' ends (the latency
+        when only one frame ran)."""
         if len(self.last_out) < 2:
             return self.latency
         return self.last_out[-1] - self.last_out[-2]
@@ -174,22 +192,25 @@ class FrameRun:
 
 def run_frames(
     exe: Path,
-    frames: list[np.ndarray],
-    elements: int,
+    stimulus: list[np.ndarray],
+    size: tuple[int, int],
+    out_beats: int,
     patience: int = 1_000_000,
     expected_cycles: int | None = None,
     progress: bool = True,
 ) -> FrameRun:
-    """Streams ``frames`` (same size) back to back through the harness ``exe``; each
-    frame's packet has ``elements`` elements. ``expected_cycles`` sizes the progress bar."""
-    h, w = frames[0].shape[:2]
-    if any(f.shape != frames[0].shape for f in frames):
+    """Streams the frames of ``stimulus`` (each frame's input payload words, `beat_words`;
+    all of one ``size``, the (width, height) set on the top's ports) back to back through
+    the harness ``exe``; each frame's output has ``out_beats`` beats. ``expected_cycles``
+    sizes the progress bar."""
+    w, h = size
+    if any(len(f) != len(stimulus[0]) for f in stimulus):
         raise ValueError("the frames of one run must have one size")
-    beats = np.concatenate([stimulus_words(f) for f in frames])
+    beats = np.concatenate(stimulus)
     with tempfile.TemporaryDirectory() as tmp:
         stim, out = Path(tmp) / "stimulus.bin", Path(tmp) / "output.bin"
         with open(stim, "wb") as f:
-            f.write(np.array([w, h, len(frames), h * w, elements], dtype="<u4").tobytes())
+            f.write(np.array([w, h, len(stimulus), len(stimulus[0]), out_beats], dtype="<u4").tobytes())
             f.write(np.array([patience], dtype="<u8").tobytes())
             f.write(beats.astype("<u4").tobytes())
         start = time.monotonic()
@@ -210,12 +231,8 @@ def run_frames(
         run_s = time.monotonic() - start
         words = np.fromfile(out, dtype="<u4")
     result = json.loads(report)
-    packets, markers = split_packets(words, elements)
-    want = np.zeros_like(markers)
-    want[:, 0, 0] = 1
-    want[:, -1, 1] = 1
     return FrameRun(
-        w, h, packets, bool(np.array_equal(markers, want)), tuple(result["first_in"]), tuple(result["last_out"]), run_s
+        w, h, words.reshape(len(stimulus), out_beats), tuple(result["first_in"]), tuple(result["last_out"]), run_s
     )
 
 
@@ -235,29 +252,69 @@ def bench_frame(image: str | None = None) -> tuple[np.ndarray, str]:
     return frame, str(image)
 
 
+@dataclass(frozen=True)
+class _Subject:
+    """What the bench streams through one design for a frame, and what must come out."""
+
+    part: str
+    size: tuple[int, int]  # the top's width and height ports
+    stimulus: np.ndarray  # one frame's input payload words
+    expected: np.ndarray  # (beats, simd) elements
+    bits: int  # of an output element
+    signed: bool
+
+
+def _subject(design, frame: np.ndarray) -> _Subject:
+    """The encoder's (``design``: a `gen.encoder.EncoderDesign`): the frame's pixels in,
+    the golden packet out; the decoder's (a `gen.decoder.DecoderDesign`): the golden ŷ of
+    the frame in, the golden g_s's pixels out."""
+    height, width = frame.shape[:2]
+    if isinstance(design, decoder.DecoderDesign):
+        y = decoder.golden_latent(design.artefact, frame)
+        design.check_frame(y.shape[1], y.shape[0])
+        x = decoder.golden_decoded(design.artefact, y)
+        return _Subject(
+            "decoder", (y.shape[1], y.shape[0]), beat_words(y, OUT_BITS, 1), x.reshape(-1, PIXEL_CHANNELS), 8, False
+        )
+    design.check_frame(width, height)
+    packet = encoder.golden_packet(design.artefact, frame)[0]
+    return _Subject("encoder", (width, height), beat_words(frame, 8, 3), packet.reshape(-1, 1), OUT_BITS, True)
+
+
 def bench(design, frame: np.ndarray, frames: int = 2, jobs: int = 1, progress: bool = True, log=print) -> dict:
-    """Builds ``design`` (a `gen.encoder.EncoderDesign`), streams ``frames`` copies of
-    ``frame`` through it and compares every packet with the golden model's. Returns the
-    measurements (see `licfpga bench-rtl`)."""
+    """Builds ``design`` (a `gen.encoder.EncoderDesign` or `gen.decoder.DecoderDesign`),
+    streams ``frames`` copies of ``frame`` (or of its golden ŷ, for the decoder) through
+    it and compares every output with the golden model's. Returns the measurements (see
+    `licfpga bench-rtl`); cycles per pixel count the frame's pixels, which the encoder
+    takes and the decoder makes."""
     if frames < 1:
         raise ValueError(f"--frames {frames}: at least one frame")
     height, width = frame.shape[:2]
-    design.check_frame(width, height)
+    subject = _subject(design, frame)
     start = time.monotonic()
-    exe = build_harness(design.verilog(), design.artefact.name, jobs=jobs, log=log)
+    exe = build_harness(design.verilog(), f"{subject.part}-{design.artefact.name}", design.top, jobs=jobs, log=log)
     build_s = time.monotonic() - start
-    want = golden_packet(design.artefact, frame)[0]
-    elements = design.packet_length(width, height)
-    model = design.model_cycles(width, height)
-    run = run_frames(exe, [frame] * frames, elements, expected_cycles=run_cycles(model, frames), progress=progress)
-    bit_exact = run.markers_ok and all(np.array_equal(p, want) for p in run.packets)
-    mismatches = int(sum(np.count_nonzero(p != want) for p in run.packets))
-    costs = design.costs(width, height)
+    model = design.model_cycles(*subject.size)
+    beats, simd = subject.expected.shape
+    run = run_frames(
+        exe,
+        [subject.stimulus] * frames,
+        subject.size,
+        beats,
+        expected_cycles=run_cycles(model, frames),
+        progress=progress,
+    )
+    values, markers = split_beats(run.words, beats, subject.bits, simd, subject.signed)
+    want = np.zeros_like(markers)
+    want[:, 0, 0] = want[:, -1, 1] = 1
+    mismatches = int(np.count_nonzero(values != subject.expected))
+    costs = design.costs(*subject.size)
     dsp = sum(c.dsp for c in costs)
     buffers = sum(b["bram36"] for b in design.buffers().values())
     macs = sum(c.macs for c in costs)
     pixels = width * height
     return {
+        "part": subject.part,
         "model": design.artefact.name,
         "frame": [width, height],
         "frames": frames,
@@ -274,7 +331,7 @@ def bench(design, frame: np.ndarray, frames: int = 2, jobs: int = 1, progress: b
         "dsp_efficiency": macs / (run.interval * dsp),  # of the plan's DSPs; bench-rtl puts Yosys' in
         "plan_dsp_efficiency": macs / (run.interval * dsp),
         "mac_dsp_efficiency": macs / (run.interval * sum(c.dsp_mac for c in costs)),
-        "bit_exact": bit_exact,
+        "bit_exact": bool(np.array_equal(markers, want)) and not mismatches,
         "mismatched_elements": mismatches,
         "build_s": round(build_s, 1),
         "run_s": round(run.run_s, 1),
@@ -288,7 +345,7 @@ def run_cycles(model_interval: int, frames: int) -> int:
 
 
 def add_resources(result: dict, report=None) -> None:
-    """Puts the encoder's resources into a `bench` ``result``: those of a `gen.synth`
+    """Puts the design's resources into a `bench` ``result``: those of a `gen.synth`
     ``report`` (Yosys, per engine, summed; the DSP efficiency then counts the DSPs synthesis
     maps, not those the plan counts) or, without one, the plan's analytical figures."""
     if report is None:
@@ -324,7 +381,8 @@ def bench_summary(r: dict) -> str:
 
     return "\n".join(
         [
-            f"{r['model']} on {width}x{height} ({r['image']}), {r['frames']} frames back to back in Verilator "
+            f"{r['part'].capitalize()} of {r['model']} on {width}x{height} ({r['image']}), {r['frames']} frames back to back "
+            "in Verilator "
             f"({r['run_s']:.0f} s, {r['sim_cycles_per_s']:,} cycles/s; build {r['build_s']:.0f} s):",
             f"  cycles per pixel     {r['cycles_per_pixel']:.3f} measured, {r['model_cycles_per_pixel']:.3f} model "
             f"({r['model_error_pct']:+.2f}%); first-frame latency {r['latency_cycles']:,} cycles",

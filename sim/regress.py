@@ -3,7 +3,8 @@
 ``python -m licfpga.sim.regress [--sim verilator|icarus] [--seed N] [--waves] [--full]
 [-k TEXT]`` runs the cases and ends with ``N passed, M failed``. The default set is
 what CI runs (through tests/sim): small configurations on Verilator and a smoke subset
-on Icarus, 30–60× slower but without a build step; ``--full`` runs the whole matrix on
+on Icarus, 30–60× slower but without a build step (the generated hyper-decoder runs on
+both: its tiny ẑ frames take Icarus 20 s); ``--full`` runs the whole matrix on
 both. Builds are cached by the hash of their Verilog (see `runner`), so a case whose
 configuration was built before only simulates.
 """
@@ -18,7 +19,7 @@ from ..rtl.glue import Abs, SkidBuffer, StreamFIFO, WidthConverter
 from ..rtl.stream import beat_layout
 from .benches import axi_case, conv_case, deconv_case, gdn_case, glue_case, saturated_abs, window_case
 from .case import Case, run_case
-from .decoder_bench import decoder_case
+from .decoder_bench import decoder_case, hyper_case
 from .encoder_bench import axi_encoder_case, encoder_case
 from .runner import SIMULATORS
 
@@ -152,11 +153,12 @@ DEFAULT = {
     "verilator": [("window", n) for n in ("k5s2c3", "k3s1c4", "k3s2c2", "k5s2c8-addressed")]
     + [("glue", "abs"), ("glue", "gather")]
     + [("conv", "k5s2c3-first"), ("conv", "k3s2c4-relu"), ("gdn", "c4-gdn"), ("gdn", "c6-igdn")]
-    + [("encoder", "tiny-student-int8"), ("decoder", "tiny-student-int8")],
+    + [("encoder", "tiny-student-int8"), ("decoder", "tiny-student-int8"), ("hyper", "tiny-student-int8")],
     "icarus": [("window", "k5s2c3")]
     + [("glue", n) for n in GLUE]
     + [("axi", "k5s2c3")]
-    + [("conv", "k3s1c2-nf2"), ("gdn", "c4-gdn"), ("deconv", "k5c2")],
+    + [("conv", "k3s1c2-nf2"), ("gdn", "c4-gdn"), ("deconv", "k5c2")]
+    + [("hyper", "tiny-student-int8")],  # the generated hyper-decoder: ẑ is small enough for Icarus
 }
 
 
@@ -177,6 +179,8 @@ def _case(kind, name, simulator, smoke):
         return encoder_case(simulator)
     if kind == "decoder":
         return decoder_case(simulator)
+    if kind == "hyper":
+        return hyper_case(simulator)
     if kind == "axi-encoder":  # CI runs it through tests/boards/test_core.py
         return axi_encoder_case(simulator)
     if kind == "axi":
@@ -207,6 +211,7 @@ def cases(full=False, simulators=SIMULATORS):
                     if simulator == "verilator"
                     else []
                 )
+                + [("hyper", "tiny-student-int8")]
             )
         else:
             chosen = DEFAULT[simulator]

@@ -1,8 +1,8 @@
-"""The encoder's hardware: ``plan`` (the student width a device affords), ``generate``
-(Verilog, manifest, report; ``--part decoder``: the decoder's), ``synth`` (Yosys
-resources), ``bench-rtl`` (a full frame in Verilator) and ``regress`` (the cocotb
-regression). The handlers import the hardware packages inside, so that the codec
-commands and ``--help`` stay light."""
+"""The hardware: ``plan`` (the student width a device affords), ``generate`` (Verilog,
+manifest, report; ``--part decoder|hyper``: the decoder's g_s or h_s core), ``synth``
+(Yosys resources), ``bench-rtl`` (a full frame in Verilator; ``--part decoder``: through
+g_s) and ``regress`` (the cocotb regression). The handlers import the hardware packages
+inside, so that the codec commands and ``--help`` stay light."""
 
 from __future__ import annotations
 
@@ -49,26 +49,28 @@ def cmd_plan(args) -> int:
     return 0
 
 
-def _design(args):
-    """The `gen.encoder.plan_design` of the design options (`_add_design_args`), or
-    `gen.decoder`'s where ``--part decoder`` asks for it."""
-    if getattr(args, "part", "encoder") == "decoder":
-        from licfpga.gen.decoder import plan_design  # light CLI: loaded when used
+def _part(name):
+    """The generator module of a ``--part``: `gen.encoder`, `gen.decoder` or `gen.hyper`."""
+    if name == "decoder":
+        from licfpga.gen import decoder as part  # light CLI: loaded when used
+    elif name == "hyper":
+        from licfpga.gen import hyper as part  # light CLI: loaded when used
     else:
-        from licfpga.gen.encoder import plan_design  # light CLI: loaded when used
+        from licfpga.gen import encoder as part  # light CLI: loaded when used
+    return part
 
+
+def _design(args):
+    """The ``plan_design`` of the design options (`_add_design_args`) of the generator of
+    ``--part`` (the encoder's where a command has none)."""
+    plan_design = _part(getattr(args, "part", "encoder")).plan_design
     return plan_design(args.model, args.dsp_budget, args.fps, args.clock_mhz, args.resolution, args.max_frame)
 
 
 def cmd_generate(args) -> int:
-    if args.part == "decoder":
-        from licfpga.gen.decoder import generate  # light CLI: loaded when used
-    else:
-        from licfpga.gen.encoder import generate  # light CLI: loaded when used
-
     design = _design(args)
     start = time.perf_counter()
-    files = generate(design, Path(args.out), args.clock_mhz)
+    files = _part(args.part).generate(design, Path(args.out), args.clock_mhz)
     plan = design.plan
     print(
         f"{args.out}: {args.part} of {design.artefact.name} ({plan.objective}, {plan.dsp} DSPs, "
@@ -156,14 +158,15 @@ def register(sub) -> None:
     p.add_argument(
         "--out",
         required=True,
-        help="folder for licfpga_encoder.v (or licfpga_decoder.v), manifest.json, report.md/.json",
+        help="folder for licfpga_encoder.v (licfpga_decoder.v, licfpga_hyper.v), manifest.json, report.md/.json",
     )
     p.add_argument(
         "--part",
-        choices=("encoder", "decoder"),
+        choices=("encoder", "decoder", "hyper"),
         default="encoder",
         help="encoder: g_a, h_a, h_s (pixels in, ŷ/ẑ/scale indexes out); decoder: g_s (ŷ in, pixels out; "
-        "frames are the decoded image's)",
+        "frames are the decoded image's); hyper: the decoder's h_s (ẑ in, scale indexes out; frames are the "
+        "image's)",
     )
     _add_design_args(p)
     p.set_defaults(func=cmd_generate)
@@ -182,8 +185,15 @@ def register(sub) -> None:
 
     p = sub.add_parser(
         "bench-rtl",
-        help="one Kodak-size frame through the generated encoder in Verilator: "
+        help="one Kodak-size frame through the generated encoder (or decoder) in Verilator: "
         "cycles/px vs the model, DSP efficiency, bit-exact check, Yosys resources",
+    )
+    p.add_argument(
+        "--part",
+        choices=("encoder", "decoder"),
+        default="encoder",
+        help="encoder: the frame's pixels in; decoder: g_s on the golden encoder's ŷ of the frame (frames are "
+        "the decoded image's)",
     )
     _add_design_args(p)
     p.add_argument("--image", help="the frame (default: the bundled Kodak crop, resized to 768x512)")
