@@ -1,9 +1,12 @@
 """Host driver of the accelerator: one interface, two backends.
 
-`Accelerator.encode` streams frames through the AXI-wrapped encoder (`boards.core`) and
-returns each frame's packet of ŷ, ẑ and the scale indices; `EncoderAnalysis` makes that the codec's
-analysis backend (`licfpga compress --backend board|rtl-sim`). What the driver does on
-the bus is one sans-IO program, `frame_program`: a generator that yields `Read`,
+`Accelerator.run` streams frames through an AXI-wrapped core (`boards.core`: the
+encoder, the hyper-decoder or the decoder) and returns each frame's output; two adapters
+make that the codec's backends: `EncoderAnalysis` its analysis backend (``licfpga
+compress --backend board|rtl-sim``: ŷ, ẑ and the scale indices) and `DecoderSynthesis`
+its synthesis backend (``licfpga decompress --backend board|rtl-sim``: the scale
+indices from ẑ on the hyper-decoder, the image from ŷ on the decoder). What the driver
+does on the bus is one sans-IO program, `frame_program`: a generator that yields `Read`,
 `Write` and `Stream` requests and receives their answers. A backend only carries them
 out:
 
@@ -12,7 +15,7 @@ out:
     PYNQ when it is installed, else through /dev/mem, with DMA buffers from the
     u-dma-buf driver (physically contiguous, its physical address in sysfs).
 ``rtl-sim``
-    the same program inside a cocotb simulation of the wrapped encoder in Verilator
+    the same program inside a cocotb simulation of the wrapped core in Verilator
     (`boards.host_tb`), carried out by cocotbext-axi's AxiLiteMaster, AxiStreamSource
     and AxiStreamSink.
 """
@@ -28,11 +31,12 @@ import numpy as np
 
 from ..errors import UserError
 from ..gen.balance import BalanceError
+from ..gen.layers import decoder_from_artefact, hyper_from_artefact
 from ..model.codec import CodecError
 from ..rtl.axi import ERRORS, ID, REGISTER
 from ..sim.runner import run_bench
-from .core import encoder_core
-from .vivado import ADDRESS_MAP, ps_core
+from .core import decoder_core, encoder_core, hyper_core
+from .vivado import ADDRESS_MAP, DECODER_ADDRESS_MAP, ps_core, ps_decoder_cores
 
 __all__ = [
     "Read",
@@ -47,14 +51,24 @@ __all__ = [
     "BoardBackend",
     "RtlSimBackend",
     "EncoderAnalysis",
+    "DecoderSynthesis",
     "rtl_sim_analysis",
     "board_analysis",
+    "rtl_sim_synthesis",
+    "board_synthesis",
     "RTL_SIM_DSP_BUDGET",
+    "RTL_SIM_HYPER_DSP_BUDGET",
+    "RTL_SIM_DECODER_DSP_BUDGET",
 ]
 
 #: The rtl-sim codec backend's budget: enough for the cheapest folding of every engine of
 #: the N=8…64 students, and small, so that the Verilog and its build stay small.
 RTL_SIM_DSP_BUDGET = 100
+#: The rtl-sim synthesis backend's budgets, as small: h_s's cheapest folding takes 5 DSPs,
+#: g_s's 33, for every N (20 run the tiny student's h_s at 9 MACs a cycle, 100 its g_s
+#: at about 8.5 cycles per decoded pixel).
+RTL_SIM_HYPER_DSP_BUDGET = 20
+RTL_SIM_DECODER_DSP_BUDGET = 100
 
 START = 1 << REGISTER["CONTROL"].fields["START"]
 DONE = 1 << REGISTER["STATUS"].fields["DONE"]
@@ -165,31 +179,33 @@ async def drive_async(program, lite, source, sink):
 
 
 class Accelerator:
-    """The AXI-wrapped encoder ``core`` (`boards.core.EncoderCore`) on ``backend``."""
+    """An AXI-wrapped ``core`` (`boards.core`: `EncoderCore`, `HyperCore` or `DecoderCore`)
+    on ``backend``."""
 
     def __init__(self, core, backend):
         self.core = core
         self.backend = backend
 
-    def encode(self, frames):
-        """Streams each (H, W, 3) uint8 frame through the encoder; returns for each its
-        packet's elements (ŷ, ẑ, then the scale indices) and the CYCLES register."""
-        jobs = [
-            (
-                f.shape[1],
-                f.shape[0],
-                self.core.pixels(f),
-                self.core.capacity(f.shape[1], f.shape[0]),
-                self.core.model_id or None,
-            )
-            for f in frames
+    def run(self, inputs):
+        """Streams each input frame (what the core's ``job`` takes: an (H, W, 3) uint8 frame
+        for the encoder, ẑ or ŷ as (C, h, w) for the decoder's cores) through the core;
+        returns for each its output (the core's ``output``: the encoder's packet of ŷ, ẑ
+        and the scale indices, the scale indices, the decoded frame) and the CYCLES
+        register."""
+        jobs = []
+        for x in inputs:
+            width, height, data = self.core.job(x)
+            jobs.append((width, height, data, self.core.capacity(width, height), self.core.model_id or None))
+        return [
+            (self.core.output(r.output, width, height), r.cycles)
+            for (width, height, *_), r in zip(jobs, self.backend.run(jobs))
         ]
-        return [(self.core.elements(r.output), r.cycles) for r in self.backend.run(jobs)]
 
 
 class RtlSimBackend:
     """Runs the jobs in one cocotb simulation of ``core``'s `rtl.axi.AXIWrapper` on
-    ``simulator``; the build is cached by its Verilog (`sim.runner`)."""
+    ``simulator``; the build (``axi_<part>_<model>``) is cached by its Verilog
+    (`sim.runner`)."""
 
     def __init__(self, core, simulator="verilator", seed=1):
         self.core = core
@@ -203,7 +219,7 @@ class RtlSimBackend:
             params = {"jobs": [[w, h, c, model] for w, h, _, c, model in jobs], "out": str(out)}
             run_bench(
                 self.core.wrapper(),
-                f"axi_encoder_{self.core.name}",
+                f"axi_{self.core.part}_{self.core.name}",
                 "licfpga.boards.host_tb",
                 params,
                 arrays=arrays,
@@ -214,27 +230,58 @@ class RtlSimBackend:
                 return [Frame(got[f"output{n}"].tobytes(), int(got["cycles"][n])) for n in range(len(jobs))]
 
 
-class EncoderAnalysis:
+class _OnAccelerator:
+    """What the codec's backends on the accelerator share: ``name`` (the backend's, in
+    messages), ``transport(core)`` (the backend that runs a core: `RtlSimBackend`,
+    `BoardBackend`), and one frame through a core, where a frame the core cannot take,
+    input outside its types or a driver error is a `model.codec.CodecError` named after
+    the backend. ``cycles``: the last frame's CYCLES register, by core (``part``)."""
+
+    def __init__(self, name, transport):
+        self.name = name
+        self.transport = transport
+        self.cycles = {}
+
+    def _run(self, core_for, x, width, height):
+        try:
+            core = core_for(width, height)
+            [(out, cycles)] = Accelerator(core, self.transport(core)).run([x])
+        except (BalanceError, DriverError, ValueError) as exc:
+            raise CodecError(f"{self.name}: {exc}") from None
+        self.cycles[core.part] = cycles
+        return core, out
+
+
+class EncoderAnalysis(_OnAccelerator):
     """`model.codec.AnalysisBackend` on the accelerator: ``core_for(width, height)`` gives
-    the `boards.core.EncoderCore` for a frame, ``transport(core)`` the backend that runs it
-    (`RtlSimBackend`, `BoardBackend`). A frame the encoder cannot take, or a driver error,
-    is a `model.codec.CodecError` named after the backend. ``cycles``: the last frame's
-    CYCLES register."""
+    the `boards.core.EncoderCore` for a frame."""
 
     def __init__(self, name, core_for, transport):
-        self.name = name
+        super().__init__(name, transport)
         self.core_for = core_for
-        self.transport = transport
-        self.cycles = None
 
     def analyse(self, x):
         height, width = x.shape[:2]
-        try:
-            core = self.core_for(width, height)
-            [(packet, self.cycles)] = Accelerator(core, self.transport(core)).encode([x])
-        except (BalanceError, DriverError) as exc:
-            raise CodecError(f"{self.name}: {exc}") from None
+        core, packet = self._run(self.core_for, x, width, height)
         return core.latents(packet, width, height)
+
+
+class DecoderSynthesis(_OnAccelerator):
+    """`model.codec.SynthesisBackend` on the accelerator: ``hyper_for(width, height)``
+    gives the `boards.core.HyperCore` for a ẑ frame (h_s: the scale indices),
+    ``decoder_for(width, height)`` the `boards.core.DecoderCore` for a ŷ frame (g_s: the
+    padded image). The codec checks what comes back."""
+
+    def __init__(self, name, hyper_for, decoder_for, transport):
+        super().__init__(name, transport)
+        self.hyper_for = hyper_for
+        self.decoder_for = decoder_for
+
+    def indexes(self, z_hat):
+        return self._run(self.hyper_for, z_hat, z_hat.shape[2], z_hat.shape[1])[1]
+
+    def reconstruct(self, y_hat):
+        return self._run(self.decoder_for, y_hat, y_hat.shape[2], y_hat.shape[1])[1]
 
 
 def rtl_sim_analysis(artefact, model_id=0, simulator="verilator"):
@@ -262,6 +309,49 @@ def board_analysis(artefact, model_id, bitstream=None):
         raise CodecError(f"board: {exc}") from None
     core = ps_core(artefact, model_id=model_id)
     return EncoderAnalysis("board", lambda width, height: core, lambda _: board)
+
+
+def rtl_sim_synthesis(artefact, model_id=0, simulator="verilator"):
+    """The codec's ``rtl-sim`` synthesis backend: for each ẑ frame, the hyper-decoder of
+    ``artefact`` (within `RTL_SIM_HYPER_DSP_BUDGET` DSPs), and for each ŷ frame its
+    decoder (within `RTL_SIM_DECODER_DSP_BUDGET`), each generated with line buffers for
+    exactly the image those latents come from, AXI-wrapped (MODEL reading ``model_id``,
+    checked as on the board) and run by `RtlSimBackend` (one build per core and frame
+    size, cached by its Verilog). For small images and models, as `rtl_sim_analysis`."""
+    hyper_scale = hyper_from_artefact(artefact).frame_scale
+    decoder_scale = decoder_from_artefact(artefact).frame_scale
+
+    def hyper_for(width, height):
+        frame = (hyper_scale * width, hyper_scale * height)
+        return hyper_core(artefact, RTL_SIM_HYPER_DSP_BUDGET, max_frame=frame, plan_frame=frame, model_id=model_id)
+
+    def decoder_for(width, height):
+        frame = (decoder_scale * width, decoder_scale * height)
+        return decoder_core(artefact, RTL_SIM_DECODER_DSP_BUDGET, max_frame=frame, plan_frame=frame, model_id=model_id)
+
+    return DecoderSynthesis("rtl-sim", hyper_for, decoder_for, lambda core: RtlSimBackend(core, simulator))
+
+
+def board_synthesis(artefact, model_id, bitstream=None):
+    """The codec's ``board`` synthesis backend: the decoder's PL design on this ZCU102,
+    the hyper-decoder and the decoder of ``artefact`` (`boards.vivado.ps_decoder_cores`),
+    each behind its AXI DMA at `boards.vivado.DECODER_ADDRESS_MAP`, whose MODEL
+    registers must read ``model_id``.
+
+    No Vivado tree makes that design yet, so there is no bitstream to load: on the board
+    the first frame fails in `frame_program` (ID or MODEL) unless one built elsewhere is
+    loaded. Off the board, a `model.codec.CodecError` before anything is touched."""
+    try:
+        boards = {
+            "hyper": BoardBackend(bitstream, regs="hyper", dma="hyper_dma", address_map=DECODER_ADDRESS_MAP),
+            "decoder": BoardBackend(
+                bitstream, regs="decoder", dma="decoder_dma", address_map=DECODER_ADDRESS_MAP, load=False
+            ),
+        }
+    except DriverError as exc:
+        raise CodecError(f"board: {exc}") from None
+    hyper, decoder = ps_decoder_cores(artefact, model_id=model_id)
+    return DecoderSynthesis("board", lambda w, h: hyper, lambda w, h: decoder, lambda core: boards[core.part])
 
 
 # AXI DMA registers in direct register mode (PG021, "Register Space").
@@ -310,14 +400,17 @@ def _zynq_ultrascale():
 
 
 class BoardBackend:
-    """The ZCU102 with the ``ps`` design. With PYNQ installed and ``bitstream`` given
-    (its .bit with the .hwh beside it), PYNQ loads it and moves the data; otherwise the
-    bitstream must be loaded already (fpgautil), and /dev/mem reaches the registers and
-    two u-dma-buf buffers (``udmabuf0`` in, ``udmabuf1`` out) hold the data. As root.
+    """One core of a design on the ZCU102 (by default the ``ps`` design's encoder):
+    ``regs`` and ``dma`` name its register block and its AXI DMA in ``address_map`` (and
+    the DMA in the PYNQ overlay). With PYNQ installed and ``bitstream`` given (its .bit
+    with the .hwh beside it), PYNQ loads it (unless ``load`` is false: a second core of a
+    bitstream loaded already) and moves the data; otherwise the bitstream must be loaded
+    already (fpgautil), and /dev/mem reaches the registers and two u-dma-buf buffers
+    (``udmabuf0`` in, ``udmabuf1`` out) hold the data. As root.
 
     Anywhere but a Zynq UltraScale+ it raises `DriverError` before it touches /dev/mem."""
 
-    def __init__(self, bitstream=None, timeout_s=10.0):
+    def __init__(self, bitstream=None, timeout_s=10.0, regs="accel", dma="axi_dma", address_map=ADDRESS_MAP, load=True):
         if not _zynq_ultrascale():
             raise DriverError(
                 "this machine is not the ZCU102 (its device tree names no xlnx,zynqmp): "
@@ -330,14 +423,14 @@ class BoardBackend:
             pynq = None
         self.pynq = pynq if bitstream is not None else None
         if self.pynq is not None:
-            self.dma = pynq.Overlay(str(bitstream)).axi_dma  # loads the bitstream
-            self.regs = pynq.MMIO(*ADDRESS_MAP["accel"])
-            self.dma_regs = pynq.MMIO(*ADDRESS_MAP["axi_dma"])
+            self.dma = getattr(pynq.Overlay(str(bitstream), download=load), dma)  # loads the bitstream
+            self.regs = pynq.MMIO(*address_map[regs])
+            self.dma_regs = pynq.MMIO(*address_map[dma])
         else:
             try:
                 self.buffers = _UDmaBuf("udmabuf0"), _UDmaBuf("udmabuf1")
-                self.regs = _Window(*ADDRESS_MAP["accel"])
-                self.dma_regs = _Window(*ADDRESS_MAP["axi_dma"])
+                self.regs = _Window(*address_map[regs])
+                self.dma_regs = _Window(*address_map[dma])
             except OSError as exc:
                 raise DriverError(
                     f"{exc.filename or '/dev/mem'}: {exc.strerror or exc} (the board backend "

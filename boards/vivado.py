@@ -34,13 +34,15 @@ from ..gen.balance import DEFAULT_MAX_FRAME
 from ..gen.report import markdown, plan_report
 from ..gen.synth import synthesize_design
 from ..rtl.axi import ADDRESS_BITS, register_markdown
-from .core import PIXEL_BYTES, encoder_core, load_model
+from .core import DEVICE, PIXEL_BYTES, decoder_core, encoder_core, hyper_core, load_model
 from .resources import estimate_ps, estimate_selftest
 from .selftest import SelfTest, SelfTestTop, checksum, rom_frame
 from .zcu102 import PART, ZCU102Platform
 
 __all__ = [
     "ADDRESS_MAP",
+    "DECODER_ADDRESS_MAP",
+    "PS_HYPER_DSP_BUDGET",
     "BuildError",
     "worst_negative_slack",
     "PS_MAX",
@@ -48,6 +50,7 @@ __all__ = [
     "Tree",
     "ps_core",
     "selftest_core",
+    "ps_decoder_cores",
     "ps_tree",
     "selftest_design",
     "selftest_tree",
@@ -61,6 +64,18 @@ ADDRESS_MAP = {
     "accel": (0xA000_0000, 1 << ADDRESS_BITS),
     "axi_dma": (0xA001_0000, 0x1_0000),
 }
+# The decoder's PL design, a bitstream of its own (the host rANS-decodes between its two
+# cores), as the host driver addresses it: the hyper-decoder and the decoder, each behind
+# its AXI DMA. No tree here builds it yet (`ps_decoder_cores` says what it would hold).
+DECODER_ADDRESS_MAP = {
+    "hyper": (0xA000_0000, 1 << ADDRESS_BITS),
+    "hyper_dma": (0xA001_0000, 0x1_0000),
+    "decoder": (0xA002_0000, 1 << ADDRESS_BITS),
+    "decoder_dma": (0xA003_0000, 0x1_0000),
+}
+# The hyper-decoder's share of the decoder design's DSPs (h_s of a 1080p frame at N=64:
+# about 30 ms at 300 MHz, beside g_s's 60 ms with the rest of the device).
+PS_HYPER_DSP_BUDGET = 100
 BD_NAME = "licfpga"
 ACCEL_MODULE = "licfpga_accel"
 PS_PROJECT = "licfpga_ps"
@@ -309,6 +324,16 @@ def _write(root, files):
 def ps_core(artefact, sha256=None, dsp_budget=None, model_id=0):
     """The encoder of the ``ps`` design: frames up to `PS_MAX`, MODEL reading ``model_id``."""
     return encoder_core(artefact, sha256, dsp_budget, max_frame=PS_MAX, model_id=model_id)
+
+
+def ps_decoder_cores(artefact, sha256=None, model_id=0):
+    """The two cores of the decoder's PL design (`DECODER_ADDRESS_MAP`; not built yet):
+    the hyper-decoder within `PS_HYPER_DSP_BUDGET` DSPs and the decoder within the rest
+    of the device's budget, both for images up to `PS_MAX`, MODEL reading ``model_id``."""
+    return (
+        hyper_core(artefact, PS_HYPER_DSP_BUDGET, sha256, PS_MAX, model_id=model_id),
+        decoder_core(artefact, DEVICE.dsp_budget() - PS_HYPER_DSP_BUDGET, sha256, PS_MAX, model_id=model_id),
+    )
 
 
 def selftest_core(artefact, sha256=None, dsp_budget=None):

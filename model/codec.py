@@ -9,14 +9,17 @@ both produce the same image.
 
 The analysis backend (:class:`AnalysisBackend`) is pluggable: the float network,
 the integer golden model (:class:`golden.GoldenBackend`); the RTL simulation and the
-board are wired in by the CLI, so this package never imports hardware code. h_s and
-g_s stay here.
+board are wired in by the CLI, so this package never imports hardware code. So is an
+integer model's synthesis backend (:class:`SynthesisBackend`: h_s and g_s on the
+decoding side), the integer golden model by default (:class:`golden.GoldenSynthesis`);
+the codec checks what any backend gives (shapes, types, the index range) and keeps the
+entropy coding, the padding and the cropping.
 
 An integer model (:class:`IntegerCodec`, from an artefact) codes with the artefact's
 integer tables and computes h_s (the ŷ table indexes) and g_s with the integer golden
 model, so its files decode bit-identically on every machine; its default encoder is
 the golden model. Its header carries the artefact's name and id, so a file names the
-integer model that wrote it.
+integer model that wrote it. A float model decodes with its own float h_s and g_s only.
 
 File layout (little-endian)::
 
@@ -52,9 +55,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import UserError
-from . import fastint
 from .artefact import Artefact
-from .golden import GoldenBackend, GoldenModel, gray_from_rgb
+from .golden import GoldenBackend, GoldenSynthesis, gray_from_rgb
 from .rans import INT16_MAX, INT16_MIN, decode_symbols, encode_symbols
 from .registry import DEFAULT_MODEL, ModelError, ModelInfo, load_integer_model, load_model, model_id, resolve_model
 from .tables import SymbolTable
@@ -92,6 +94,21 @@ class AnalysisBackend(Protocol):
         Returns the integer symbols ŷ (M, H/16, W/16) and ẑ (N, H/64, W/64), and where the
         backend runs h_s too (the accelerator's encoder), the scale index of every ŷ
         element (M, H/16, W/16); else the codec computes them from ẑ."""
+        ...
+
+
+class SynthesisBackend(Protocol):
+    """What runs an integer model's decoding transforms: h_s and g_s."""
+
+    def indexes(self, z_hat: np.ndarray) -> np.ndarray:
+        """ẑ (N, h, w), integers → the scale index of every ŷ element (M, 4h, 4w),
+        integers in 0…L−1. A ``ValueError`` says ẑ is outside the backend's input type
+        (only a crafted file has that)."""
+        ...
+
+    def reconstruct(self, y_hat: np.ndarray) -> np.ndarray:
+        """ŷ (M, h, w), integers → the decoded frame (3, 16h, 16w), uint8: the padded
+        image, which the codec crops."""
         ...
 
 
@@ -207,25 +224,65 @@ class Codec:
         )
         return Encoded(_pack(header), self._reconstruct(y_hat, height, width, grayscale) if reconstruct else None)
 
-    def decode(self, data: bytes) -> np.ndarray:
-        """The image of a ``.lic`` file written with this model."""
-        return self.decode_header(read_header(data))
+    def decode(self, data: bytes, backend: SynthesisBackend | None = None) -> np.ndarray:
+        """The image of a ``.lic`` file written with this model; ``backend`` runs h_s and
+        g_s (an integer model's only; default: the codec's own)."""
+        return self.decode_header(read_header(data), backend)
 
-    def decode_header(self, header: Header) -> np.ndarray:
+    def decode_header(self, header: Header, backend: SynthesisBackend | None = None) -> np.ndarray:
+        """The image of a parsed file (`read_header`), as `decode`."""
         if header.model_id != self.model_id:
             raise CodecError(
                 f"file was written by model {header.model_name!r} (id {header.model_id.hex()}), "
                 f"the loaded weights differ ({self.name!r}, id {self.model_id.hex()})"
             )
+        self._check_synthesis(backend)
         padded_h, padded_w = (-(-side // ALIGNMENT) * ALIGNMENT for side in (header.height, header.width))
         try:
             z_hat = decode_symbols(
                 header.z_stream, self._z_index((self.N, padded_h // 64, padded_w // 64)), self.z_tables
             )
-            y_hat = decode_symbols(header.y_stream, self._y_index(z_hat), self.y_tables)
+            indexes = self._y_index(z_hat) if backend is None else self._synthesis_indexes(z_hat, backend)
+            y_hat = decode_symbols(header.y_stream, indexes, self.y_tables)
         except ValueError as exc:
             raise CodecError(f"corrupt symbol stream: {exc}") from None
-        return self._reconstruct(y_hat, header.height, header.width, header.grayscale)
+        if backend is None:
+            return self._reconstruct(y_hat, header.height, header.width, header.grayscale)
+        return self._synthesis_image(y_hat, header.height, header.width, header.grayscale, backend)
+
+    def _check_synthesis(self, backend: SynthesisBackend | None) -> None:
+        """A float model decodes with its own float h_s and g_s only."""
+        if backend is not None:
+            raise CodecError(
+                f"{self.name} is a float model: it decodes with its own float h_s and g_s; a synthesis backend "
+                f"runs an integer model's (e.g. {self.name}-int8)"
+            )
+
+    def _synthesis_indexes(self, z_hat: np.ndarray, backend: SynthesisBackend) -> np.ndarray:
+        """A synthesis backend's scale indexes of ẑ, checked (`_indexes`)."""
+        try:
+            values = backend.indexes(z_hat)
+        except ValueError as exc:  # only a crafted file gets ẑ outside the backend's type
+            raise CodecError(f"corrupt symbol stream: {exc}") from None
+        return self._indexes(z_hat, values, source="synthesis backend")
+
+    def _synthesis_image(
+        self, y_hat: np.ndarray, height: int, width: int, grayscale: bool, backend: SynthesisBackend
+    ) -> np.ndarray:
+        """A synthesis backend's decoded frame of ŷ, checked ((3, 16h, 16w) uint8), cropped
+        to the image and, for a grayscale file, made gray (`golden.gray_from_rgb`)."""
+        try:
+            x_hat = np.asarray(backend.reconstruct(y_hat))
+        except ValueError as exc:
+            raise CodecError(f"corrupt symbol stream: {exc}") from None
+        shape = (3, 16 * y_hat.shape[1], 16 * y_hat.shape[2])
+        if x_hat.shape != shape or x_hat.dtype != np.uint8:
+            raise CodecError(
+                f"synthesis backend gave the decoded frame as {x_hat.dtype} {x_hat.shape}, expected uint8 of shape "
+                f"{shape}"
+            )
+        x_hat = x_hat[:, :height, :width]
+        return gray_from_rgb(x_hat) if grayscale else np.ascontiguousarray(x_hat.transpose(1, 2, 0))
 
     def _symbols(self, name: str, values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         """A backend's output checked and clamped to int16, the range the file can carry."""
@@ -236,9 +293,9 @@ class Codec:
             )
         return np.clip(values, INT16_MIN, INT16_MAX).astype(np.int32)
 
-    def _indexes(self, z_hat: np.ndarray, *given: np.ndarray) -> np.ndarray:
-        """The scale index of every ŷ element: a backend's own (checked: shape of ŷ, within
-        the table), else computed from ẑ."""
+    def _indexes(self, z_hat: np.ndarray, *given: np.ndarray, source: str = "analysis backend") -> np.ndarray:
+        """The scale index of every ŷ element: a backend's own (``source`` in messages;
+        checked: shape of ŷ, within the table), else computed from ẑ."""
         if not given:
             return self._y_index(z_hat)
         (values,) = given
@@ -247,11 +304,11 @@ class Codec:
         levels = len(self.y_tables)
         if values.shape != shape or not np.issubdtype(values.dtype, np.integer):
             raise CodecError(
-                f"analysis backend gave scale indexes as {values.dtype} {values.shape}, expected integers of shape {shape}"
+                f"{source} gave scale indexes as {values.dtype} {values.shape}, expected integers of shape {shape}"
             )
         if values.size and (values.min() < 0 or values.max() >= levels):
             raise CodecError(
-                f"analysis backend gave scale indexes in [{values.min()}, {values.max()}], outside the table's 0…{levels - 1}"
+                f"{source} gave scale indexes in [{values.min()}, {values.max()}], outside the table's 0…{levels - 1}"
             )
         return values.astype(np.int64)
 
@@ -277,14 +334,21 @@ class Codec:
 
 class IntegerCodec(Codec):
     """The codec of an integer model: the artefact's tables, h_s and g_s in integers
-    (:class:`golden.GoldenModel`), the golden encoder by default."""
+    (by default :class:`golden.GoldenSynthesis`, ``synthesis``; a given
+    :class:`SynthesisBackend` decodes, checked, the same way), the golden encoder by
+    default."""
 
     default_backend_name = "golden"
 
     def __init__(self, artefact: Artefact, name: str, model_id: bytes):
         self._set_identity(name, model_id)
         self.artefact = artefact
-        self.golden = GoldenModel(artefact, fastint)
+        self.synthesis = GoldenSynthesis(artefact)
+
+    @property
+    def golden(self):
+        """The integer golden model (fastint) of the default synthesis backend."""
+        return self.synthesis.golden
 
     @property
     def N(self) -> int:
@@ -305,19 +369,14 @@ class IntegerCodec(Codec):
     def default_backend(self) -> AnalysisBackend:
         return GoldenBackend(self.artefact)
 
+    def _check_synthesis(self, backend: SynthesisBackend | None) -> None:
+        """Any synthesis backend decodes an integer model."""
+
     def _y_index(self, z_hat: np.ndarray) -> np.ndarray:
-        try:
-            return self.golden.h_s(np.asarray(z_hat, dtype=np.int64)[None])[0]
-        except ValueError as exc:  # only a crafted file gets ẑ outside int8
-            raise CodecError(f"corrupt symbol stream: {exc}") from None
+        return self._synthesis_indexes(z_hat, self.synthesis)
 
     def _reconstruct(self, y_hat: np.ndarray, height: int, width: int, grayscale: bool) -> np.ndarray:
-        try:
-            x_hat = self.golden.g_s(np.asarray(y_hat, dtype=np.int64)[None])[0]
-        except ValueError as exc:
-            raise CodecError(f"corrupt symbol stream: {exc}") from None
-        x_hat = x_hat[:, :height, :width]
-        return gray_from_rgb(x_hat) if grayscale else np.ascontiguousarray(x_hat.transpose(1, 2, 0).astype(np.uint8))
+        return self._synthesis_image(y_hat, height, width, grayscale, self.synthesis)
 
 
 def _as_rgb(image: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -396,18 +455,27 @@ def encode(
     return _codec(model).encode(image, backend, reconstruct=reconstruct)
 
 
-def decode(data: bytes, model: str | os.PathLike | Codec | None = None) -> np.ndarray:
-    """Decode a ``.lic`` file's bytes; ``model`` defaults to the registry model named in it."""
-    header = read_header(data)
+def file_codec(header: Header, model: str | os.PathLike | Codec | None = None) -> Codec:
+    """The codec that decodes a file: ``model`` (a registry name, a weight file or a
+    :class:`Codec`), by default the registry model named in its ``header``."""
     if model is None:
         try:
-            model = Codec.load(header.model_name)
+            return Codec.load(header.model_name)
         except ModelError as exc:
             raise CodecError(
                 f"file was written by model {header.model_name!r}, which is not available "
                 f"({exc}); pass its weight file as the model (--model)"
             ) from None
-    return _codec(model).decode_header(header)
+    return _codec(model)
+
+
+def decode(
+    data: bytes, model: str | os.PathLike | Codec | None = None, backend: SynthesisBackend | None = None
+) -> np.ndarray:
+    """Decode a ``.lic`` file's bytes; ``model`` defaults to the registry model named in it,
+    ``backend`` (h_s and g_s of an integer model) to the codec's own."""
+    header = read_header(data)
+    return file_codec(header, model).decode_header(header, backend)
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -508,9 +576,13 @@ def compress(
 
 
 def decompress(
-    src: str | os.PathLike, dst: str | os.PathLike, model: str | os.PathLike | Codec | None = None
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    model: str | os.PathLike | Codec | None = None,
+    backend: SynthesisBackend | None = None,
 ) -> np.ndarray:
-    """``.lic`` file ``src`` to image file ``dst`` (its format from the extension); returns the image."""
-    image = decode(Path(src).read_bytes(), model)
+    """``.lic`` file ``src`` to image file ``dst`` (its format from the extension), h_s and
+    g_s run by ``backend`` (see `decode`); returns the image."""
+    image = decode(Path(src).read_bytes(), model, backend)
     write_image(dst, image)
     return image

@@ -102,6 +102,22 @@ class GoldenBackend:
         return y_hat[0], z_hat[0]
 
 
+class GoldenSynthesis:
+    """The codec's synthesis backend on the integer golden model (h_s and g_s, the decoder
+    the hardware reproduces), computed by :mod:`.fastint`."""
+
+    def __init__(self, artefact: Artefact):
+        self.golden = GoldenModel(artefact, fastint)
+
+    def indexes(self, z_hat: np.ndarray) -> np.ndarray:
+        """ẑ (N, h, w) → the scale indexes (M, 4h, 4w); ``ValueError`` for ẑ outside int8."""
+        return self.golden.h_s(np.asarray(z_hat, dtype=np.int64)[None])[0]
+
+    def reconstruct(self, y_hat: np.ndarray) -> np.ndarray:
+        """ŷ (M, h, w) → x̂ (3, 16h, 16w) uint8; ``ValueError`` for ŷ outside int16."""
+        return self.golden.g_s(np.asarray(y_hat, dtype=np.int64)[None])[0].astype(np.uint8)
+
+
 def gray_from_rgb(rgb: np.ndarray) -> np.ndarray:
     """Integer mean of the three uint8 channels (axis 0): ``(r + g + b + 1) // 3``, i.e.
     round to nearest (a third never ties). Used for grayscale files of integer models."""

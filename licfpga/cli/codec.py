@@ -2,7 +2,8 @@
 
 ``compress`` and ``decompress`` of an integer model are the quick start: the handlers
 import the library inside, so that ``--help`` loads none of it, and the integer path
-loads neither torch nor the hardware packages."""
+loads neither torch nor the hardware packages (they load only for ``--backend rtl-sim``
+or ``board``)."""
 
 from __future__ import annotations
 
@@ -24,29 +25,33 @@ def _float_backend(codec):
     return FloatBackend(codec.model)
 
 
-def _golden_backend(codec):
+def _integer(codec, name, runs):
+    """Refuses a float ``codec`` for ``--backend name``, which ``runs`` something of an
+    integer model."""
     from licfpga.model.codec import CodecError, IntegerCodec  # light CLI: loaded when used
-    from licfpga.model.golden import GoldenBackend
 
     if not isinstance(codec, IntegerCodec):
-        raise CodecError(
-            f"{codec.name} is a float model: --backend golden runs integer models "
-            f"(e.g. {codec.name}-int8, made by licfpga quantize)"
-        )
+        raise CodecError(f"{codec.name} is a float model: --backend {name} runs {runs} (e.g. {codec.name}-int8)")
+
+
+def _golden_backend(codec):
+    from licfpga.model.golden import GoldenBackend  # light CLI: loaded when used
+
+    _integer(codec, "golden", "integer models, made by licfpga quantize")
     return GoldenBackend(codec.artefact)
 
 
+def _golden_synthesis(codec):
+    _integer(codec, "golden", "integer models, made by licfpga quantize")
+    return codec.synthesis
+
+
 def _hardware_backend(name, factory):
-    """A backend of the AXI-wrapped encoder (`boards.host`): ``factory(artefact, MODEL)``."""
+    """A backend of the AXI-wrapped cores (`boards.host`): ``factory(artefact, MODEL)``, the
+    encoder's (analysis) or the decoder's (synthesis)."""
 
     def make(codec):
-        from licfpga.model.codec import CodecError, IntegerCodec  # light CLI: loaded when used
-
-        if not isinstance(codec, IntegerCodec):
-            raise CodecError(
-                f"{codec.name} is a float model: --backend {name} runs the encoder generated from an "
-                f"integer model (e.g. {codec.name}-int8)"
-            )
+        _integer(codec, name, "the hardware generated from an integer model")
         # light CLI: the hardware packages load only for a hardware backend of an integer model
         from licfpga.boards import host
         from licfpga.rtl.axi import model_register
@@ -64,6 +69,16 @@ BACKENDS = {
     "golden": _golden_backend,
     "rtl-sim": _hardware_backend("rtl-sim", "rtl_sim_analysis"),
     "board": _hardware_backend("board", "board_analysis"),
+}
+
+
+#: Synthesis backends of ``decompress --backend`` (h_s and g_s of an integer model): name ->
+#: factory(codec) -> SynthesisBackend, wired in here as `BACKENDS`. Without --backend an integer
+#: model decodes with the golden one and a float model with its own float network.
+SYNTHESIS_BACKENDS = {
+    "golden": _golden_synthesis,
+    "rtl-sim": _hardware_backend("rtl-sim", "rtl_sim_synthesis"),
+    "board": _hardware_backend("board", "board_synthesis"),
 }
 
 
@@ -121,9 +136,12 @@ def cmd_compress(args) -> int:
 
 def cmd_decompress(args) -> int:
     _use_threads(args.threads)
-    from licfpga.model.codec import decompress  # light CLI, and after --threads (see cmd_compress)
+    # light CLI, and after --threads (see cmd_compress)
+    from licfpga.model.codec import decompress, file_codec, read_header
 
-    image = decompress(args.input, args.output, args.model)
+    codec = file_codec(read_header(Path(args.input).read_bytes()), args.model)
+    backend = SYNTHESIS_BACKENDS[args.backend](codec) if args.backend else None
+    image = decompress(args.input, args.output, codec, backend)
     print(f"{args.output}: {image.shape[1]}×{image.shape[0]} {'gray' if image.ndim == 2 else 'RGB'}")
     return 0
 
@@ -185,6 +203,12 @@ def register(sub) -> None:
     p.add_argument("input", help=".lic file")
     p.add_argument("output", help="image file; the format follows the extension")
     p.add_argument("--model", help="weights .pt or registry name (default: the model named in the file)")
+    p.add_argument(
+        "--backend",
+        choices=sorted(SYNTHESIS_BACKENDS),
+        help="what runs h_s and g_s of an integer model (default: golden; a float model decodes with its own "
+        "float network)",
+    )
     p.add_argument(
         "--threads", type=positive_int, help="threads (default: all cores; the image is the same for any count)"
     )

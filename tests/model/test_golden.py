@@ -1,6 +1,6 @@
 """The integer golden model: torch vs numpy and 1 vs 2 threads bit for bit, integer vs
 float within stated tolerances, and the integer codec's round trips (bit-exact decode,
-headers, backends, CLI)."""
+headers, analysis and synthesis backends, CLI)."""
 
 import math
 
@@ -12,7 +12,7 @@ from PIL import Image
 from licfpga.cli import main
 from licfpga.model.artefact import load_artefact
 from licfpga.model.codec import Codec, CodecError, IntegerCodec, decode, read_header
-from licfpga.model.golden import GoldenBackend, GoldenModel
+from licfpga.model.golden import GoldenBackend, GoldenModel, GoldenSynthesis
 from licfpga.model.hyperprior import hyper_input
 from licfpga.model.registry import load_model, model_id, resolve_model
 
@@ -196,3 +196,67 @@ def test_verify_refuses_a_file_that_decodes_differently(tiny_artefact, photo_dir
     )
     assert "does not decode to the encoder's reconstruction" in capsys.readouterr().err
     assert not (tmp_path / "x.lic").exists()
+
+
+class EditedSynthesis:
+    """A synthesis backend: the golden one's output, changed by ``indexes`` or ``frame``."""
+
+    def __init__(self, artefact, indexes=lambda s: s, frame=lambda x: x):
+        self.golden, self.edit_indexes, self.edit_frame = GoldenSynthesis(artefact), indexes, frame
+        self.calls = []
+
+    def indexes(self, z_hat):
+        self.calls.append("indexes")
+        return self.edit_indexes(self.golden.indexes(z_hat))
+
+    def reconstruct(self, y_hat):
+        self.calls.append("reconstruct")
+        return self.edit_frame(self.golden.reconstruct(y_hat))
+
+
+@pytest.mark.parametrize("gray", [False, True])
+def test_a_synthesis_backend_decodes_the_file(codec, photo_dir, gray):
+    image = Image.open(photo_dir / "photo4.png")
+    image = np.asarray(image.convert("L") if gray else image)[:37, :70]
+    data = codec.encode(image).data
+    backend = EditedSynthesis(codec.artefact)
+    assert np.array_equal(codec.decode(data, backend), codec.decode(data))
+    assert backend.calls == ["indexes", "reconstruct"]
+    assert np.array_equal(decode(data, codec, backend), codec.decode(data))
+
+
+def test_a_bad_synthesis_backend_is_refused(codec, tiny_float, photo_dir):
+    image = np.asarray(Image.open(photo_dir / "photo4.png"))[:40, :24]
+    data = codec.encode(image).data
+    levels = len(codec.y_tables)
+
+    def fails(message, **edit):
+        with pytest.raises(CodecError, match=message):
+            codec.decode(data, EditedSynthesis(codec.artefact, **edit))
+
+    fails(
+        r"synthesis backend gave scale indexes as .* expected integers of shape \(16, 4, 4\)",
+        indexes=lambda s: s[:, 1:],
+    )
+    fails(f"synthesis backend gave scale indexes in .* outside the table's 0…{levels - 1}", indexes=lambda s: s - 1)
+    fails("synthesis backend gave scale indexes as float64", indexes=lambda s: s.astype(float))
+    fails(r"decoded frame as uint8 \(3, 64, 48\), expected uint8 of shape \(3, 64, 64\)", frame=lambda x: x[..., :48])
+    fails(r"decoded frame as int64 \(3, 64, 64\), expected uint8", frame=lambda x: x.astype(np.int64))
+    fails(r"decoded frame as uint8 \(64, 64, 3\)", frame=lambda x: np.ascontiguousarray(x.transpose(1, 2, 0)))
+
+    def out_of_type(_):
+        raise ValueError("h_s input spans [-200, 3], outside its type's [-128, 127]")
+
+    fails(r"corrupt symbol stream: h_s input spans \[-200, 3\]", indexes=out_of_type)
+    float_codec = Codec.load(str(tiny_float))
+    with pytest.raises(CodecError, match="tiny-q1 is a float model: it decodes with its own float h_s and g_s"):
+        float_codec.decode(float_codec.encode(image).data, EditedSynthesis(codec.artefact))
+
+
+def test_cli_decompress_backends(tiny_artefact, photo_dir, tmp_path, capsys):
+    src = photo_dir / "photo3.png"
+    assert main(["compress", str(src), str(tmp_path / "a.lic"), "--model", str(tiny_artefact)]) == 0
+    for backend in ([], ["--backend", "golden"]):
+        out = tmp_path / f"{len(backend)}.png"
+        assert main(["decompress", str(tmp_path / "a.lic"), str(out), "--model", str(tiny_artefact), *backend]) == 0
+    assert (tmp_path / "0.png").read_bytes() == (tmp_path / "2.png").read_bytes()
