@@ -51,6 +51,7 @@ __all__ = [
     "decoder_from_artefact",
     "decoder_topology",
     "hyper_from_artefact",
+    "hyper_topology",
     "ENCODER_TRANSFORMS",
     "DECODER_TRANSFORMS",
     "HYPER_TRANSFORMS",
@@ -387,3 +388,9 @@ def hyper_from_artefact(artefact: Artefact) -> HyperSpec:
     serial."""
     layers = tuple(replace(s, serial=False) for s in _from_artefact(artefact, HYPER_TRANSFORMS))
     return HyperSpec(artefact.N, artefact.M, layers, artefact.name)
+
+
+def hyper_topology(N: int, M: int = 192, gdn_in_bits: int = 8) -> HyperSpec:
+    """The hyper-decoder (h_s) of a student of width N before training."""
+    layers = tuple(replace(s, serial=False) for s in _from_topology(N, M, gdn_in_bits, HYPER_TRANSFORMS))
+    return HyperSpec(N, M, layers, f"topology N={N}, M={M}")

@@ -26,9 +26,9 @@ from .balance import (
     place,
 )
 from .devices import DEVICES, Device
-from .layers import decoder_topology, encoder_topology
+from .layers import decoder_topology, encoder_topology, hyper_topology
 from .report import CLOCK_MHZ, RESOLUTIONS
-from .system import ARM_FACTOR, DDR_USABLE, HostSpeed, hosts, system_markdown, system_rows
+from .system import ARM_FACTOR, DDR_USABLE, HostSpeed, hosts, hyper_interval, system_markdown, system_rows
 
 __all__ = [
     "Device",
@@ -38,7 +38,7 @@ __all__ = [
     "rd_ranking",
     "choose_width",
     "chosen_plan",
-    "chosen_decoder_plan",
+    "decoding_plans",
     "shared_plan",
     "system_of",
     "device_table",
@@ -244,46 +244,71 @@ def chosen_plan(decision: dict, M: int = 192) -> Plan | None:
     return plan
 
 
-def chosen_decoder_plan(decision: dict, M: int = 192) -> Plan | BalanceError | None:
-    """The g_s decoder of :func:`choose_width`'s chosen width balanced alone for the
-    decision's frame rate on a device of the same kind (None if no width was chosen; the
-    `BalanceError` where it does not fit)."""
+def decoding_plans(decision: dict, M: int = 192) -> tuple[Plan, Plan] | BalanceError | None:
+    """The decoding device of :func:`choose_width`'s chosen width, for the decision's frame
+    rate on a device of the same kind: the hyper-decoder (h_s, `gen.hyper`) with the
+    fewest DSPs for the rate, then the g_s decoder within what it leaves (None if no
+    width was chosen; the `BalanceError` where they do not fit)."""
     if decision["chosen"] is None:
         return None
     device, frame = DEVICES[decision["device"]], tuple(decision["padded"])
+    budgets = _budgets(device, decision["margin"])
     try:
-        return balance_fps(
-            decoder_topology(decision["chosen"], M),
-            decision["fps"],
-            decision["clock_mhz"],
-            frame,
-            frame,
-            **_budgets(device, decision["margin"]),
+        hyper = _hyper_plan(decision, M, budgets["bram_budget"])
+        return (
+            balance_fps(
+                decoder_topology(decision["chosen"], M),
+                decision["fps"],
+                decision["clock_mhz"],
+                frame,
+                frame,
+                bram_budget=budgets["bram_budget"] - hyper.bram36,
+                uram=budgets["uram"],
+            ),
+            hyper,
         )
     except BalanceError as exc:
         return exc
 
 
-def shared_plan(decision: dict, M: int = 192) -> SharedPlan | BalanceError | None:
-    """The encoder and the decoder of :func:`choose_width`'s chosen width on one device
-    of the decision's kind, the budgets split by `balance.balance_shared` (None if no
-    width was chosen; the `BalanceError` where the two do not fit together)."""
+def _hyper_plan(decision: dict, M: int, bram_budget: float) -> Plan:
+    """The hyper-decoder of the chosen width with the fewest DSPs for the decision's rate
+    (`hyper_interval`: its engines and its one index per cycle out)."""
+    frame = tuple(decision["padded"])
+    hyper = hyper_topology(decision["chosen"], M)
+    plan = balance_fps(hyper, decision["fps"], decision["clock_mhz"], frame, frame, bram_budget=bram_budget)
+    if hyper_interval(plan) > decision["clock_mhz"] * 1e6 / decision["fps"]:
+        raise BalanceError(
+            f"the hyper-decoder sends one scale index per cycle: {hyper_interval(plan)} cycles per frame, "
+            f"above the {decision['fps']:g} fps target at {decision['clock_mhz']:g} MHz"
+        )
+    return plan
+
+
+def shared_plan(decision: dict, M: int = 192) -> tuple[SharedPlan, Plan] | BalanceError | None:
+    """The encoder, the decoder and the hyper-decoder of :func:`choose_width`'s chosen
+    width on one device of the decision's kind: the hyper-decoder with the fewest DSPs for
+    the decision's rate, then the rest split between encoder and decoder by
+    `balance.balance_shared` (None if no width was chosen; the `BalanceError` where they
+    do not fit together)."""
     if decision["chosen"] is None:
         return None
     device, frame = DEVICES[decision["device"]], tuple(decision["padded"])
     margin = decision["margin"]
     try:
-        return balance_shared(
+        hyper = _hyper_plan(decision, M, device.bram36_budget(margin))
+        shared = balance_shared(
             encoder_topology(decision["chosen"], M),
             decoder_topology(decision["chosen"], M),
-            device.dsp_budget(margin),
+            device.dsp_budget(margin) - hyper.dsp,
             frame,
             frame,
-            device.bram36_budget(margin),
+            device.bram36_budget(margin) - hyper.bram36,
             device.uram,
         )
     except BalanceError as exc:
         return exc
+    return shared, hyper
 
 
 def system_of(
@@ -313,57 +338,58 @@ def system_of(
             "(benchmarks/host_speed.py --model) and pass it as --host-speed."
         )
         return {"rows": [], "why": why, "markdown": why + "\n"}
-    decoder = chosen_decoder_plan(decision, M)
+    decoding = decoding_plans(decision, M)
     shared = shared_plan(decision, M)
-    rows = system_rows(
-        plan,
-        resolutions,
+    host_list, clock, frame = (
         hosts(speed, arm_factor, host_cores),
         decision["clock_mhz"],
-        M,
-        decision["chosen"],
-        ddr_usable,
-        decoder if isinstance(decoder, Plan) else None,
+        "{}×{}".format(*decision["padded"]),
     )
-    if isinstance(decoder, Plan):
+    pl = decoding if isinstance(decoding, tuple) else (None, None)
+    rows = system_rows(plan, resolutions, host_list, clock, M, decision["chosen"], ddr_usable, *pl)
+    if isinstance(decoding, tuple):
+        decoder, hyper = decoding
         decoder_line = (
-            f"PL g_s: the N={decision['chosen']} decoder alone on a {decision['device']} for the same target: "
-            f"{decoder.dsp} DSPs, {decoder.bram36:g} RAMB36 (`licfpga generate --part decoder`).\n"
+            f"PL g_s and h_s: the N={decision['chosen']} decoder and hyper-decoder alone on a {decision['device']} "
+            f"for the same target: g_s {decoder.dsp} DSPs and {decoder.bram36:g} RAMB36, h_s {hyper.dsp} and "
+            f"{hyper.bram36:g} (`licfpga generate --part decoder|hyper`).\n"
         )
+        decoder_json = {
+            "decoder": {"dsp": decoder.dsp, "bram36": decoder.bram36},
+            "hyper": {"dsp": hyper.dsp, "bram36": hyper.bram36},
+        }
     else:
-        decoder_line = f"No PL g_s: the decoder does not meet the target alone on a {decision['device']}: {decoder}\n"
-    frame = "{}×{}".format(*decision["padded"])
-    if isinstance(shared, SharedPlan):
-        (pe, pd), clock = shared.placements(), decision["clock_mhz"]
+        decoder_line = (
+            f"No PL g_s: the decoder and hyper-decoder do not meet the target alone on a {decision['device']}: "
+            f"{decoding}\n"
+        )
+        decoder_json = {"error": str(decoding)}
+    if isinstance(shared, tuple):
+        shared, hyper = shared
+        (pe, pd) = shared.placements()
         shared_rows = system_rows(
-            shared.encoder,
-            resolutions,
-            hosts(speed, arm_factor, host_cores),
-            clock,
-            M,
-            decision["chosen"],
-            ddr_usable,
-            shared.decoder,
+            shared.encoder, resolutions, host_list, clock, M, decision["chosen"], ddr_usable, shared.decoder, hyper
         )
         urams = f" and {pe.uram + pd.uram} UltraRAMs" if pe.uram + pd.uram else ""
         shared_md = (
-            f"\nEncoder and decoder on one {decision['device']} (`balance.balance_shared`: the shortest frame "
-            f"interval both meet within its {shared.dsp_budget} DSPs and {shared.bram_budget:g} RAMB36): encoder "
-            f"{shared.encoder.dsp} DSPs and {pe.bram36:g} RAMB36, decoder {shared.decoder.dsp} and {pd.bram36:g} "
-            f"({shared.dsp} DSPs, {pe.bram36 + pd.bram36:g} RAMB36{urams} together); each "
-            f"{clock * 1e6 / shared.interval():.1f} fps on {frame} at {clock:g} MHz:\n\n"
-            + system_markdown(shared_rows, speed, clock, ddr_usable, shared=True)
+            f"\nEncoder, decoder and hyper-decoder on one {decision['device']} (the hyper-decoder's {hyper.dsp} DSPs "
+            f"and {hyper.bram36:g} RAMB36 for the target first; `balance.balance_shared` splits the rest, "
+            f"{shared.dsp_budget} DSPs and {shared.bram_budget:g} RAMB36, at the shortest frame interval both "
+            f"meet): encoder {shared.encoder.dsp} DSPs and {pe.bram36:g} RAMB36, decoder {shared.decoder.dsp} and "
+            f"{pd.bram36:g}{urams}; encoder and decoder each {clock * 1e6 / shared.interval():.1f} fps on {frame} "
+            f"at {clock:g} MHz:\n\n" + system_markdown(shared_rows, speed, clock, ddr_usable, shared=True)
         )
         shared_json = {
             "encoder": {"dsp": shared.encoder.dsp, "bram36": pe.bram36, "uram": pe.uram},
             "decoder": {"dsp": shared.decoder.dsp, "bram36": pd.bram36, "uram": pd.uram},
+            "hyper": {"dsp": hyper.dsp, "bram36": hyper.bram36},
             "fps": clock * 1e6 / shared.interval(),
             "rows": shared_rows,
         }
     elif shared is None:
         shared_md, shared_json = "", None
     else:
-        shared_md = f"\nNo encoder and decoder on one {decision['device']}: {shared}.\n"
+        shared_md = f"\nNo encoder, decoder and hyper-decoder on one {decision['device']}: {shared}.\n"
         shared_json = {"error": str(shared)}
     return {
         "N": decision["chosen"],
@@ -372,11 +398,9 @@ def system_of(
         "host_cores": host_cores,
         "ddr_usable": ddr_usable,
         "rows": rows,
-        "decoder": (
-            {"dsp": decoder.dsp, "bram36": decoder.bram36} if isinstance(decoder, Plan) else {"error": str(decoder)}
-        ),
+        "decoder": decoder_json,
         "shared": shared_json,
-        "markdown": system_markdown(rows, speed, decision["clock_mhz"], ddr_usable) + "\n" + decoder_line + shared_md,
+        "markdown": system_markdown(rows, speed, clock, ddr_usable) + "\n" + decoder_line + shared_md,
     }
 
 

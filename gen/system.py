@@ -1,17 +1,19 @@
 """The whole system's frame rates, encode and decode, for today's hardware split: the
-FPGA (PL) runs g_a, h_a and h_s with the scale indices; the host runs rANS and the
-decoder's h_s, and g_s unless a PL of its own runs it (the decoder, `gen.decoder`,
-balanced alone on the same kind of device: the two do not share one). The plan's
-engines are only one stage of it (`licfpga plan` prints both).
+FPGA (PL) runs g_a, h_a and h_s with the scale indices; the host runs rANS, and the
+decoder's h_s and g_s unless a PL runs them (the hyper-decoder, `gen.hyper`, and the
+decoder, `gen.decoder`: on a device of their own, or sharing the encoder's,
+`plan.shared_plan`). The plan's engines are only one stage of it (`licfpga plan`
+prints both).
 
 A frame's stages and what each costs (P = padded input pixels, S = ŷ and ẑ symbols,
 M·P/256 + N·P/4096):
 
-* **PL** (encode; decode where a decoder plan is given): the balanced pipeline's
-  interval at the assumed clock (:meth:`balance.Plan.interval`, the cycle model the
-  benches match to the cycle);
+* **PL** (encode; decode where decoder and hyper-decoder plans are given): the balanced
+  pipeline's interval at the assumed clock (:meth:`balance.Plan.interval`, the cycle
+  model the benches match to the cycle; the hyper-decoder's at least its one index per
+  cycle out, :func:`hyper_interval`);
 * **host** (encode: rANS of S symbols with the PL's scale indices; decode: rANS of
-  S symbols, h_s, and g_s without a PL decoder): the rates of :class:`~licfpga.model.hostspeed.HostSpeed`,
+  S symbols, and h_s and g_s where no PL runs them): the rates of :class:`~licfpga.model.hostspeed.HostSpeed`,
   measured on this machine, once as measured and once scaled to the ZCU102's
   Cortex-A53 by :data:`ARM_FACTOR`; the host's parts run one after another on
   ``host_cores`` cores working on different frames (ideal scaling; default 1);
@@ -32,10 +34,13 @@ from .balance import Plan, padded
 #: The encoder's and the decoder's stages on the PL.
 PL_ENCODER = "PL g_a+h_a+h_s"
 PL_DECODER = "PL g_s"
+PL_HYPER = "PL h_s"
 
 __all__ = [
     "PL_ENCODER",
     "PL_DECODER",
+    "PL_HYPER",
+    "hyper_interval",
     "HostSpeed",
     "ARM_FACTOR",
     "DDR_PEAK_BYTES_S",
@@ -183,6 +188,13 @@ def ddr_traffic(width: int, height: int, M: int, N: int) -> dict[str, dict[str, 
     }
 
 
+def hyper_interval(plan: Plan, width: int | None = None, height: int | None = None) -> int:
+    """A hyper-decoder's cycles per frame: its engines' (`Plan.interval`), or its one scale
+    index per cycle out (M per ŷ pixel, a 16th of the frame on each side) where more."""
+    w, h = (plan.width, plan.height) if width is None else padded(width, height)
+    return max(plan.interval(w, h), plan.encoder.M * (w // 16) * (h // 16))
+
+
 def paths(
     plan: Plan,
     resolution: tuple[int, int],
@@ -192,18 +204,18 @@ def paths(
     N: int,
     ddr_usable: float = DDR_USABLE,
     decoder: Plan | None = None,
+    hyper: Plan | None = None,
 ) -> dict[str, FramePath]:
     """Encode and decode of one frame at ``resolution`` (padded to 64) on ``host``,
     the PL running ``plan`` (its foldings; line buffers as wide as the frame needs) and,
-    given a ``decoder`` plan, g_s on a PL of its own (the host keeps rANS and the hyper
-    path's h_s); without one the host runs g_s too."""
+    given a ``decoder`` plan, g_s on a PL of its own, and with a ``hyper`` plan the
+    decoder's h_s there too (the host keeps rANS); what the PL does not run, the host does."""
     w, h = padded(*resolution)
     pixels, syms = w * h, symbols(w, h, M, N)
     speed = host.speed
     traffic = ddr_traffic(w, h, M, N)
     ddr_rate = DDR_PEAK_BYTES_S * ddr_usable
     wide = replace(plan, max_width=max(plan.max_width, w), max_height=max(plan.max_height, h))
-    h_s = host.seconds(pixels * speed.h_s_s_per_px)
     encode = FramePath(
         (
             Stage(PL_ENCODER, wide.interval(w, h) / (clock_mhz * 1e6)),
@@ -215,18 +227,20 @@ def paths(
             Stage("DDR", sum(traffic["encode"].values()) / ddr_rate),
         )
     )
-    rans = host.seconds(syms / speed.rans_decode_sym_s)
+    on_host, pl = [("rANS decode", host.seconds(syms / speed.rans_decode_sym_s))], []
+    if hyper is None:
+        on_host.append(("h_s + scale indices", host.seconds(pixels * speed.h_s_s_per_px)))
+    else:
+        wide_hyper = replace(hyper, max_width=max(hyper.max_width, w), max_height=max(hyper.max_height, h))
+        pl.append(Stage(PL_HYPER, hyper_interval(wide_hyper, w, h) / (clock_mhz * 1e6)))
     if decoder is None:
-        g_s = host.seconds(pixels * speed.g_s_s_per_px)
-        on_host = (("rANS decode", rans), ("h_s + scale indices", h_s), ("g_s", g_s))
-        pl = ()
+        on_host.append(("g_s", host.seconds(pixels * speed.g_s_s_per_px)))
     else:
         wide_decoder = replace(decoder, max_width=max(decoder.max_width, w), max_height=max(decoder.max_height, h))
-        on_host = (("rANS decode", rans), ("h_s + scale indices", h_s))
-        pl = (Stage(PL_DECODER, wide_decoder.interval(w, h) / (clock_mhz * 1e6)),)
+        pl.append(Stage(PL_DECODER, wide_decoder.interval(w, h) / (clock_mhz * 1e6)))
     decode = FramePath(
         (
-            Stage("host", sum(t for _, t in on_host), on_host),
+            Stage("host", sum(t for _, t in on_host), tuple(on_host)),
             *pl,
             Stage("DDR", sum(traffic["decode"].values()) / ddr_rate),
         )
@@ -243,6 +257,7 @@ def system_rows(
     N: int,
     ddr_usable: float = DDR_USABLE,
     decoder: Plan | None = None,
+    hyper: Plan | None = None,
 ) -> list[dict]:
     """Per resolution and host: encode and decode (:func:`paths`) and the DDR bytes."""
     rows = []
@@ -250,7 +265,7 @@ def system_rows(
         w, h = padded(*resolution)
         traffic = ddr_traffic(w, h, M, N)
         for host in host_list:
-            p = paths(plan, resolution, host, clock_mhz, M, N, ddr_usable, decoder)
+            p = paths(plan, resolution, host, clock_mhz, M, N, ddr_usable, decoder, hyper)
             rows.append(
                 {
                     "resolution": label,
@@ -290,7 +305,8 @@ def system_markdown(
     ``shared``: the encoder and the decoder share one device (`balance.balance_shared`)."""
     lines = [
         "| resolution | host | PL fps (g_a, h_a, h_s) | encode: host ms (rANS) | DDR MB (its fps) | **encode fps** | "
-        "encode bottleneck | decode: host ms (rANS + h_s [+ g_s]) | PL g_s fps | DDR MB (its fps) | **decode fps** | "
+        "encode bottleneck | decode: host ms (rANS [+ h_s] [+ g_s]) | PL g_s / h_s fps | DDR MB (its fps) | "
+        "**decode fps** | "
         "decode bottleneck |",
         "|---|---|--:|--:|--:|--:|---|--:|--:|--:|--:|---|",
     ]
@@ -301,7 +317,8 @@ def system_markdown(
             f"| {r['resolution']} ({r['padded'][0]}×{r['padded'][1]}) | {r['host']} | {_num(enc[PL_ENCODER]['fps'])} | "
             f"{_ms(enc['host'])} | {_ddr(r['encode'], r['ddr_bytes']['encode'] / 1e6)} | "
             f"**{_num(r['encode']['fps'])}** | {r['encode']['bottleneck_detail']} | {_ms(dec['host'])} | "
-            f"{_num(dec[PL_DECODER]['fps']) if PL_DECODER in dec else '— (host)'} | "
+            f"{_num(dec[PL_DECODER]['fps']) if PL_DECODER in dec else '— (host)'} / "
+            f"{_num(dec[PL_HYPER]['fps']) if PL_HYPER in dec else '— (host)'} | "
             f"{_ddr(r['decode'], r['ddr_bytes']['decode'] / 1e6)} | **{_num(r['decode']['fps'])}** | "
             f"{r['decode']['bottleneck_detail']} |"
         )

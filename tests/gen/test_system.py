@@ -8,13 +8,14 @@ import pytest
 
 from licfpga.cli import main
 from licfpga.gen.balance import balance_dsp
-from licfpga.gen.layers import decoder_topology, encoder_topology
+from licfpga.gen.layers import decoder_topology, encoder_topology, hyper_topology
 from licfpga.gen.plan import DEVICES, choose_width, system_of
 from licfpga.gen.system import (
     DDR_PEAK_BYTES_S,
     Host,
     ddr_traffic,
     hosts,
+    hyper_interval,
     paths,
     symbols,
     system_markdown,
@@ -100,6 +101,23 @@ def test_a_pl_decoder_takes_g_s_off_the_host(plan):
     assert with_pl.bottleneck.name == "PL g_s" and with_pl.fps > without.fps
 
 
+def test_a_pl_hyper_decoder_takes_h_s_off_the_host(plan):
+    decoder = balance_dsp(decoder_topology(64), 2268)
+    hyper = balance_dsp(hyper_topology(64), 20)
+    host = Host("h", speed(rans=20e6, h_s=100e-9, g_s=1e-15))
+    without, with_pl = (
+        paths(plan, (1280, 720), host, 300.0, 192, 64, decoder=decoder, hyper=h)["decode"] for h in (None, hyper)
+    )
+    assert without.describe_bottleneck().startswith("host: h_s")
+    stages = {s.name: s for s in with_pl.stages}
+    assert set(stages) == {"host", "PL h_s", "PL g_s", "DDR"}
+    assert [name for name, _ in stages["host"].parts] == ["rANS decode"]
+    # the hyper-decoder's engines at 20 DSPs, or its one index per cycle where slower
+    cycles = max(hyper.interval(1280, 768), 192 * (1280 // 16) * (768 // 16))
+    assert stages["PL h_s"].seconds == cycles / 300e6 == hyper_interval(hyper, 1280, 720) / 300e6
+    assert with_pl.fps > without.fps
+
+
 def test_host_time_is_the_sum_of_its_parts_scaled_by_factor_and_cores(plan):
     s = speed()
     one = paths(plan, (1920, 1080), Host("x86", s), 300.0, 192, 64)
@@ -146,7 +164,7 @@ def test_system_of_a_plan_decision():
     assert other["rows"] == [] and "measured with" in other["why"] and "N=32" in other["why"]
     # N=64's encoder and decoder overrun one XCZU9EG's block RAM together: said, with both needs
     assert "do not fit one device together" in system["shared"]["error"]
-    assert "No encoder and decoder on one XCZU9EG" in system["markdown"]
+    assert "No encoder, decoder and hyper-decoder on one XCZU9EG" in system["markdown"]
 
 
 def test_system_of_a_shared_device():
@@ -163,7 +181,7 @@ def test_system_of_a_shared_device():
     assert pl["PL g_s"] == pytest.approx(shared["fps"], rel=0.02) and pl["PL g_s"] < next(
         s["fps"] for s in alone if s["name"] == "PL g_s"
     )
-    assert "Encoder and decoder on one XCZU9EG" in system["markdown"]
+    assert "Encoder, decoder and hyper-decoder on one XCZU9EG" in system["markdown"]
     assert "the decoder beside the encoder on the same device" in system["markdown"]
 
 
