@@ -331,11 +331,12 @@ def system_markdown(
         f"(constriction through the codec's calls); h_s + scale indices (the decoder's) {s.h_s_s_per_px * 1e9:.0f} ns/px, "
         f"g_s {s.g_s_s_per_px * 1e9:.0f} ns/px (integer model {s.model}, fastint, on {s.frame[0]}×{s.frame[1]}).",
         f"PL: the plan's pipeline (balanced for its target frame; line buffers widened for a larger row) at an "
-        f"assumed {clock_mhz:g} MHz; PL g_s: "
+        f"assumed {clock_mhz:g} MHz; PL g_s / h_s: "
         + (
-            "the decoder beside the encoder on the same device, the budgets split between them"
+            "the decoder (and h_s: the hyper-decoder) beside the encoder on the same device, the budgets split"
             if shared
-            else "the decoder balanced alone for the same target on a device of its own, where one is given"
+            else "the decoder (and h_s: the hyper-decoder) balanced alone for the same target on a device of its own, "
+            "where one is given"
         )
         + f"; DDR at {ddr_usable:.0%} of {DDR_PEAK_BYTES_S / 1e9:.1f} GB/s.",
         "",

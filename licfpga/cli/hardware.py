@@ -41,7 +41,7 @@ def cmd_plan(args) -> int:
             speed = load_or_measure(args.host_speed, args.measure_host)
             system = system_of(result, speed, args.arm_factor, args.host_cores)
             result["system"] = {k: v for k, v in system.items() if k != "markdown"}
-            head = "The whole system around it (encode: PL + host + DDR; decode: host + PL g_s + DDR):\n\n"
+            head = "The whole system around it (encode: PL + host + DDR; decode: host + PL h_s, g_s + DDR):\n\n"
             text += "\n\n" + (head if system["rows"] else "") + system["markdown"]
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
