@@ -235,7 +235,12 @@ class Campaign:
             except ModelError:
                 continue
             previous = training.get("campaign", {})
-            recipe = (training.get("init"), training.get("teacher"), training.get("kd_latent"), training.get("kd_image"))
+            recipe = (
+                training.get("init"),
+                training.get("teacher"),
+                training.get("kd_latent"),
+                training.get("kd_image"),
+            )
             if previous.get("done") and recipe == (s.init, s.teacher, s.kd_latent, s.kd_image):
                 self.record(s.name).update(
                     done=True, validations=list(previous.get("validations", [])), init_steps=previous.get("init_steps")
