@@ -285,16 +285,12 @@ class AXIWrapper(wiring.Component):
             m.d.sync += [x.eq(Mux(x_end, 0, x + 1)), y.eq(Mux(x_end, y + 1, y))]
             with m.If(at_last):
                 m.d.sync += y.eq(0)
-        with m.FSM():
+        with m.FSM() as fsm:
             with m.State("IDLE"):
                 with m.If(begin):
                     m.next = "RUN"
             with m.State("RUN"):
-                m.d.comb += [
-                    beat.data.eq(self.s_axis.tdata[: self._in_data]),
-                    core.i.valid.eq(self.s_axis.tvalid),
-                    self.s_axis.tready.eq(core.i.ready),
-                ]
+                m.d.comb += beat.data.eq(self.s_axis.tdata[: self._in_data])
                 with m.If(moved):
                     with m.If(at_last & ~self.s_axis.tlast):
                         m.d.sync += errors[ERRORS["MISSING_TLAST"]].eq(1)
@@ -306,16 +302,24 @@ class AXIWrapper(wiring.Component):
                         m.next = "PAD"
             with m.State("PAD"):
                 # data stays 0: the missing pixels are zeros, so the core ends its frame
-                m.d.comb += core.i.valid.eq(1)
                 with m.If(moved & at_last):
                     m.next = "IDLE"
             with m.State("DRAIN"):
-                m.d.comb += self.s_axis.tready.eq(1)
                 with m.If(begin):
                     m.next = "RUN"
                 with m.Elif(self.s_axis.tvalid & self.s_axis.tlast):
                     m.next = "IDLE"
 
+        # The handshakes as multiplexers of the state rather than assignments inside it:
+        # Icarus runs no ``always @*`` block whose inputs keep their time-0 values, which
+        # would leave TREADY undefined while a core's ready is a register that has not
+        # changed since reset. RUN passes TVALID and the core's ready; PAD feeds the core
+        # zeros (the missing pixels, so the core ends its frame); DRAIN takes and drops.
+        run, pad, drain = fsm.ongoing("RUN"), fsm.ongoing("PAD"), fsm.ongoing("DRAIN")
+        m.d.comb += [
+            core.i.valid.eq(Mux(run, self.s_axis.tvalid, pad)),
+            self.s_axis.tready.eq(Mux(run, core.i.ready, drain)),
+        ]
         m.d.comb += [
             self.m_axis.tdata.eq(core.o.payload.data.as_value()),
             self.m_axis.tlast.eq(core.o.payload.last),

@@ -53,7 +53,8 @@ class SubpixelRows(wiring.Component):
     Ports
     -----
     ``i`` (in): per input pixel, 4·G beats of PE elements (G = C_out/PE): phases (0,0),
-    (0,1), (1,0), (1,1), each one output pixel. ``width`` (in): the input width.
+    (0,1), (1,0), (1,1), each one output pixel. ``width`` (in): the input width, read
+    through registers (change it only while the block is empty).
     ``o`` (out): output pixels in raster order, G beats each, with the frame/line markers.
 
     Phases (0,·) of an input row are output row 2I and pass straight through; phases
@@ -86,6 +87,12 @@ class SubpixelRows(wiring.Component):
         m.submodules.row = row = Memory(shape=word, depth=words, init=[])
         wp, rp = row.write_port(), row.read_port()
 
+        # The frame width's constants in registers (``width`` changes only while the
+        # block is empty): its last pixel, and the replay's last two words.
+        x_end = Signal(range(self._max_width))
+        r_end2 = Signal(range(-2, words))  # width·2G − 2
+        m.d.sync += [x_end.eq(self.width - 1), r_end2.eq(self.width * 2 * G - 2)]
+
         beat = Signal(range(4 * G))  # beat of the input pixel
         x = Signal(range(self._max_width))  # input pixel in the row
         wptr = Signal(range(words))
@@ -95,36 +102,44 @@ class SubpixelRows(wiring.Component):
         take = self.i.valid & self.i.ready
         m.d.comb += self.i.ready.eq(~replay & (to_row | skid.i.ready))
         m.d.comb += [wp.addr.eq(wptr), wp.data.eq(self.i.payload.data), wp.en.eq(take & to_row)]
+        at_x_end = x == x_end
         with m.If(take):
             m.d.sync += beat.eq(Mux(beat == 4 * G - 1, 0, beat + 1))
             with m.If(to_row):
                 m.d.sync += wptr.eq(wptr + 1)
             with m.If(beat == 4 * G - 1):
                 m.d.sync += x.eq(x + 1)
-                with m.If(x == self.width - 1):
+                with m.If(at_x_end):
                     m.d.sync += [x.eq(0), wptr.eq(0), replay.eq(1), row_last.eq(self.i.payload.last)]
 
         # Replay: one word read per cycle into a register held while the skid is full.
+        # ``r_last`` (raddr = width·2G − 1) and ``r_done`` (raddr = width·2G) are flags set
+        # a word ahead.
         raddr = Signal(range(words + 1))
-        rend = Signal(range(words + 1))
-        m.d.comb += rend.eq(self.width * 2 * G)
+        r_last = Signal()
+        r_done = Signal()
         s1_valid = Signal()
         s1_marks = Signal(data.StructLayout({"eop": 1, "eol": 1, "last": 1}))
         rgroup = Signal(range(G))
         advance = ~s1_valid | skid.i.ready
-        issue = replay & (raddr != rend) & advance
+        issue = replay & ~r_done & advance
         m.d.comb += [rp.addr.eq(raddr), rp.en.eq(advance)]
         with m.If(advance):
             m.d.sync += [
                 s1_valid.eq(issue),
                 s1_marks.eop.eq(rgroup == G - 1),
-                s1_marks.eol.eq(raddr == rend - 1),
-                s1_marks.last.eq((raddr == rend - 1) & row_last),
+                s1_marks.eol.eq(r_last),
+                s1_marks.last.eq(r_last & row_last),
             ]
         with m.If(issue):
-            m.d.sync += [raddr.eq(raddr + 1), rgroup.eq(Mux(rgroup == G - 1, 0, rgroup + 1))]
-        with m.If(replay & (raddr == rend) & ~s1_valid):
-            m.d.sync += [replay.eq(0), raddr.eq(0)]
+            m.d.sync += [
+                raddr.eq(raddr + 1),
+                rgroup.eq(Mux(rgroup == G - 1, 0, rgroup + 1)),
+                r_last.eq(raddr == r_end2),
+                r_done.eq(r_last),
+            ]
+        with m.If(replay & r_done & ~s1_valid):
+            m.d.sync += [replay.eq(0), raddr.eq(0), r_last.eq(0), r_done.eq(0)]
 
         # Muxes rather than an If: Icarus runs no ``always @*`` block whose inputs keep
         # their time-0 values, which would leave these undefined after reset.
@@ -134,7 +149,7 @@ class SubpixelRows(wiring.Component):
             skid.i.payload.data.eq(Mux(replay, rp.data, direct.data)),
             skid.i.payload.first.eq(~replay & direct.first),
             skid.i.payload.eop.eq(Mux(replay, s1_marks.eop, (beat == G - 1) | (beat == 2 * G - 1))),
-            skid.i.payload.eol.eq(Mux(replay, s1_marks.eol, (beat == 2 * G - 1) & (x == self.width - 1))),
+            skid.i.payload.eol.eq(Mux(replay, s1_marks.eol, (beat == 2 * G - 1) & at_x_end)),
             skid.i.payload.last.eq(replay & s1_marks.last),
         ]
         return m

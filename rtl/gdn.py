@@ -4,7 +4,7 @@
 from dataclasses import dataclass
 
 import numpy as np
-from amaranth import Array, Cat, Const, Module, Mux, Signal
+from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.hdl import signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
@@ -126,11 +126,22 @@ class GDNConfig:
 
 
 #: The squarer in front of the γ-sum's multipliers.
-SQUARE = Pipeline("square").stage("x²")
+#: The squarer in front of the γ-sum's multipliers: the product (the squarer DSP48E2's P
+#: register), then a register of its own in front of the PE multipliers it feeds, so
+#: that no product goes from one DSP48E2's P straight into another's multiplier.
+SQUARE = Pipeline("square").stage("x²").stage("γ operand register")
 
-#: Bits per group of the leading-zero count (a group's count is a function of 8 bits:
-#: two LUT levels; the groups' priority select is a third).
+#: Bits per group of the leading-zero count (a group's count is a function of 8 bits,
+#: a table; the groups' priority select takes two more stages, by halves).
 LZ_GROUP = 8
+
+
+def _or(values):
+    """The OR of ``values``, as a balanced tree."""
+    values = list(values)
+    while len(values) > 1:
+        values = [values[i] | values[i + 1] if i + 1 < len(values) else values[i] for i in range(0, len(values), 2)]
+    return values[0]
 
 
 #: Operand shapes of the tail's products (`GDN._tail`); x is signed(in_bits).
@@ -151,7 +162,16 @@ def gdn_tail(inverse: bool, in_bits: int) -> Pipeline:
     """The register stages of a tail lane (`GDN._tail`): one carry chain, DSP product
     or barrel shifter each at most (a product wider than one DSP48E2 takes two)."""
     tail = Pipeline("inverse GDN tail" if inverse else "GDN tail")
-    for name in ("normaliser", "leading zeros by group", "exponent", "mantissa", "seed ROM", "seed register"):
+    for name in (
+        "normaliser",
+        "leading zeros by group",
+        "exponent, by halves",
+        "exponent",
+        "mantissa, by 8s",
+        "mantissa",
+        "seed ROM",
+        "seed register",
+    ):
         tail.stage(name)
     tail.stage("m·y0", product_stages(MANTISSA, SEED)).stage("w = rs(m·y0, 17)")
     tail.stage("p = w·y0", product_stages(W, SEED)).stage("d")
@@ -182,7 +202,8 @@ class GDN(wiring.Component):
       unsigned accumulator (`MVAU`: NF = C/PE passes of SF = C/SIMD beats);
     - per tail lane (⌈PE/SF⌉ of them): ``N = acc + beta_i``; the leading-zero count
       and the even exponent e (by groups of `LZ_GROUP` bits, then the highest non-zero
-      group's); the mantissa m (left or right shift); the seed from a
+      group's, within each half of the groups and then between the halves); the mantissa m (a left or right shift, done as one right shift of n·2**26
+      in two stages of an 8-way multiplexer); the seed from a
       1024×17 ROM; Newton's step ``w = rs(m·y0, 17)``, ``p = w·y0``,
       ``d = rs(2**41 − p, 7)``, ``r = (y0 << 8) + rs(y0·d, 27)``; for the inverse
       ``s = rs(m·r, 26)``; then ``x_i·r`` (or ``x_i·s``), ``·M_i`` and
@@ -192,8 +213,8 @@ class GDN(wiring.Component):
     ----------------------
     C/PE · C/SIMD cycles per pixel (`gen.cost`'s GDN model). From the issue of a pass's
     last beat to its output beat: ``latency`` = `MVAU`'s 7 + its adder tree's
-    `tree_stages` (SIMD) + the square's 1 + the tail's `gdn_tail` stages (20 for int8,
-    23 inverse) + ⌈PE/lanes⌉ drain steps.
+    `tree_stages` (SIMD) + the square's 2 + the tail's `gdn_tail` stages (22 for int8,
+    25 inverse) + ⌈PE/lanes⌉ drain steps.
     ``o`` is a FIFO's output register, ``i.ready`` comes from registers only.
 
     Where this differs from `gen.cost`'s memory estimate: the replay buffer holds x
@@ -211,8 +232,9 @@ class GDN(wiring.Component):
 
         def square(m, x):
             u = Signal(u_shape)
-            m.d.sync += u.eq(round_shift(x * x, q))
-            return u
+            u_op = Signal(u_shape)
+            m.d.sync += [u.eq(round_shift(x * x, q)), u_op.eq(u)]
+            return u_op
 
         param_layout = data.StructLayout(
             {"beta": unsigned(cfg.acc_bits), "multiplier": unsigned(MULTIPLIER_BITS), "shift": unsigned(SHIFT_BITS)}
@@ -272,31 +294,47 @@ class GDN(wiring.Component):
         def exponent(length):
             return (length - (MANTISSA_BITS - 1)) >> 1
 
+        # The mantissa is n << −2e (exact) or n >> 2e (truncating): one right shift of
+        # n·2**lift by t = lift + 2e ≥ 0, lift = −2·exponent(0), in two stages of an
+        # 8-way multiplexer each (by t's upper bits, then its lower three).
+        lift = max(0, -2 * exponent(0))
+        t_shape = unsigned(max(1, (lift + 2 * max(exponent(len(n)), 0)).bit_length()))
         groups = []
         for g in range(0, len(n), LZ_GROUP):
             bits = n[g : g + LZ_GROUP]
-            length = 0
-            for b in range(len(bits)):
-                length = Mux(bits[b], b + 1, length)
-            e_table = Array(Const(exponent(g + b), e_shape) for b in range(len(bits) + 1))
-            amount_table = Array(Const(abs(2 * exponent(g + b)), SHIFT_BITS) for b in range(len(bits) + 1))
-            groups.append(
-                (
-                    st.reg(f"nz{g}", bits.any(), k),
-                    st.reg(f"e{g}", e_table[length], k, e_shape),
-                    st.reg(f"amount{g}", amount_table[length], k, unsigned(SHIFT_BITS)),
-                )
-            )
-        stage("exponent")
-        e_sel, amount_sel = Const(exponent(0), e_shape), Const(abs(2 * exponent(0)), SHIFT_BITS)
-        for nz, e_g, amount_g in groups:
-            e_sel, amount_sel = Mux(nz, e_g, e_sel), Mux(nz, amount_g, amount_sel)
-        e = st.reg("e", e_sel, k, e_shape)
-        amount = st.reg("amount", amount_sel, k, unsigned(SHIFT_BITS))
+            # t of the group's bit length, as a table of its bits (LUTs and wide
+            # multiplexers rather than a priority chain).
+            # (A constant indexed by a continuous assignment, not a ``case`` block, which
+            # Icarus would not run while n keeps its time-0 value.)
+            t_g = Signal(t_shape, name=f"gdn{lane}_tg{g}")
+            table = 0
+            for v in range(1 << len(bits)):
+                table |= (lift + 2 * exponent(g + v.bit_length() if v else 0)) << (v * t_shape.width)
+            m.d.comb += t_g.eq(Const(table, t_shape.width << len(bits)).word_select(bits, t_shape.width))
+            groups.append((st.reg(f"nz{g}", bits.any(), k), st.reg(f"t{g}", t_g, k, t_shape)))
 
-        # The mantissa in [2**24, 2**26): left shift (exact) or right shift (truncating).
-        n_k = st.at("n", stage("mantissa"))
-        mant = st.reg("m", Mux(e < 0, n_k << amount, n_k >> amount), k, MANTISSA)
+        # The highest non-zero group's t (n = 0: exponent(0)'s), in two stages: within
+        # each half of the groups, then between the halves.
+        stage("exponent, by halves")
+        halves = []
+        for h, half in enumerate((groups[: len(groups) // 2], groups[len(groups) // 2 :])):
+            above, terms = Const(0, 1), []
+            for nz, t_g in reversed(half):
+                terms.append(Mux(nz & ~above, t_g, 0))
+                above = above | nz
+            halves.append((st.reg(f"nz_h{h}", above, k), st.reg(f"t_h{h}", _or(terms), k, t_shape)))
+        stage("exponent")
+        (nz_lo, t_lo), (nz_hi, t_hi) = halves
+        st.reg("t", Mux(nz_hi, t_hi, Mux(nz_lo, t_lo, lift + 2 * exponent(0))), k, t_shape)
+
+        # The mantissa in [2**24, 2**26).
+        at = stage("mantissa, by 8s")
+        lifted = Cat(Const(0, lift), st.at("n", at))
+        coarse = (lifted >> Cat(Const(0, 3), st.at("t", at)[3:]))[: MANTISSA_BITS + 7]
+        st.reg("mc", coarse, k, unsigned(MANTISSA_BITS + 7))
+        st.reg("e", (st.at("t", at) - lift) >> 1, k, e_shape)  # t = lift + 2e
+        at = stage("mantissa")
+        mant = st.reg("m", (st.at("mc", at) >> st.at("t", at)[:3])[:MANTISSA_BITS], k, MANTISSA)
         stage("seed ROM")
         m.submodules[f"rsqrt_seed{lane}"] = rom = Memory(
             shape=SEED, depth=1 << TABLE_BITS, init=[int(v) for v in cfg.rsqrt_table]

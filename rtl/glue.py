@@ -7,6 +7,7 @@ Every block has registered outputs and no combinational path from its output
 from amaranth import Module, Mux, Signal
 from amaranth.hdl import Shape, unsigned
 from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .stream import MARKERS, beat_signature
@@ -43,13 +44,17 @@ class SkidBuffer(wiring.Component):
 
 
 class StreamFIFO(wiring.Component):
-    """`SyncFIFOBuffered` of ``depth`` beats carrying a stream payload.
+    """A FIFO of ``depth`` beats carrying a stream payload: `SyncFIFOBuffered`'s structure
+    (a memory of ``depth`` − 1 words read into an output register) with its fullness and
+    emptiness kept in registers.
 
     Ports: ``i`` (in), ``o`` (out), ``stream.Signature(shape)``.
     Latency: 1 cycle when empty. Throughput: one beat per cycle from ``depth`` = 3 on
     (at 2, the inner one-entry FIFO cannot be written while it is read, so beats
-    alternate with bubbles). Its ready is the FIFO's (registered) fullness, its output
-    the FIFO's output register.
+    alternate with bubbles). Its ready is a register (the memory not full), its output
+    the output register; the memory's read and write decisions take registered flags
+    (set a cycle ahead from the level and the cycle's reads and writes), not a
+    comparison of the level.
     """
 
     def __init__(self, shape, depth):
@@ -59,15 +64,47 @@ class StreamFIFO(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.fifo = buf = fifo.SyncFIFOBuffered(width=Shape.cast(self._shape).width, depth=self._depth)
+        width = Shape.cast(self._shape).width
+        if self._depth < 2:
+            m.submodules.fifo = buf = fifo.SyncFIFOBuffered(width=width, depth=self._depth)
+            m.d.comb += [
+                buf.w_data.eq(self.i.payload),
+                buf.w_en.eq(self.i.valid),
+                self.i.ready.eq(buf.w_rdy),
+                self.o.payload.eq(buf.r_data),
+                self.o.valid.eq(buf.r_rdy),
+                buf.r_en.eq(self.o.ready),
+            ]
+            return m
+        inner = self._depth - 1
+        m.submodules.storage = storage = Memory(shape=width, depth=inner, init=[])
+        wp, rp = storage.write_port(), storage.read_port()
+        level = Signal(range(inner + 1))
+        full = Signal()  # level = inner
+        empty = Signal(init=1)  # level = 0
+        produce = Signal(range(inner))
+        consume = Signal(range(inner))
+        do_write = self.i.valid & ~full
+        do_read = ~empty & (~self.o.valid | self.o.ready)
         m.d.comb += [
-            buf.w_data.eq(self.i.payload),
-            buf.w_en.eq(self.i.valid),
-            self.i.ready.eq(buf.w_rdy),
-            self.o.payload.eq(buf.r_data),
-            self.o.valid.eq(buf.r_rdy),
-            buf.r_en.eq(self.o.ready),
+            self.i.ready.eq(~full),
+            wp.addr.eq(produce),
+            wp.data.eq(self.i.payload),
+            wp.en.eq(do_write),
+            rp.addr.eq(consume),
+            rp.en.eq(do_read),
+            self.o.payload.eq(rp.data),
         ]
+        with m.If(do_write):
+            m.d.sync += produce.eq(Mux(produce == inner - 1, 0, produce + 1))
+        with m.If(do_read):
+            m.d.sync += [consume.eq(Mux(consume == inner - 1, 0, consume + 1)), self.o.valid.eq(1)]
+        with m.Elif(self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        with m.If(do_write & ~do_read):
+            m.d.sync += [level.eq(level + 1), full.eq(level == inner - 1), empty.eq(0)]
+        with m.If(do_read & ~do_write):
+            m.d.sync += [level.eq(level - 1), full.eq(0), empty.eq(level == 1)]
         return m
 
 
@@ -99,8 +136,11 @@ class Abs(wiring.Component):
         m.d.comb += [skid.i.valid.eq(self.i.valid), self.i.ready.eq(skid.i.ready)]
         top = (1 << self._out_bits) - 1
         for j in range(self._simd):
-            magnitude = abs(self.i.payload.data[j])  # unsigned(in_bits): never wraps
-            m.d.comb += skid.i.payload.data[j].eq(Mux(magnitude > top, top, magnitude))
+            # |x| > top is x > top or x < −top, compared on x itself, and below top |x|
+            # needs only its low out_bits bits: no full-width negation before a comparison.
+            x = self.i.payload.data[j]
+            low = Mux(x < 0, -x, x)[: self._out_bits]
+            m.d.comb += skid.i.payload.data[j].eq(Mux((x > top) | (x < -top), top, low))
         for name in MARKERS:
             m.d.comb += getattr(skid.i.payload, name).eq(getattr(self.i.payload, name))
         wiring.connect(m, skid.o, wiring.flipped(self.o))
@@ -143,7 +183,7 @@ class WidthConverter(wiring.Component):
             parts = [Signal.like(i.payload.data, name=f"part{n}") for n in range(k - 1)]
             first = Signal()
             count = Signal(range(k))
-            at_last = count == k - 1
+            at_last = Signal(init=int(k == 1))  # count = k − 1, set a beat ahead
             m.d.comb += [
                 i.ready.eq(~at_last | s.ready),
                 s.valid.eq(at_last & i.valid),
@@ -157,7 +197,7 @@ class WidthConverter(wiring.Component):
                 for j in range(self._simd_in):
                     m.d.comb += s.payload.data[n * self._simd_in + j].eq(src[j])
             with m.If(i.valid & i.ready):
-                m.d.sync += count.eq(Mux(at_last, 0, count + 1))
+                m.d.sync += [count.eq(Mux(at_last, 0, count + 1)), at_last.eq(Mux(at_last, k == 1, count == k - 2))]
                 for n in range(k - 1):
                     with m.If(count == n):
                         m.d.sync += parts[n].eq(i.payload.data)
@@ -168,7 +208,7 @@ class WidthConverter(wiring.Component):
             hold = Signal.like(i.payload)
             hold_valid = Signal()
             count = Signal(range(k))
-            at_last = count == k - 1
+            at_last = Signal(init=int(k == 1))  # count = k − 1, set a beat ahead
             chunks = data.ArrayLayout(data.ArrayLayout(self._shape, self._simd_out), k)
             m.d.comb += [
                 i.ready.eq(~hold_valid | (at_last & s.ready)),
@@ -180,7 +220,7 @@ class WidthConverter(wiring.Component):
                 s.payload.eop.eq(hold.eop & at_last),
             ]
             with m.If(s.valid & s.ready):
-                m.d.sync += count.eq(Mux(at_last, 0, count + 1))
+                m.d.sync += [count.eq(Mux(at_last, 0, count + 1)), at_last.eq(Mux(at_last, k == 1, count == k - 2))]
                 with m.If(at_last):
                     m.d.sync += hold_valid.eq(0)
             with m.If(i.valid & i.ready):

@@ -267,6 +267,10 @@ class MVAU(wiring.Component):
         nf = Signal(range(NF))
         sf = Signal(range(SF))
         addr = Signal(range(NF * SF))  # nf·SF + sf
+        # addr + 1 kept beside it: the weight ROMs read ``addr`` alone, so no carry chain
+        # of its increment joins their decoding (the mapper shares such a chain with the
+        # ROM logic, several LUT levels deeper than the ROM itself).
+        addr1 = Signal(range(1, NF * SF + 1), init=1)
         credits = Signal(range(self.fifo_depth + 1), init=self.fifo_depth)
         # The counters' flags as registers (nf = 0, sf = SF − 1, nf = NF − 1), set a
         # beat ahead, so no comparison sits between the counters and the issue decision.
@@ -277,7 +281,13 @@ class MVAU(wiring.Component):
         m.d.comb += self.i.ready.eq(room & pass0)
         fire = room & (~pass0 | self.i.valid)
         with m.If(fire):
-            m.d.sync += [sf.eq(sf + 1), last_beat.eq(sf == SF - 2), addr.eq(Mux(last_beat & eop, 0, addr + 1))]
+            wrap = last_beat & eop
+            m.d.sync += [
+                sf.eq(sf + 1),
+                last_beat.eq(sf == SF - 2),
+                addr.eq(Mux(wrap, 0, addr1)),
+                addr1.eq(Mux(wrap, 1, addr1 + 1)),
+            ]
             with m.If(last_beat):
                 m.d.sync += [
                     sf.eq(0),
@@ -372,12 +382,16 @@ class MVAU(wiring.Component):
 
         # ---- the adder trees ----------------------------------------------------------
         sums = [tree_sum(m, products[pe], f"sum{pe}") for pe in range(PE)]
-        ctl_s = delay(m, ctl_p, tree_stages(SIMD), "ctl_s")
+        # ctl_s, and the stage before it (ctl_pre: flags for stage A are registered from it).
+        if tree_stages(SIMD):
+            ctl_pre = delay(m, ctl_p, tree_stages(SIMD) - 1, "ctl_s")
+            ctl_s = delay(m, ctl_pre, 1, "ctl_s_last")
+        else:
+            ctl_pre, ctl_s = ctl_t, ctl_p
 
         # ---- stage A: accumulate; a finished pass moves to the holding register ------
         hold = [Signal(self.acc_shape, name=f"hold{pe}") for pe in range(PE)]
         hold_x = [Signal(self.in_shape, name=f"hold_x{pe}") for pe in range(PE)] if self._keep_input else None
-        hold_nf = Signal(range(NF))
         hold_marks = Signal.like(ctl0.marks)
         load = ctl_s.valid & ctl_s.last_beat
         for pe in range(PE):
@@ -389,33 +403,45 @@ class MVAU(wiring.Component):
                 with m.If(ctl_s.last_beat):
                     m.d.sync += hold[pe].eq(acc_next)
         with m.If(load):
-            m.d.sync += [hold_nf.eq(ctl_s.nf), hold_marks.eq(ctl_s.marks)]
+            m.d.sync += hold_marks.eq(ctl_s.marks)
         if self._keep_input:
             # The pixel's input elements, written in pass 0 at this stage, i.e. after the
             # previous pixel's last pass has taken its own into hold_x.
+            # Which beat arrives (``here``) and which pass loads (``nf_hot``), one-hot,
+            # registered from the stage before: no comparison before the multiplexers.
             x_s = delay(m, x2, td + 1 + tree_stages(SIMD), "x_s")
+            here = Signal(SF)
+            nf_hot = Signal(NF)
+            for k in range(SF):
+                m.d.sync += here[k].eq(ctl_pre.valid & ctl_pre.pass0 & (ctl_pre.sf == k))
+            for n in range(NF):
+                m.d.sync += nf_hot[n].eq(ctl_pre.nf == n)
             x_all = [Signal(self.in_shape, name=f"x{c}") for c in range(SF * SIMD)]
             x_new = [Signal(self.in_shape, name=f"x_new{c}") for c in range(SF * SIMD)]
             for c in range(SF * SIMD):
-                here = ctl_s.valid & ctl_s.pass0 & (ctl_s.sf == c // SIMD)
-                m.d.comb += x_new[c].eq(Mux(here, x_s[c % SIMD], x_all[c]))
+                m.d.comb += x_new[c].eq(Mux(here[c // SIMD], x_s[c % SIMD], x_all[c]))
                 m.d.sync += x_all[c].eq(x_new[c])
             with m.If(load):
                 for pe in range(PE):
-                    with m.Switch(ctl_s.nf):
-                        for n in range(NF):
-                            with m.Case(n):
-                                m.d.sync += hold_x[pe].eq(x_new[n * PE + pe])
+                    picked = 0
+                    for n in range(NF):
+                        picked = picked | Mux(nf_hot[n], x_new[n * PE + pe].as_unsigned(), 0)
+                    m.d.sync += hold_x[pe].eq(picked)
 
         # ---- drain: S steps of L lanes; step k takes channels k·L…k·L+L−1 ------------
         busy = Signal()
         step = Signal(range(S))
+        # The constants ROMs' word nf·S + step in a register of its own (and its
+        # successor beside it, as ``addr``): no multiplier, adder or carry chain before
+        # the ROMs' decoding.
+        paddr = Signal(range(NF * S))
+        paddr1 = Signal(range(1, NF * S + 1), init=1)
         with m.If(busy):
-            m.d.sync += step.eq(step + 1)
+            m.d.sync += [step.eq(step + 1), paddr.eq(paddr1), paddr1.eq(paddr1 + 1)]
             with m.If(step == S - 1):
                 m.d.sync += [busy.eq(0), step.eq(0)]
         with m.If(load):
-            m.d.sync += [busy.eq(1), step.eq(0)]
+            m.d.sync += [busy.eq(1), step.eq(0), paddr.eq(ctl_s.nf * S), paddr1.eq(ctl_s.nf * S + 1)]
         drain_layout = data.StructLayout({"valid": 1, "step": range(S), "end": 1, "marks": hold_marks.shape()})
         dctl = Signal(drain_layout)
         m.d.sync += [dctl.valid.eq(busy), dctl.step.eq(step), dctl.end.eq(step == S - 1), dctl.marks.eq(hold_marks)]
@@ -436,7 +462,7 @@ class MVAU(wiring.Component):
             ]
             m.submodules[f"params{lane}"] = rom = Memory(shape=self._param_layout, depth=NF * S, init=init)
             port = rom.read_port()
-            m.d.comb += port.addr.eq(hold_nf * S + step)
+            m.d.comb += port.addr.eq(paddr)
             results.append(self._tail(m, lane, acc_r, x_r, port.data))
         dctl_out = delay(m, dctl, self.tail_stages, "dctl_out")
 

@@ -1,6 +1,6 @@
 """Sliding-window generators: the im2col front end of a convolution engine."""
 
-from amaranth import Array, Cat, Const, Module, Mux, Signal
+from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -13,81 +13,222 @@ from .stream import beat_signature
 __all__ = ["SlidingWindow", "AddressedWindow"]
 
 
+def _table(m, fn, inputs, shape, name):
+    """``fn`` of the values of ``inputs`` (small registers), as a lookup table over their
+    bits: a LUT or two, where the same arithmetic would map to carry chains. A constant
+    indexed by a continuous assignment (not a ``case`` block, which Icarus would not run
+    while its inputs keep their time-0 values)."""
+    sig = Signal(shape, name=name)
+    width = sig.shape().width
+    shapes = [v.shape() for v in inputs]
+    index = Cat(*inputs)
+    packed = 0
+    for bits in range(1 << len(index)):
+        vals, at = [], 0
+        for sh in shapes:
+            raw = (bits >> at) & ((1 << sh.width) - 1)
+            at += sh.width
+            vals.append(raw - (1 << sh.width) if sh.signed and raw >> (sh.width - 1) else raw)
+        packed |= (int(fn(*vals)) & ((1 << width) - 1)) << (bits * width)
+    m.d.comb += sig.eq(Const(packed, width << len(index)).word_select(index, width))
+    return sig
+
+
 class _RowRing:
     """Bookkeeping of a ring of K+s line buffers shared by a writer and a reader.
 
-    Rows are numbered globally, across frames, modulo 2**n: the writer's count
-    ``rows_done`` is never more than R = K+s rows ahead of ``lo``, the lowest row the
-    reader may still read, so n bits compare them without ambiguity. The reader starts
-    an output row once all the input rows it needs are complete (``can_read``); the
-    writer may write a row while it is fewer than R rows ahead (``can_write``), so it
-    fills the s rows of the next output row while the current one is read.
+    The reader starts an output row once all the input rows it needs are complete
+    (``can_read``); the writer may write a row while it is fewer than R = K+s rows ahead
+    of the lowest row the reader may still read (``can_write``), so it fills the s rows
+    of the next output row while the current one is read. ``ahead`` counts those rows
+    (p virtual rows of padding above a frame included).
+
+    The generator drives two events: ``written`` (the writer completes a row) and
+    ``pixel_done`` (the reader is done with a pixel; ``line_end`` = ``pixel_done`` &
+    ``last_in_row`` then moves it to the next output row, or the next frame's first).
+
+    Timing: everything the reader and the writer decide from is a register, set a cycle
+    ahead from the events. ``can_read``, ``can_write`` and ``ahead`` take their next value
+    from four candidates (row written or not, row ended or not), each a small sum of
+    registers; the output rows are described by registers (``cur``: the current row's
+    rest of the frame, whether it is the last, the ring's step after it and the rows it
+    needs; ``nxt``: the row after it), the next row's computed while the current one is
+    read, so no subtraction from ``height`` or comparison with it precedes a decision.
+    On a frame's top row they follow the frame size: ``width`` and ``height`` are read
+    through registers (a change takes effect two cycles later; the reader issues nothing
+    for two cycles after one). Change them only while the generator is empty.
     """
 
-    def __init__(self, m, cfg, width, height):
+    def __init__(self, m, cfg, width, height, spaced):
         K, s, p = cfg.kernel, cfg.stride, cfg.pad
         self.R = R = cfg.line_buffer_rows
         self._cfg = cfg
-        n = bits_for(R)
-        self.rows_done = Signal(n)
-        self.lo = Signal(n, init=(-p) % (1 << n))
-        ahead = Signal(n)
-        m.d.comb += ahead.eq(self.rows_done - self.lo)
-        self.lo_rel = Signal(range(-p, cfg.max_height + 1), init=-p)  # row of ky=0 in frame
-        self.lslot = Signal(range(R), init=(-p) % R)  # its ring slot
-        # ``rest`` = height − p − lo_rel, the frame's rows from the window's top row on,
-        # and ``last_row`` (rest ≤ s: the output row is the frame's last) are kept in
-        # registers from one output row to the next, so no subtraction from ``height``
-        # precedes the reader's decisions; on a frame's top row (``top``) they come
-        # from ``height`` itself, which may change between frames.
+        H = cfg.max_height
+        row = data.StructLayout(
+            {
+                "rest": range(-2 * s, H + 1),
+                "last": 1,
+                "step": range(s + 1),
+                "needed": range(K + 1),
+                "nlast": 1,  # the row after is the last
+                "nshort": 1,  # the row after needs fewer than K rows
+            }
+        )
+        sb, kb = bits_for(s), bits_for(K)
+
+        def describe(rest, k=0):
+            """The output row k·s rows below one whose window starts ``rest`` rows above
+            the frame's end: its rest (rest − k·s), whether it is the last (≤ s), the
+            ring's step after it (s, or the rest of the frame), the input rows it needs
+            (K, fewer near the bottom), and whether the row after it is the last or
+            short. Compared on ``rest`` itself, with no adder before a comparison."""
+            rest_k = rest - k * s
+            return {
+                "rest": rest_k[: len(cur.rest)],
+                "last": rest <= (k + 1) * s,
+                "step": Mux(rest <= (k + 1) * s, rest_k[:sb], s),
+                "needed": Mux(rest < K - p + k * s, (rest_k + p)[:kb], K),
+                "nlast": rest <= (k + 2) * s,
+                "nshort": rest < K - p + (k + 1) * s,
+            }
+
+        def after(d):
+            """The row after ``d``: the next frame's first after the last, else the one
+            s rows down (its flags ``d`` kept)."""
+            rest = d.rest - s
+            fields = {
+                "rest": rest[: len(d.rest)],
+                "last": d.nlast,
+                "step": Mux(d.nlast, rest[:sb], s),
+                "needed": Mux(d.nshort, (rest + p)[:kb], K),
+                "nlast": d.rest <= 3 * s,
+                "nshort": d.rest < K - p + 2 * s,
+            }
+            return Mux(d.last, top[0].as_value(), Cat(*(fields[name] for name in row.members)))
+
+        self.cur = cur = Signal(row)
+        self.nxt = nxt = Signal(row)
+        # The frame's first three rows from ``height``, registered every cycle.
+        top = [Signal(row, name=f"frame_row{n}") for n in range(3)]
+        for n, sig in enumerate(top):
+            m.d.sync += [getattr(sig, name).eq(v) for name, v in describe(height, n).items()]
+        w_le_s = Signal(init=1)  # a row's first pixel is its last
+        w_ms = Signal(range(-s, cfg.max_width + 1))  # width − s
+        m.d.sync += [w_le_s.eq(width <= s), w_ms.eq(width - s)]
+        # Two cycles without reads after the frame size changes (or after reset).
+        size_r = Signal(Cat(width, height).shape())
+        quiet = Signal(range(3))
+        changed = Cat(width, height) != size_r
+        m.d.sync += size_r.eq(Cat(width, height))
+        # (Counting only on a definite ``~changed``: a simulator's unknown size at the
+        # start holds the count at 0 rather than running it.)
+        with m.If(changed):
+            m.d.sync += quiet.eq(0)
+        with m.Elif(~changed & (quiet != 2)):
+            m.d.sync += quiet.eq(quiet + 1)
+
+        # Events, driven by the generator.
+        self.written = Signal()
+        self.pixel_done = Signal()
+
         self.top = Signal(init=1)
-        self._rest = Signal(range(cfg.max_height + 1))
-        self._last = Signal()
-        self.rest = Mux(self.top, height, self._rest)
-        self.last_row = Mux(self.top, height <= s, self._last)
-        rows_needed = Mux(self.rest < K - p, self.rest + p, K)
-        self.can_write = ahead < R
-        self.can_read = ahead >= rows_needed
-        self.centre = Signal(range(cfg.max_width + s))  # ox·s
-        # centre + s and centre + p kept beside it: comparisons without an adder.
+        self.lo_rel = Signal(range(-p, H + 1), init=-p)  # row of ky=0 in frame
+        self.lslot = Signal(range(R), init=(-p) % R)  # its ring slot
+        self.rows_ok = Signal(K)
+        self.ahead = ahead = Signal(range(R + 1), init=p)
+        # can_write as its complement's register and an inverter: an output that a
+        # continuous assignment drives (Icarus runs no ``always @*`` block of a consumer
+        # whose inputs keep their time-0 values, and a register's initial value is none).
+        self.full = Signal()
+        self.can_write = ~self.full
+        self.can_read = Signal()
+
+        # Columns: ``next_centre`` = (ox + 1)·s, ``row0``: the row's first pixel,
+        # ``last_in_row``: the pixel is its row's last (next_centre ≥ width), set a pixel
+        # ahead from next_centre ≥ width − s.
         self.next_centre = Signal(range(s, cfg.max_width + 2 * s), init=s)
-        self.centre_p = Signal(range(p, cfg.max_width + s + p), init=p)
-        self.last_in_row = self.next_centre >= width
-        self.first_pixel = self.top & (self.centre == 0)
-        # At a line end the ring moves on by the rows the next output row no longer
-        # needs: s, or the rest of the frame (1…s) after its last row.
-        self.step = Mux(self.last_row, self.rest[: bits_for(s)], s)
-        moved = self.lslot + self.step
-        self.lslot_next = Mux(moved >= R, moved - R, moved)  # the slot lslot takes then
+        self.row0 = Signal(init=1)
+        self.last_in_row = Signal()
+        self.first_pixel = self.top & self.row0
+        self.last_row = cur.last
+        self.line_end = self.pixel_done & self.last_in_row
+        # The slot lslot takes at a line end: a function of lslot and the step alone.
+        lslot_next = _table(m, lambda slot, st: (slot + st) % R, [self.lslot, cur.step], range(R), "lslot_next")
 
-    def row_written(self, m):
-        m.d.sync += self.rows_done.eq(self.rows_done + 1)
+        w, e = self.written, self.line_end
+        # Four candidates for ahead's next value (a row written or not, a row ended or
+        # not), and can_write's and can_read's from each: tables of the few register bits
+        # each depends on (no carry chain before the choice).
+        need = {0: cur.needed, 1: nxt.needed}
+        cands = {}
+        for wn in (0, 1):
+            for en in (0, 1):
+                ins = [ahead, cur.step] if en else [ahead]
+                cands[wn, en] = (
+                    _table(m, lambda a, st=0, wn=wn: a + wn - st, ins, ahead.shape(), f"ahead_{wn}{en}"),
+                    _table(m, lambda a, st=0, wn=wn: a + wn - st < R, ins, 1, f"can_write_{wn}{en}"),
+                    _table(
+                        m,
+                        lambda a, *rest, wn=wn: a + wn - (rest[0] if len(rest) == 2 else 0) >= rest[-1],
+                        [*ins, need[en]],
+                        1,
+                        f"can_read_{wn}{en}",
+                    ),
+                )
 
-    def next_pixel(self, m):
-        """The reader is done with a pixel; at a line end it moves to the next output row
-        (or the next frame's first), and the ring moves on by the rows that row no
-        longer needs (``step``), which frees them for the writer. Returns whether
-        this pixel ends its line."""
-        s, p = self._cfg.stride, self._cfg.pad
-        with m.If(self.last_in_row):
-            m.d.sync += [
-                self.centre.eq(0),
-                self.next_centre.eq(s),
-                self.centre_p.eq(p),
-                self.lo_rel.eq(Mux(self.last_row, -p, self.lo_rel + s)),
-                self.lo.eq(self.lo + self.step),
-                self.lslot.eq(self.lslot_next),
-                self.top.eq(self.last_row),
-                self._rest.eq(self.rest - s),
-                self._last.eq(self.rest <= 2 * s),
-            ]
+        def pick(i):
+            return Mux(w, Mux(e, cands[1, 1][i], cands[1, 0][i]), Mux(e, cands[0, 1][i], cands[0, 0][i]))
+
+        m.d.sync += [
+            ahead.eq(pick(0)),
+            self.full.eq(~pick(1)),
+            self.can_read.eq(pick(2) & ~changed & (quiet != 0)),
+        ]
+
+        # The rows: at a line end the next row becomes current and the one after it
+        # next; on a frame's top row both follow the frame size.
+        # ``rows_ok`` (which of the current row's K window rows lie in the frame:
+        # 0 ≤ lo_rel + ky < height) goes with them.
+        # What a line end loads (the row after nxt, the next row's lo_rel, ring slot and
+        # rows_ok) is computed a cycle ahead into registers where line ends are at least
+        # two cycles apart (``spaced``: a window of two beats or more, or p + 1 column
+        # reads before a row's first pixel): it depends on registers that change only at
+        # a line end (or while the frame size settles), so no comparison or adder of it
+        # follows the line-end decision. Otherwise it is computed in the same cycle.
+        rows_ok_next = Cat(Mux(cur.last, ky >= p, self.lo_rel >= -ky - s) & (nxt.rest > ky - p) for ky in range(K))
+        loads = {
+            "lo_rel": (self.lo_rel, Mux(cur.last, -p, self.lo_rel + s)),
+            "lslot": (self.lslot, lslot_next),
+            "rows_ok": (self.rows_ok, rows_ok_next),
+            "nxt": (nxt, after(nxt)),
+        }
+        self.lslot_next = lslot_next
+        if spaced:
+            for name, (target, value) in loads.items():
+                ahead_value = Signal.like(target, name=f"{name}_next_r")
+                m.d.sync += ahead_value.eq(value)
+                loads[name] = (target, ahead_value)
+            self.lslot_next = loads["lslot"][1]
+        with m.If(e):
+            m.d.sync += [self.top.eq(cur.last), cur.eq(nxt)]
+            m.d.sync += [target.eq(value) for target, value in loads.values()]
         with m.Else():
-            m.d.sync += [
-                self.centre.eq(self.next_centre),
-                self.next_centre.eq(self.next_centre + s),
-                self.centre_p.eq(self.centre_p + s),
-            ]
-        return self.last_in_row
+            with m.If(self.top):
+                m.d.sync += cur.eq(top[0])
+                for ky in range(K):
+                    m.d.sync += self.rows_ok[ky].eq((ky >= p) & (top[0].rest > ky - p))
+            with m.If(cur.last):
+                m.d.sync += nxt.eq(top[0])
+            with m.Elif(self.top):
+                m.d.sync += nxt.eq(top[1])
+
+        # The columns.
+        nc_ge = self.next_centre >= w_ms  # the pixel after this one ends the row
+        with m.If(self.pixel_done):
+            m.d.sync += [self.row0.eq(self.last_in_row), self.last_in_row.eq(Mux(self.last_in_row, w_le_s, nc_ge))]
+            m.d.sync += self.next_centre.eq(Mux(self.last_in_row, s, self.next_centre + s))
+        with m.Elif(self.row0):
+            m.d.sync += self.last_in_row.eq(w_le_s)
 
 
 class SlidingWindow(wiring.Component):
@@ -101,7 +242,9 @@ class SlidingWindow(wiring.Component):
     not needed (a width converter in front may set them); the geometry comes from:
     ``width``, ``height`` (in): the frame size, 1…max; change them only while the
     generator is empty (the last window of the previous frame has left), since its
-    input may already run into the next frame.
+    input may already run into the next frame. The writer reads ``width`` as it is;
+    the reader through registers (`_RowRing`: it issues nothing for two cycles after a
+    change).
     ``o`` (out): for each output pixel in raster order, its window vector of K·K·C_in
     elements in (ky, kx, c) order, c fastest, split into K·K·C_in/SIMD beats of SIMD
     elements (FINN MVAU folding, so SIMD need not divide C_in). Markers: ``first``/
@@ -123,7 +266,8 @@ class SlidingWindow(wiring.Component):
     B = K·K·C_in/SIMD and p = K//2; the input takes one pixel per cycle, so a frame takes
     about max(W·H, H_out·W_out·B) cycles (``sim.reference.window_cycles`` gives the
     exact stall-free count). An output row starts once its last input row is complete;
-    its first beat leaves p+4 cycles later (p+1 column reads, 3 pipeline stages).
+    its first beat leaves p+5 cycles later (p+1 column reads, 3 pipeline stages and the
+    output's skid buffer).
     Memory: (K+s)·max_width·C_in elements. Registers: 2·K·K·C_in elements: the price
     of folding SIMD across pixel boundaries. Where SIMD divides C_in (the wide layers),
     `AddressedWindow` does the same with counters only.
@@ -145,13 +289,14 @@ class SlidingWindow(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cfg = self.cfg
-        K, p, C = cfg.kernel, cfg.pad, cfg.c_in
+        K, s, p, C = cfg.kernel, cfg.stride, cfg.pad, cfg.c_in
         B = cfg.window_beats
         pixel = data.ArrayLayout(cfg.in_shape, C)
         window = data.ArrayLayout(data.ArrayLayout(pixel, K), K)  # [ky][kx][c]
         ebits = cfg.in_shape.width
 
-        ring = _RowRing(m, cfg, self.width, self.height)
+        # Line ends are p + 1 column reads apart at least.
+        ring = _RowRing(m, cfg, self.width, self.height, spaced=p >= 1)
         R = ring.R
 
         mems = [Memory(shape=pixel, depth=cfg.max_width, init=[]) for _ in range(R)]
@@ -167,20 +312,24 @@ class SlidingWindow(wiring.Component):
         wslot = Signal(range(R))
         m.d.comb += self.i.ready.eq(ring.can_write)
         accept = self.i.valid & self.i.ready
+        row_end = wx1 == self.width
+        m.d.comb += ring.written.eq(accept & row_end)
         for r, wp in enumerate(wports):
             m.d.comb += [wp.addr.eq(wx), wp.data.eq(self.i.payload.data), wp.en.eq(accept & (wslot == r))]
         with m.If(accept):
-            with m.If(wx1 == self.width):
+            with m.If(row_end):
                 m.d.sync += [wx.eq(0), wx1.eq(1), wslot.eq(Mux(wslot == R - 1, 0, wslot + 1))]
-                ring.row_written(m)
             with m.Else():
                 m.d.sync += [wx.eq(wx1), wx1.eq(wx1 + 1)]
 
         # --- loader, stage 0: issue the read of one column --------------------------
-        lo_rel, lslot = ring.lo_rel, ring.lslot
+        lslot = ring.lslot
         cx = Signal(range(cfg.max_width + p + 1))  # column to read
         row_start = Signal(init=1)
-        complete = cx == ring.centre_p
+        # ``complete`` (cx = centre + p: the column completes the window) as a flag set a
+        # cycle ahead, from cx and ``cpm1`` = centre + p − 1 kept beside it.
+        complete = Signal(init=int(p == 0))
+        cpm1 = Signal(range(p - 1, cfg.max_width + s + p), init=p - 1)
 
         # Stage 1 (the read ports' registers) and stage 2 (the shadow window) hand on
         # with stalls; the read ports hold their data while stage 1 waits.
@@ -198,11 +347,16 @@ class SlidingWindow(wiring.Component):
         act_valid = Signal()
         act_marks = Signal(3)
         beat = Signal(range(B))
-        last_beat = beat == B - 1
-        transfer = full & (~act_valid | (self.o.ready & last_beat))
+        last_beat = Signal(init=int(B == 1))  # beat = B − 1, set a beat ahead
+        # The output leaves through a skid buffer, so that its ready (a register) is all
+        # the loader's decisions see of the consumer.
+        m.submodules.skid = skid = SkidBuffer(self.o.payload.shape())
+        wiring.connect(m, skid.o, wiring.flipped(self.o))
+        transfer = full & (~act_valid | (skid.i.ready & last_beat))
         move12 = s1_valid & (~full | transfer)
         advance1 = ~s1_valid | move12
         issue = advance1 & ring.can_read
+        m.d.comb += ring.pixel_done.eq(issue & complete)
 
         for rp in rports:
             m.d.comb += [rp.addr.eq(cx), rp.en.eq(advance1)]
@@ -216,15 +370,16 @@ class SlidingWindow(wiring.Component):
             ]
             for ky in range(K):
                 m.d.sync += [
-                    s1_row_ok[ky].eq((lo_rel + ky >= 0) & (lo_rel + ky < self.height)),
+                    s1_row_ok[ky].eq(ring.rows_ok[ky]),
                     s1_sel[ky].eq(Mux(lslot + ky >= R, lslot + ky - R, lslot + ky)),
                 ]
         with m.If(issue):
-            m.d.sync += [row_start.eq(0), cx.eq(cx + 1)]
+            m.d.sync += [row_start.eq(0), cx.eq(cx + 1), complete.eq(cx == cpm1)]
             with m.If(complete):
-                line_end = ring.next_pixel(m)
-                with m.If(line_end):
-                    m.d.sync += [cx.eq(0), row_start.eq(1)]
+                # The next window's last column is s on (complete again at once iff s = 1).
+                m.d.sync += [complete.eq(s == 1), cpm1.eq(cpm1 + s)]
+                with m.If(ring.last_in_row):
+                    m.d.sync += [cx.eq(0), row_start.eq(1), complete.eq(p == 0), cpm1.eq(p - 1)]
 
         # --- stage 2: shift the column into the shadow window -----------------------
         column = [Signal(pixel, name=f"column{ky}") for ky in range(K)]
@@ -251,18 +406,28 @@ class SlidingWindow(wiring.Component):
         with m.If(move12 & s1_complete):
             m.d.sync += full.eq(1)
         with m.If(transfer):
-            m.d.sync += [act.eq(shadow), act_valid.eq(1), act_marks.eq(marks), beat.eq(0)]
-        with m.Elif(self.o.valid & self.o.ready):
-            m.d.sync += [act.eq(act >> (cfg.simd * ebits)), beat.eq(beat + 1)]
+            m.d.sync += [
+                act.eq(shadow),
+                act_valid.eq(1),
+                act_marks.eq(marks),
+                beat.eq(0),
+                last_beat.eq(B == 1),
+            ]
+        with m.Elif(act_valid & skid.i.ready):
+            m.d.sync += [
+                act.eq(act >> (cfg.simd * ebits)),
+                beat.eq(beat + 1),
+                last_beat.eq(beat == B - 2 if B > 1 else 1),
+            ]
             with m.If(last_beat):
                 m.d.sync += act_valid.eq(0)
         m.d.comb += [
-            self.o.valid.eq(act_valid),
-            self.o.payload.data.eq(act[: cfg.simd * ebits]),
-            self.o.payload.first.eq(act_marks[0] & (beat == 0)),
-            self.o.payload.eol.eq(act_marks[1] & last_beat),
-            self.o.payload.last.eq(act_marks[2] & last_beat),
-            self.o.payload.eop.eq(last_beat),
+            skid.i.valid.eq(act_valid),
+            skid.i.payload.data.eq(act[: cfg.simd * ebits]),
+            skid.i.payload.first.eq(act_marks[0] & (beat == 0)),
+            skid.i.payload.eol.eq(act_marks[1] & last_beat),
+            skid.i.payload.last.eq(act_marks[2] & last_beat),
+            skid.i.payload.eop.eq(last_beat),
         ]
         return m
 
@@ -314,7 +479,8 @@ class AddressedWindow(wiring.Component):
         K, s, p = cfg.kernel, cfg.stride, cfg.pad
         G = cfg.c_in // cfg.simd
         WG = cfg.max_width * G  # words per line buffer
-        ring = _RowRing(m, cfg, self.width, self.height)
+        # Line ends are a window's K·K·G beats apart at least.
+        ring = _RowRing(m, cfg, self.width, self.height, spaced=K * K * G >= 2)
         R = ring.R
         word = data.ArrayLayout(cfg.in_shape, cfg.simd)
         _, depth, _ = cfg.line_buffers(cfg.max_width, cfg.simd)
@@ -324,24 +490,35 @@ class AddressedWindow(wiring.Component):
 
         # --- writer: a word per cycle; a row is WG words from its slot's base --------
         # (A row ends at the last word of its pixel ``wx1`` = width: pixel and word
-        # counters rather than width·G, which would take a multiplier.)
+        # counters rather than width·G, which would take a multiplier; the next slot's
+        # base from a table of the slot.)
+        wslot = Signal(range(R))
         wbase = Signal(range(R * WG))
         wofs = Signal(range(WG))
         wg = Signal(range(G))
         wx1 = Signal(range(1, cfg.max_width + 1), init=1)
+        wbase_next = _table(m, lambda k: (k + 1) % R * WG, [wslot], range(R * WG), "wbase_next")
+        accept = self.i.valid & ring.can_write
+        pixel_end = Signal(init=int(G == 1))  # wg = G − 1, set a beat ahead
+        row_end = pixel_end & (wx1 == self.width)
         m.d.comb += [
             self.i.ready.eq(ring.can_write),
             wp.addr.eq(wbase + wofs),
             wp.data.eq(self.i.payload.data),
-            wp.en.eq(self.i.valid & self.i.ready),
+            wp.en.eq(accept),
+            ring.written.eq(accept & row_end),
         ]
-        with m.If(wp.en):
-            m.d.sync += [wofs.eq(wofs + 1), wg.eq(wg + 1)]
-            with m.If(wg == G - 1):
+        with m.If(accept):
+            m.d.sync += [wofs.eq(wofs + 1), wg.eq(wg + 1), pixel_end.eq(Mux(pixel_end, G == 1, wg == G - 2))]
+            with m.If(pixel_end):
                 m.d.sync += [wg.eq(0), wx1.eq(wx1 + 1)]
                 with m.If(wx1 == self.width):
-                    m.d.sync += [wofs.eq(0), wx1.eq(1), wbase.eq(Mux(wbase == (R - 1) * WG, 0, wbase + WG))]
-                    ring.row_written(m)
+                    m.d.sync += [
+                        wofs.eq(0),
+                        wx1.eq(1),
+                        wslot.eq(Mux(wslot == R - 1, 0, wslot + 1)),
+                        wbase.eq(wbase_next),
+                    ]
 
         # --- reader, stage 0: one word address per cycle ---------------------------
         # (ky, kx, g) walk the window; ``col`` = x0 + kx and ``ofs`` = col·G + g follow
@@ -355,12 +532,17 @@ class AddressedWindow(wiring.Component):
         col = Signal(range(-p, cfg.max_width + s + K), init=-p)
         ofs = Signal(range(-p * G, (cfg.max_width + s + K) * G), init=-p * G)
         rslot = Signal(range(R), init=(-p) % R)
-        rbase = Signal(range(R * WG))
-        m.d.comb += rbase.eq(Array(Const(k * WG, range(R * WG)) for k in range(R))[rslot])
-        row = ring.lo_rel + ky
-        in_frame = (row >= 0) & (row < self.height) & (col >= 0) & (col < self.width)
-        end_g, end_kx, end_ky = g == G - 1, kx == K - 1, ky == K - 1
-        end_window = end_g & end_kx & end_ky
+        rbase = _table(m, lambda k: k * WG, [rslot], range(R * WG), "rbase")
+        row_ok = ring.rows_ok.bit_select(ky, 1)
+        in_frame = row_ok & (col >= 0) & (col < self.width)
+        # g = G − 1, kx = K − 1, ky = K − 1 as flags, set a beat ahead.
+        # The window's last beat (all three) is a flag of its own, so that a pixel's end
+        # is one term of the reader's decision, not three.
+        end_g, end_kx, end_ky = Signal(init=int(G == 1)), Signal(init=int(K == 1)), Signal(init=int(K == 1))
+        end_window = Signal(init=int(G == 1 and K == 1))
+        next_end_g = Mux(end_g, G == 1, g == G - 2)
+        next_end_kx = Mux(end_g, Mux(end_kx, K == 1, kx == K - 2), end_kx)
+        next_end_ky = Mux(end_g & end_kx, Mux(end_ky, K == 1, ky == K - 2), end_ky)
 
         # Stage 1: the read port's register, held while the skid buffer is full.
         m.submodules.skid = skid = SkidBuffer(self.o.payload.shape())
@@ -370,7 +552,9 @@ class AddressedWindow(wiring.Component):
         s1_first, s1_eop, s1_eol, s1_last = Signal(), Signal(), Signal(), Signal()
         advance = ~s1_valid | skid.i.ready
         issue = advance & ring.can_read
+        line_end = ring.last_in_row
         m.d.comb += [
+            ring.pixel_done.eq(issue & end_window),
             rp.addr.eq(rbase + ofs),
             rp.en.eq(advance),
             skid.i.valid.eq(s1_valid),
@@ -386,26 +570,32 @@ class AddressedWindow(wiring.Component):
                 s1_zero.eq(~in_frame),
                 s1_first.eq(ring.first_pixel & (ky == 0) & (kx == 0) & (g == 0)),
                 s1_eop.eq(end_window),
-                s1_eol.eq(end_window & ring.last_in_row),
-                s1_last.eq(end_window & ring.last_in_row & ring.last_row),
+                s1_eol.eq(end_window & line_end),
+                s1_last.eq(end_window & line_end & ring.last_row),
             ]
 
         with m.If(issue):
-            m.d.sync += [g.eq(g + 1), ofs.eq(ofs + 1)]
+            m.d.sync += [
+                g.eq(g + 1),
+                ofs.eq(ofs + 1),
+                end_g.eq(g == G - 2),
+                end_window.eq(next_end_g & next_end_kx & next_end_ky),
+            ]
             with m.If(end_g):
-                m.d.sync += [g.eq(0), kx.eq(kx + 1), col.eq(col + 1)]
+                m.d.sync += [g.eq(0), end_g.eq(G == 1), kx.eq(kx + 1), col.eq(col + 1), end_kx.eq(kx == K - 2)]
                 with m.If(end_kx):
                     # Next row of the window: back to its first column, next ring slot.
                     m.d.sync += [
                         kx.eq(0),
+                        end_kx.eq(K == 1),
                         ky.eq(ky + 1),
+                        end_ky.eq(ky == K - 2),
                         col.eq(x0),
                         ofs.eq(xg),
                         rslot.eq(Mux(rslot == R - 1, 0, rslot + 1)),
                     ]
                     with m.If(end_ky):
-                        m.d.sync += [ky.eq(0), rslot.eq(ring.lslot)]
-                        line_end = ring.next_pixel(m)
+                        m.d.sync += [ky.eq(0), end_ky.eq(K == 1), rslot.eq(ring.lslot)]
                         with m.If(line_end):
                             m.d.sync += [
                                 x0.eq(-p),

@@ -31,9 +31,9 @@ def test_bad_stages_are_refused(name, cycles, match):
 
 def test_engine_stage_counts():
     """The counts the engines' docstrings state: requantizer 5 (6 where acc + bias is
-    wider than the DSP48E2's 27-bit port), square 1, GDN tail 20 (23 inverse) for int8."""
-    assert (requantizer(27).latency, requantizer(28).latency, SQUARE.latency) == (5, 6, 1)
-    assert (gdn_tail(False, 8).latency, gdn_tail(True, 8).latency) == (20, 23)
+    wider than the DSP48E2's 27-bit port), square 2, GDN tail 22 (25 inverse) for int8."""
+    assert (requantizer(27).latency, requantizer(28).latency, SQUARE.latency) == (5, 6, 2)
+    assert (gdn_tail(False, 8).latency, gdn_tail(True, 8).latency) == (22, 25)
 
 
 @pytest.mark.parametrize(
@@ -124,7 +124,8 @@ def test_engine_latencies_are_their_docstrings(rng):
     conv = Conv(cfg, conv_params(cfg, rng))
     assert conv.latency == 7 + 2 + 5 + 2  # SIMD 6: tree 2; acc + bias ≤ 27 bits: 5; SF = 3, 2 lanes, 2 steps
     Fragment.get(conv, None)  # elaborated: the latency belongs to a buildable engine
-    for inverse, tail in ((False, 20), (True, 23)):
+    for inverse in (False, True):
         gdn = GDN(gdn_config(gdn_params(rng, 4, inverse, 8), 2, 2))
-        assert gdn.latency == 7 + 1 + 1 + tail + 2  # SIMD 2: tree 1; square 1; SF = 2, 1 lane, 2 steps
+        tail = gdn_tail(inverse, 8).latency  # 22, 25: test_engine_stage_counts
+        assert gdn.latency == 7 + 1 + SQUARE.latency + tail + 2  # SIMD 2: tree 1; SF = 2, 1 lane, 2 steps
         Fragment.get(gdn, None)
