@@ -95,15 +95,17 @@ def _rates(
     role: str = "teacher",
     teacher: str | None = None,
     kd: tuple[float, float] = (0.0, 0.0),
-    steps: int = 800,
+    steps: dict[int, int] | None = None,
     ship: bool = True,
 ) -> list[Stage]:
-    """Fine-tunes from the quality-2 stage to the neighbouring rates; with ``teacher`` (a
-    prefix), distilled from the teacher of each rate with the (latent-y, image) weights ``kd``."""
+    """Fine-tunes from the quality-2 stage to the neighbouring rates (``steps`` per
+    quality, 800 each by default); with ``teacher`` (a prefix), distilled from the teacher
+    of each rate with the (latent-y, image) weights ``kd``."""
+    steps = {1: 800, 3: 800, 4: 800} | (steps or {})
 
     def make(q: int, init: int) -> Stage:
         distil = {"teacher": f"{teacher}-q{q}", "kd_latent": kd[0], "kd_image": kd[1]} if teacher else {}
-        return Stage(f"{prefix}-q{q}", N, q, steps=steps, init=f"{prefix}-q{init}", role=role, ship=ship, **distil)
+        return Stage(f"{prefix}-q{q}", N, q, steps=steps[q], init=f"{prefix}-q{init}", role=role, ship=ship, **distil)
 
     return [make(3, 2), make(1, 2), make(4, 3)]
 
@@ -119,6 +121,11 @@ KD_SHIPPED = KD_ARMS["kd"]
 #: 3,000 steps (was 6,000): the four arms, then both twins' rate fine-tunes, fit one
 #: session on the CPU beside the rest of the work.
 KD_STEPS = 3000
+#: The shipped N=64 twins' rate fine-tunes: 800 steps each at first; the two high rates,
+#: where the students fell furthest behind the teacher (≈1 dB at q4 on Kodak against
+#: ≈0.35 dB at q1), then continued to 2,000 (a grown step count continues a stage from
+#: its own weights: `Campaign._own_weights`).
+STUDENT_RATE_STEPS = {3: 2000, 4: 2000}
 
 PLAN: list[Stage] = [
     Stage("teacher-n128-q2", 128, 2, kind="plateau", init="teacher-n128-q2"),
@@ -142,8 +149,8 @@ PLAN: list[Stage] = [
         for arm, (ky, kx) in KD_ARMS.items()
     ],
     *_rates("student-n64-kd1", 64, role="student", teacher="teacher-n128", kd=KD_ARMS["kd1"], ship=False),
-    *_rates("student-n64", 64, role="student", teacher="teacher-n128", kd=KD_SHIPPED),
-    *_rates("student-n64-nokd", 64, role="student"),
+    *_rates("student-n64", 64, role="student", teacher="teacher-n128", kd=KD_SHIPPED, steps=STUDENT_RATE_STEPS),
+    *_rates("student-n64-nokd", 64, role="student", steps=STUDENT_RATE_STEPS),
     # N=32: the same with fewer arms (none, both).
     Stage("rd-n32-q2", 32, 2, kind="plateau", init="student-n32-q2", role="student", ship=False),
     Stage("student-n32-nokd-q2", 32, 2, steps=KD_STEPS, init="rd-n32-q2", role="student"),
@@ -241,7 +248,8 @@ class Campaign:
                 training.get("kd_latent"),
                 training.get("kd_image"),
             )
-            if previous.get("done") and recipe == (s.init, s.teacher, s.kd_latent, s.kd_image):
+            grown = s.kind == "steps" and int(training.get("steps", 0)) < s.steps
+            if previous.get("done") and recipe == (s.init, s.teacher, s.kd_latent, s.kd_image) and not grown:
                 self.record(s.name).update(
                     done=True, validations=list(previous.get("validations", [])), init_steps=previous.get("init_steps")
                 )
@@ -346,15 +354,36 @@ class Campaign:
         except ModelError:
             return name
 
+    def _own_weights(self, stage: Stage):
+        """The stage's own weights where it continues from them rather than from its init:
+        a plateau stage that starts from itself, or a steps stage whose step count grew past
+        what its weights (trained by the same recipe) had. None otherwise."""
+        if not (stage.kind == "plateau" and stage.init == stage.name) and stage.kind != "steps":
+            return None
+        try:
+            info = resolve_model(self._weights_of(stage.name), self.weights)
+        except ModelError:
+            return None
+        if stage.kind == "steps":
+            training = info.training
+            recipe = (
+                training.get("init"),
+                training.get("teacher"),
+                training.get("kd_latent"),
+                training.get("kd_image"),
+            )
+            if recipe != (stage.init, stage.teacher, stage.kd_latent, stage.kd_image):
+                return None
+            if not 0 < int(training.get("steps", 0)) < stage.steps:
+                return None
+        return info
+
     def _start(self, stage: Stage) -> str | None:
         """The init of a stage's first segment, and its record's base from shipped weights
-        that already carry campaign training (a fresh machine)."""
+        that already carry campaign training (a fresh machine, or a grown step count)."""
         rec = self.record(stage.name)
-        if stage.kind == "plateau" and stage.init == stage.name:
-            try:
-                info = resolve_model(self._weights_of(stage.name), self.weights)
-            except ModelError:
-                return None
+        info = self._own_weights(stage)
+        if info is not None:
             training = info.training
             rec["base_steps"] = int(training.get("steps", 0))
             rec["base_seconds"] = float(training.get("seconds", 0.0))
@@ -364,6 +393,8 @@ class Campaign:
                 if key in previous:
                     rec[key] = previous[key]
             return str(Path(info.path))
+        if stage.kind == "plateau" and stage.init == stage.name:
+            return None
         return self._weights_of(stage.init) if stage.init else None
 
     def run_segment(
@@ -388,7 +419,8 @@ class Campaign:
             rec["init_steps"] = self._steps(stage.init)  # what this stage was fine-tuned from
         done_steps = int(torch.load(ckpt, map_location="cpu", weights_only=False)["step"]) if ckpt.exists() else 0
         if stage.kind == "steps":
-            target, drops = stage.steps, (0.7,)
+            # A continued stage trains the steps it lacks, on the same schedule.
+            target, drops = stage.steps - rec["base_steps"], (0.7,)
             lr = stage.lr
         else:
             target, drops = done_steps + 10**6, ()
@@ -442,7 +474,7 @@ class Campaign:
         }
         rec["validations"].append(entry)
         if stage.kind == "steps":
-            rec["done"] = int(state["step"]) >= stage.steps
+            rec["done"] = step >= stage.steps
         else:
             if rec["best"] is None or v["loss"] < rec["best"] * (1 - stage.min_gain):
                 rec["best"], rec["since_best"] = v["loss"], 0

@@ -88,6 +88,32 @@ def test_campaign_resumes_from_shipped_weights_with_their_steps(photos, tmp_path
     assert rec["drops"] == 1  # carried over from the shipped weights' campaign record
 
 
+def test_a_steps_stage_whose_count_grew_continues_from_its_own_weights(photos, tmp_path):
+    """Shipped weights of a 3-step stage, the plan now asks 5: a fresh machine trains the
+    2 missing steps from those weights (not from the init), and the stage is then done."""
+    kwargs = dict(segment_min=0.02, batch=2, crop=64, log=lambda _: None)
+    first = campaign.run(
+        tmp_path / "runs", photos, time.time() + 120, plan=tiny_plan(), weights=tmp_path / "none", **kwargs
+    )
+    shipped = tmp_path / "shipped"
+    for name in ("a", "b"):
+        first.export(name, shipped)
+    grown = [tiny_plan()[0], campaign.Stage("b", 8, 3, M=8, steps=5, init="a")]
+    camp = campaign.Campaign(tmp_path / "fresh", grown, shipped)
+    assert camp.state["a"]["done"] and "b" not in camp.state  # a is done, b is not
+    assert camp.next_stage().name == "b"
+    start = camp._start(grown[1])
+    assert start == str(shipped / "b.pt") and camp.state["b"]["base_steps"] == 3
+    done = campaign.run(tmp_path / "fresh", photos, time.time() + 120, plan=grown, weights=shipped, **kwargs)
+    rec = done.state["b"]
+    assert rec["done"] and rec["validations"][-1]["step"] == 5
+    _, info = load_model(str(done.export("b", tmp_path / "out")))
+    assert info.training["steps"] == 5
+    # A changed recipe is not continued: it starts again from the init.
+    other = [tiny_plan()[0], campaign.Stage("b", 8, 3, M=8, steps=5, init="a", lr=1e-4, kd_latent=0.5, teacher="a")]
+    assert campaign.Campaign(tmp_path / "other", other, shipped)._start(other[1]) != str(shipped / "b.pt")
+
+
 def _sampler_and_val(photos):
     train, held = campaign.holdout_split(photos)
     return campaign.CropSampler.from_images(train, crop=64, source=photos), campaign.validation_batch(held)
