@@ -109,6 +109,9 @@ def test_a_steps_stage_whose_count_grew_continues_from_its_own_weights(photos, t
     assert rec["done"] and rec["validations"][-1]["step"] == 5
     _, info = load_model(str(done.export("b", tmp_path / "out")))
     assert info.training["steps"] == 5
+    # The same on the machine that finished the 3 steps: its state reopens the stage.
+    reopened = campaign.Campaign(tmp_path / "runs", grown, tmp_path / "none")
+    assert not reopened.state["b"]["done"] and reopened.next_stage().name == "b"
     # A changed recipe is not continued: it starts again from the init.
     other = [tiny_plan()[0], campaign.Stage("b", 8, 3, M=8, steps=5, init="a", lr=1e-4, kd_latent=0.5, teacher="a")]
     assert campaign.Campaign(tmp_path / "other", other, shipped)._start(other[1]) != str(shipped / "b.pt")
